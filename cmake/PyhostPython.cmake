@@ -1,0 +1,85 @@
+# Finds the CPython that pyhost embeds: the newest CPython >= 3.12 with a shared libpython
+# (pyenv builds first, then PATH), falling back to 3.11 with a warning. Override with
+# -DPYHOST_PYTHON=/path/to/python3. Defines the imported target pyhost::python and the
+# variables PYHOST_PYTHON_EXE, PYHOST_PYTHON_VERSION, PYHOST_PYTHON_LIBDIR.
+
+set(PYHOST_PYTHON "" CACHE FILEPATH "python3 whose shared libpython pyhost embeds (empty: auto)")
+
+set(_pyhost_probe [=[
+import sys, sysconfig, os
+v = sys.version_info
+libdir = sysconfig.get_config_var("LIBDIR") or ""
+lib = sysconfig.get_config_var("LDLIBRARY") or ""
+shared = int(bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))) and os.path.exists(os.path.join(libdir, lib))
+print(";".join([f"{v.major}.{v.minor}.{v.micro}", str(v.major * 100 + v.minor), str(int(shared)),
+                libdir, lib, sysconfig.get_paths()["include"], os.path.realpath(sys.executable),
+                str(int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))))]))
+]=])
+
+function(_pyhost_probe_python exe out_var)
+  execute_process(COMMAND "${exe}" -I -c "${_pyhost_probe}" OUTPUT_VARIABLE out
+                  ERROR_QUIET RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(rc EQUAL 0)
+    set(${out_var} "${out}" PARENT_SCOPE)
+  else()
+    set(${out_var} "" PARENT_SCOPE)
+  endif()
+endfunction()
+
+if(PYHOST_PYTHON)
+  set(_candidates "${PYHOST_PYTHON}")
+else()
+  set(_roots "$ENV{PYENV_ROOT}" "$ENV{HOME}/.pyenv" "/root/.pyenv")
+  set(_candidates "")
+  foreach(root IN LISTS _roots)
+    if(root AND IS_DIRECTORY "${root}/versions")
+      file(GLOB _found "${root}/versions/*/bin/python3")
+      list(APPEND _candidates ${_found})
+    endif()
+  endforeach()
+  foreach(name python3.14 python3.13 python3.12 python3.11 python3)
+    find_program(_exe_${name} NAMES ${name} PATHS /usr/local/bin /usr/bin NO_CACHE)
+    if(_exe_${name})
+      list(APPEND _candidates "${_exe_${name}}")
+    endif()
+  endforeach()
+endif()
+
+set(_best_rank 0)
+foreach(exe IN LISTS _candidates)
+  _pyhost_probe_python("${exe}" info)
+  if(NOT info)
+    continue()
+  endif()
+  list(GET info 1 rank)
+  list(GET info 2 shared)
+  list(GET info 7 nogil)
+  # Free-threaded builds change the ABI of the embedding API; pyhost targets the default build.
+  if(shared AND NOT nogil AND rank GREATER_EQUAL 311 AND rank GREATER _best_rank)
+    set(_best_rank ${rank})
+    set(_best_info "${info}")
+  endif()
+endforeach()
+
+if(NOT _best_info)
+  message(FATAL_ERROR "pyhost: no CPython >= 3.11 with a shared libpython found "
+                      "(tried: ${_candidates}). Pass -DPYHOST_PYTHON=/path/to/python3.")
+endif()
+
+list(GET _best_info 0 PYHOST_PYTHON_VERSION)
+list(GET _best_info 3 PYHOST_PYTHON_LIBDIR)
+list(GET _best_info 4 _lib)
+list(GET _best_info 5 _include)
+list(GET _best_info 6 PYHOST_PYTHON_EXE)
+
+add_library(pyhost::python SHARED IMPORTED GLOBAL)
+set_target_properties(pyhost::python PROPERTIES
+  IMPORTED_LOCATION "${PYHOST_PYTHON_LIBDIR}/${_lib}"
+  INTERFACE_INCLUDE_DIRECTORIES "${_include}")
+
+message(STATUS "pyhost: embedding CPython ${PYHOST_PYTHON_VERSION} from ${PYHOST_PYTHON_EXE}")
+if(_best_rank LESS 312)
+  message(WARNING "pyhost: CPython ${PYHOST_PYTHON_VERSION} has no per-interpreter GIL (PEP 684 needs "
+                  "3.12+): --mode subinterpreters will run shared-GIL sub-interpreters, with no "
+                  "parallel speed-up.")
+endif()

@@ -1,0 +1,10 @@
+# -DPYHOST_SANITIZE=address,undefined | thread: instruments every target of the project.
+if(PYHOST_SANITIZE)
+  set(_flags -fsanitize=${PYHOST_SANITIZE} -fno-omit-frame-pointer -g)
+  if(PYHOST_SANITIZE MATCHES "undefined")
+    list(APPEND _flags -fno-sanitize-recover=undefined)
+  endif()
+  add_compile_options(${_flags})
+  add_link_options(-fsanitize=${PYHOST_SANITIZE})
+  message(STATUS "pyhost: sanitizers ${PYHOST_SANITIZE}")
+endif()

@@ -1,0 +1,73 @@
+#include "embed/host_module.hpp"
+
+#include <atomic>
+#include <string_view>
+
+#include "pyhost/output_mux.hpp"
+#include "pyhost/py_ref.hpp"
+
+namespace pyhost {
+namespace {
+
+std::atomic<OutputMux*> g_output_sink{nullptr};
+
+// _pyhost.write(task_id: int, stream: int, text: str) -> None
+PyObject* host_write(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 3) {
+    PyErr_SetString(PyExc_TypeError, "write(task_id, stream, text) takes 3 arguments");
+    return nullptr;
+  }
+  int task = static_cast<int>(PyLong_AsLong(args[0]));
+  int stream = static_cast<int>(PyLong_AsLong(args[1]));
+  if (PyErr_Occurred()) return nullptr;
+  if (stream != 1 && stream != 2) {
+    PyErr_SetString(PyExc_ValueError, "stream must be 1 (stdout) or 2 (stderr)");
+    return nullptr;
+  }
+  // surrogateescape gives back the exact bytes of undecodable input, as python's stdio does.
+  PyRef bytes = PyRef::steal(PyUnicode_AsEncodedString(args[2], "utf-8", "surrogateescape"));
+  if (!bytes) {
+    PyErr_Clear();
+    bytes = PyRef::steal(PyUnicode_AsEncodedString(args[2], "utf-8", "backslashreplace"));
+    if (!bytes) return nullptr;
+  }
+  std::string_view data(PyBytes_AS_STRING(bytes.get()),
+                        static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
+  const StreamId id = stream == 1 ? StreamId::Out : StreamId::Err;
+  // Writing may block on a full pipe: never do that holding the GIL.
+  Py_BEGIN_ALLOW_THREADS
+  if (OutputMux* sink = g_output_sink.load(std::memory_order_acquire)) {
+    sink->write(task, id, data);
+  } else {
+    write_fully(stream, data);
+  }
+  Py_END_ALLOW_THREADS
+  Py_RETURN_NONE;
+}
+
+PyMethodDef host_methods[] = {
+    {"write", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&host_write)),
+     METH_FASTCALL, "write(task_id, stream, text): task output to the host."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef_Slot host_slots[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    // No per-module state at all, so every interpreter, own GIL or not, may import it.
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, nullptr},
+};
+
+PyModuleDef host_module = {
+    PyModuleDef_HEAD_INIT, "_pyhost", "Host side of the pyhost runtime.", 0, host_methods,
+    host_slots, nullptr, nullptr, nullptr,
+};
+
+}  // namespace
+
+void set_output_sink(OutputMux* mux) { g_output_sink.store(mux, std::memory_order_release); }
+
+}  // namespace pyhost
+
+extern "C" PyObject* PyInit__pyhost() { return PyModuleDef_Init(&pyhost::host_module); }

@@ -1,0 +1,221 @@
+#include "pyhost/interpreter.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+
+#include "embed/host_module.hpp"
+#include "pyhost/py_ref.hpp"
+#include "pyhost/python_error.hpp"
+
+#ifdef PYHOST_WITH_KERNELS
+#include "pyhost/kernels.hpp"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace pyhost {
+namespace {
+
+std::string major_minor(const std::string& version) {
+  auto first = version.find('.');
+  auto second = version.find('.', first + 1);
+  return version.substr(0, second);
+}
+
+// "version = 3.13.0" (or version_info) from a venv's pyvenv.cfg; empty if absent.
+std::string venv_version(const fs::path& venv) {
+  std::ifstream cfg(venv / "pyvenv.cfg");
+  std::string line;
+  while (std::getline(cfg, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, line.find_last_not_of(" \t", eq - 1) + 1);
+    if (key == "version" || key == "version_info") {
+      std::string value = line.substr(line.find_first_not_of(" \t", eq + 1));
+      return value;
+    }
+  }
+  return {};
+}
+
+std::string find_runtime_dir() {
+  if (const char* env = std::getenv("PYHOST_RUNTIME_DIR"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share/pyhost/runtime";
+    if (fs::exists(installed / "pyhost/__init__.py", ec)) return installed.string();
+  }
+  return PYHOST_SOURCE_RUNTIME_DIR;
+}
+
+void check_status(const PyStatus& status, const char* what) {
+  if (PyStatus_Exception(status)) {
+    throw std::runtime_error(std::string(what) + ": " +
+                             (status.err_msg ? status.err_msg : "unknown error"));
+  }
+}
+
+// Sub-interpreter creation and destruction are not thread-safe against each other on 3.12
+// (gh-104341 and friends); serialising them costs microseconds.
+std::mutex& interpreter_lifecycle_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
+PythonInfo describe_python() {
+  PythonInfo info;
+  info.version = PY_VERSION;
+  info.executable = PYHOST_PYTHON_EXE;
+  info.runtime_dir = find_runtime_dir();
+  info.own_gil = SubInterpreter::has_own_gil();
+  if (const char* env = std::getenv("VIRTUAL_ENV"); env && *env) {
+    fs::path venv = env;
+    std::string version = venv_version(venv);
+    if (version.empty()) {
+      spdlog::warn("VIRTUAL_ENV={} has no pyvenv.cfg; ignoring it", venv.string());
+    } else if (major_minor(version) != major_minor(info.version)) {
+      spdlog::warn("VIRTUAL_ENV={} is Python {}, but pyhost embeds Python {}; ignoring it",
+                   venv.string(), version, info.version);
+    } else {
+      info.venv = venv.string();
+      info.executable = (venv / "bin/python").string();
+    }
+  }
+  return info;
+}
+
+PythonRuntime::PythonRuntime(const RuntimeOptions& options) : info_(describe_python()) {
+  if (Py_IsInitialized()) throw std::logic_error("pyhost: the Python runtime is already running");
+  if (PyImport_AppendInittab("_pyhost", &PyInit__pyhost) != 0)
+    throw std::runtime_error("pyhost: cannot register the _pyhost module");
+#ifdef PYHOST_WITH_KERNELS
+  if (PyImport_AppendInittab("_pyhost_kernels", &PyInit__pyhost_kernels) != 0)
+    throw std::runtime_error("pyhost: cannot register the _pyhost_kernels module");
+#endif
+
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  struct ConfigGuard {
+    PyConfig* config;
+    ~ConfigGuard() { PyConfig_Clear(config); }
+  } guard{&config};
+  config.parse_argv = 0;
+  config.install_signal_handlers = options.install_signal_handlers ? 1 : 0;
+  // sys.executable must be a python that behaves like python (multiprocessing, subprocess).
+  // Setting it also lets getpath find a venv's pyvenv.cfg next to it.
+  check_status(PyConfig_SetBytesString(&config, &config.program_name, info_.executable.c_str()),
+               "pyhost: program name");
+  check_status(PyConfig_SetBytesString(&config, &config.executable, info_.executable.c_str()),
+               "pyhost: executable");
+  std::vector<char*> argv;
+  for (const auto& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  check_status(PyConfig_SetBytesArgv(&config, static_cast<Py_ssize_t>(argv.size()), argv.data()),
+               "pyhost: argv");
+
+  PyStatus status = Py_InitializeFromConfig(&config);
+  if (PyStatus_IsExit(status)) std::exit(status.exitcode);
+  check_status(status, "pyhost: cannot initialise Python");
+  main_interp_ = PyInterpreterState_Main();
+
+  add_runtime_to_sys_path(info_.runtime_dir);
+}
+
+void add_runtime_to_sys_path(const std::string& runtime_dir) {
+  PyRef path_entry = PyRef::steal(PyUnicode_DecodeFSDefault(runtime_dir.c_str()));
+  PyObject* sys_path = PySys_GetObject("path");  // borrowed
+  if (!path_entry || sys_path == nullptr || PyList_Append(sys_path, path_entry.get()) != 0)
+    throw_python_error("pyhost: cannot add the runtime to sys.path");
+}
+
+int PythonRuntime::finalize() {
+  if (finalized_) return 0;
+  finalized_ = true;
+  return Py_FinalizeEx();
+}
+
+PythonRuntime::~PythonRuntime() {
+  if (!finalized_) finalize();
+}
+
+ThreadState::ThreadState(PyInterpreterState* interp) : tstate_(PyThreadState_New(interp)) {
+  if (tstate_ == nullptr) throw std::runtime_error("pyhost: cannot create a Python thread state");
+}
+
+ThreadState::~ThreadState() {
+  // Clearing runs arbitrary finalizers, so it needs this interpreter's GIL.
+  PyEval_RestoreThread(tstate_);
+  PyThreadState_Clear(tstate_);
+  PyThreadState_DeleteCurrent();
+}
+
+bool SubInterpreter::has_own_gil() {
+#if PY_VERSION_HEX >= 0x030C0000
+  return true;
+#else
+  return false;
+#endif
+}
+
+SubInterpreter::SubInterpreter(const PythonRuntime& runtime) {
+  bridge_.emplace(runtime.main_interpreter());
+  std::lock_guard lock(interpreter_lifecycle_mutex());
+  PyEval_RestoreThread(bridge_->get());
+#if PY_VERSION_HEX >= 0x030C0000
+  PyInterpreterConfig config{};
+  config.use_main_obmalloc = 0;
+  config.allow_fork = 0;  // fork from a thread of a multi-threaded host is unsafe
+  config.allow_exec = 1;  // subprocess works
+  config.allow_threads = 1;
+  config.allow_daemon_threads = 0;  // they would outlive Py_EndInterpreter
+  config.check_multi_interp_extensions = 1;
+  config.gil = PyInterpreterConfig_OWN_GIL;
+  PyStatus status = Py_NewInterpreterFromConfig(&tstate_, &config);
+  if (PyStatus_Exception(status)) {
+    PyEval_SaveThread();
+    throw std::runtime_error(std::string("pyhost: cannot create a sub-interpreter: ") +
+                             (status.err_msg ? status.err_msg : "unknown error"));
+  }
+#else
+  tstate_ = Py_NewInterpreter();
+  if (tstate_ == nullptr) {
+    PyEval_SaveThread();
+    throw std::runtime_error("pyhost: cannot create a sub-interpreter");
+  }
+#endif
+  // The new interpreter's thread state is current and holds its GIL; the main GIL was
+  // released by the creation. Detach so that the owner attaches explicitly (GilHold).
+  try {
+    add_runtime_to_sys_path(runtime.info().runtime_dir);
+  } catch (...) {
+    PyEval_SaveThread();
+    throw;
+  }
+  PyEval_SaveThread();
+}
+
+SubInterpreter::~SubInterpreter() {
+  PyEval_RestoreThread(tstate_);
+  // Join the interpreter's non-daemon threads first: ending it with threads alive is fatal.
+  if (PyRef module = PyRef::steal(PyImport_ImportModule("pyhost._host"))) {
+    PyRef result = PyRef::steal(PyObject_CallMethod(module.get(), "shutdown_interpreter", nullptr));
+    if (!result) spdlog::warn("{}", fetch_python_error("pyhost: sub-interpreter shutdown"));
+  } else {
+    PyErr_Clear();
+  }
+  {
+    std::lock_guard lock(interpreter_lifecycle_mutex());
+    Py_EndInterpreter(tstate_);
+  }
+  // bridge_ is destroyed after this body, with no thread state current: it attaches itself.
+}
+
+}  // namespace pyhost

@@ -1,0 +1,64 @@
+// Per-task output routing: every task's stdout/stderr arrives here in chunks and leaves as whole
+// lines (never interleaved inside a line), tagged with the task id when several tasks run.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace pyhost {
+
+enum class OutputStyle {
+  Passthrough,  // one task: bytes go out as written, untagged
+  Prefixed,     // lines stream out as they complete, "[task k] " in front
+  Grouped,      // a task's lines go out in one block when it finishes
+};
+
+enum class StreamId { Out = 1, Err = 2 };
+
+struct CapturedOutput {
+  std::string out, err;
+  bool out_truncated = false, err_truncated = false;
+};
+
+class OutputMux {
+ public:
+  struct Options {
+    OutputStyle style = OutputStyle::Prefixed;
+    bool tag = true;                          // "[task k] " prefix on each line
+    int out_fd = 1, err_fd = 2;
+    std::size_t record_limit = 16u << 20;     // bytes kept per stream per task (for --json)
+  };
+  explicit OutputMux(Options options);
+
+  void write(int task, StreamId stream, std::string_view data);
+  // Emits what the task still holds (an unterminated last line gets its newline).
+  void finish_task(int task);
+  // The task's recorded output (up to record_limit per stream); the record is dropped.
+  CapturedOutput take_recorded(int task);
+  // Writes host messages (not task output) to stderr without cutting a task's line.
+  void host_message(std::string_view line);
+
+ private:
+  struct Pending {
+    std::string partial[2];  // unterminated line per stream
+    std::string block[2];    // grouped style: complete lines held until the task ends
+    CapturedOutput recorded;
+  };
+  static int index(StreamId stream) { return stream == StreamId::Out ? 0 : 1; }
+  void record(Pending& pending, StreamId stream, std::string_view data);
+  void emit_lines(int task, StreamId stream, std::string_view lines);
+  void emit_raw(StreamId stream, std::string_view data);
+  std::string prefix(int task) const;
+
+  Options options_;
+  std::mutex mutex_;  // guards tasks_ and the file descriptors' write order
+  std::map<int, Pending> tasks_;
+};
+
+// write(2) until done; EINTR retried, a closed pipe drops the rest (output is best effort).
+void write_fully(int fd, std::string_view data);
+
+}  // namespace pyhost

@@ -1,0 +1,108 @@
+#include "run/task_runner.hpp"
+
+#include <time.h>
+
+#include <fstream>
+
+#include "pyhost/python_error.hpp"
+#include "pyhost/thread_state.hpp"
+
+namespace pyhost {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+PyRef unicode(const std::string& text) {
+  PyRef obj = PyRef::steal(PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
+  if (!obj) throw_python_error("pyhost: cannot convert an argument");
+  return obj;
+}
+
+}  // namespace
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double thread_runqueue_seconds() {
+  // "<on-cpu ns> <run-queue wait ns> <timeslices>"; absent without CONFIG_SCHEDSTATS.
+  std::ifstream in("/proc/thread-self/schedstat");
+  unsigned long long on_cpu = 0, waiting = 0;
+  if (!(in >> on_cpu >> waiting)) return 0;
+  return static_cast<double>(waiting) * 1e-9;
+}
+
+InterpreterRole role_for(const RunPlan& plan) {
+  InterpreterRole role;
+  role.capture = !plan.is_plain_python() || plan.record_output;
+  role.passthrough = plan.is_plain_python();
+  role.shared_interpreter = plan.mode == Mode::Threads;
+  role.per_task_cleanup = !plan.is_plain_python();
+  return role;
+}
+
+TaskRunner::TaskRunner(const RunPlan& plan, const InterpreterRole& role) : plan_(plan) {
+  PyRef module = PyRef::steal(PyImport_ImportModule("pyhost._host"));
+  if (!module) throw_python_error("pyhost: cannot import the pyhost runtime (pyhost._host)");
+  PyRef configured = PyRef::steal(PyObject_CallMethod(
+      module.get(), "configure", "siiiiii", std::string(to_string(plan.mode)).c_str(), plan.workers,
+      plan.tasks, int(role.capture), int(role.passthrough), int(role.shared_interpreter),
+      int(role.per_task_cleanup)));
+  if (!configured) throw_python_error("pyhost: cannot configure the pyhost runtime");
+  run_task_ = PyRef::steal(PyObject_GetAttrString(module.get(), "run_task"));
+  if (!run_task_) throw_python_error("pyhost: pyhost._host.run_task is missing");
+
+  kind_ = PyRef::steal(PyUnicode_FromString(std::string(to_string(plan.target.kind)).c_str()));
+  target_ = unicode(plan.target.value);
+  args_ = PyRef::steal(PyList_New(0));
+  if (!kind_ || !args_) throw_python_error("pyhost: out of memory");
+  for (const auto& arg : plan.target.args) {
+    PyRef item = unicode(arg);
+    if (PyList_Append(args_.get(), item.get()) != 0) throw_python_error("pyhost: argv");
+  }
+}
+
+TaskResult TaskRunner::run(int task, int worker, std::chrono::steady_clock::time_point run_start,
+                           OutputMux& mux) {
+  TaskResult result;
+  result.id = task;
+  result.worker = worker;
+  const double cpu0 = thread_cpu_seconds();
+  const double runq0 = thread_runqueue_seconds();
+  result.start_s = seconds_since(run_start);
+
+  // A list per task: the script may mutate sys.argv, which is this list.
+  PyRef args = PyRef::steal(PyList_GetSlice(args_.get(), 0, PyList_GET_SIZE(args_.get())));
+  PyRef code = args ? PyRef::steal(PyObject_CallFunction(run_task_.get(), "OOOii", kind_.get(),
+                                                         target_.get(), args.get(), task, worker))
+                    : PyRef();
+  if (code) {
+    long exit_code = PyLong_AsLong(code.get());
+    if (exit_code == -1 && PyErr_Occurred()) {
+      result.error = fetch_python_error("pyhost: task result");
+      result.exit_code = 1;
+    } else {
+      result.exit_code = static_cast<int>(exit_code);
+    }
+  } else {
+    // The runtime itself failed (not the script): say so on the task's stderr.
+    result.error = fetch_python_error("pyhost: internal error running the task");
+    mux.write(task, StreamId::Err, result.error + "\n");
+    result.exit_code = 1;
+  }
+  result.status = result.exit_code == 0 ? TaskStatus::Ok : TaskStatus::Failed;
+  result.end_s = seconds_since(run_start);
+  result.cpu_s = thread_cpu_seconds() - cpu0;
+  result.runq_s = thread_runqueue_seconds() - runq0;
+  {
+    GilRelease unlocked;  // finishing may write to a full pipe
+    mux.finish_task(task);
+  }
+  return result;
+}
+
+}  // namespace pyhost

@@ -1,0 +1,33 @@
+"""pyhost: what scripts run by pyhost can use.
+
+`pyhost.task_id`, `worker_id`, `mode`, `workers`, `tasks` describe the task running now. Under
+plain python (not run by pyhost) they describe a serial run of one task.
+"""
+import sys
+
+__all__ = ["task_id", "worker_id", "mode", "workers", "tasks"]
+
+_TASK_ATTRS = ("task_id", "worker_id")
+_RUN_ATTRS = ("mode", "workers", "tasks")
+
+
+def _host_runtime():
+    # Only present when the host runs this interpreter: plain python never imports it.
+    return sys.modules.get("pyhost._host")
+
+
+def __getattr__(name):
+    if name in _TASK_ATTRS:
+        host = _host_runtime()
+        task = host.current_task() if host is not None else None
+        return getattr(task, name) if task is not None else 0
+    if name in _RUN_ATTRS:
+        host = _host_runtime()
+        if host is not None:
+            return host.settings[name]
+        return {"mode": "serial", "workers": 1, "tasks": 1}[name]
+    raise AttributeError(f"module 'pyhost' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_TASK_ATTRS) + list(_RUN_ATTRS))

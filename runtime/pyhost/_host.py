@@ -1,0 +1,248 @@
+"""What the C++ host calls in each interpreter it runs tasks in. Not an API for scripts.
+
+Each task is run the way `python` runs a program: a fresh __main__ namespace, sys.argv and
+sys.path[0] like python's, SystemExit / uncaught exceptions turned into an exit code, and, where
+the interpreter outlives the task, the task's non-daemon threads joined and its atexit
+handlers run at its end.
+"""
+import contextvars
+import sys
+
+_current = contextvars.ContextVar("pyhost_task", default=None)
+_interp_task = None  # the task running in this interpreter (modes with one task per interpreter)
+settings = {"mode": "serial", "workers": 1, "tasks": 1}
+_shared_interpreter = False  # threads mode: several tasks at once in this interpreter
+_per_task_cleanup = False  # the interpreter runs further tasks after this one
+_path0 = None
+
+
+class TaskContext:
+    __slots__ = ("task_id", "worker_id")
+
+    def __init__(self, task_id, worker_id):
+        self.task_id = task_id
+        self.worker_id = worker_id
+
+
+def current_task():
+    task = _current.get()
+    return task if task is not None else _interp_task
+
+
+def configure(mode, workers, tasks, capture, passthrough, shared_interpreter, per_task_cleanup):
+    """Called once per interpreter before its first task."""
+    global _shared_interpreter, _per_task_cleanup
+    settings.update(mode=mode, workers=workers, tasks=tasks)
+    _shared_interpreter = shared_interpreter
+    _per_task_cleanup = per_task_cleanup
+    if capture:
+        from . import _streams
+
+        _streams.install(current_task, passthrough)
+    if shared_interpreter:
+        _inherit_task_in_threads()
+
+
+def _inherit_task_in_threads():
+    """Threads started by a task belong to it (output, joining), as in 3.14's thread_inherit_context."""
+    import threading
+
+    if getattr(threading.Thread.start, "_pyhost_wrapped", False):
+        return
+    original_start = threading.Thread.start
+
+    def start(self):
+        context = contextvars.copy_context()
+        run = self.run
+        self.run = lambda: context.run(run)
+        self._pyhost_task = _current.get()
+        original_start(self)
+
+    start._pyhost_wrapped = True
+    threading.Thread.start = start
+
+
+def _set_path0(entry):
+    global _path0
+    if _path0 is None:
+        sys.path.insert(0, entry)
+        _path0 = entry
+    elif sys.path and sys.path[0] != entry and _path0 != entry:
+        sys.path[0] = entry
+        _path0 = entry
+
+
+def _fresh_main():
+    main = type(sys)("__main__")
+    main.__dict__["__builtins__"] = sys.modules["builtins"]
+    sys.modules["__main__"] = main
+    return main
+
+
+def _run_code(code, main):
+    exec(code, main.__dict__)
+
+
+def _execute(kind, target, args):
+    if kind == "script":
+        import os
+
+        sys.argv = [target, *args]
+        _set_path0(os.path.dirname(os.path.realpath(target)))
+        with open(target, "rb") as source_file:
+            source = source_file.read()
+        main = _fresh_main()
+        main.__file__ = target
+        main.__cached__ = None
+        code = compile(source, target, "exec")
+        _run_code(code, main)
+    elif kind == "code":
+        sys.argv = ["-c", *args]
+        _set_path0("")
+        main = _fresh_main()
+        code = compile(target, "<string>", "exec")
+        _run_code(code, main)
+    elif kind == "module":
+        import os
+        import runpy
+
+        sys.argv = ["-m", *args]
+        _set_path0(os.getcwd())
+        _fresh_main()
+        runpy._run_module_as_main(target, alter_argv=True)
+    else:
+        raise ValueError(f"unknown task kind {kind!r}")
+
+
+def _exit_code_of(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        sys.stderr.write(f"{code}\n")
+    except Exception:
+        pass
+    return 1
+
+
+def _report(exc):
+    # Drop this module's own frames so that tracebacks look like python's.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    exc.__traceback__ = tb
+    if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
+        name = getattr(exc, "name", None) or "an extension module"
+        sys.stderr.write(
+            f"pyhost: {name} cannot be imported in an own-GIL sub-interpreter (it does not "
+            "support them); run this script with --mode processes or --mode threads.\n"
+        )
+    try:
+        sys.excepthook(type(exc), exc, tb)
+    except Exception:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, tb)
+
+
+def _flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def _threads_before():
+    threading = sys.modules.get("threading")
+    return frozenset(threading.enumerate()) if threading is not None else frozenset()
+
+
+def _finish_threads(before, task):
+    """Wait for the task's non-daemon threads, as python does at exit."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    if not _shared_interpreter:
+        # Run threading's exit hooks (they shut down concurrent.futures pools), then undo the
+        # "interpreter is shutting down" flags they set: this interpreter runs further tasks.
+        hooks = getattr(threading, "_threading_atexits", None)
+        if hooks:
+            calls = list(hooks)
+            hooks.clear()
+            for call in reversed(calls):
+                call()
+        for module_name, flag in (("concurrent.futures.thread", "_shutdown"),
+                                  ("concurrent.futures.process", "_global_shutdown")):
+            module = sys.modules.get(module_name)
+            if module is not None and hasattr(module, flag):
+                setattr(module, flag, False)
+    # Threads this task did not start: the caller, the OS main thread (which is what a
+    # sub-interpreter's main_thread() is) and host threads that merely called into Python.
+    skip = {threading.current_thread(), threading.main_thread()}
+    for thread in threading.enumerate():
+        if thread in skip or thread in before or thread.daemon:
+            continue
+        if isinstance(thread, threading._DummyThread):
+            continue
+        if _shared_interpreter:
+            if getattr(thread, "_pyhost_task", None) is not task:
+                continue
+            target = getattr(thread, "_target", None)
+            if getattr(target, "__module__", "").startswith("concurrent.futures"):
+                continue  # an idle pool worker of an executor never shut down
+        thread.join()
+
+
+def _run_atexit():
+    import atexit
+
+    atexit._run_exitfuncs()
+    atexit._clear()
+
+
+def run_task(kind, target, args, task_id, worker_id):
+    """Runs one task; returns its exit code (0 ok, SystemExit's code, 1 for an exception, 130 for
+    KeyboardInterrupt)."""
+    global _interp_task
+    task = TaskContext(task_id, worker_id)
+    token = _current.set(task)
+    if not _shared_interpreter:
+        _interp_task = task
+    before = _threads_before() if _per_task_cleanup else None
+    try:
+        try:
+            _execute(kind, target, args)
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code_of(exc)
+        except KeyboardInterrupt as exc:
+            _report(exc)
+            code = 130
+        except BaseException as exc:  # noqa: BLE001 - every failure of a script is reported
+            _report(exc)
+            code = 1
+        if _per_task_cleanup:
+            try:
+                _finish_threads(before, task)
+                if not _shared_interpreter:
+                    _run_atexit()
+            except BaseException as exc:  # noqa: BLE001
+                _report(exc)
+                code = code or 1
+        _flush_streams()
+        return code
+    finally:
+        _current.reset(token)
+        if not _shared_interpreter:
+            _interp_task = None
+
+
+def shutdown_interpreter():
+    """Join the interpreter's remaining non-daemon threads before it is ended."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()
