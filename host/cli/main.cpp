@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "cli/command.hpp"
 #include "cli/run_words.hpp"
 
@@ -27,6 +29,25 @@ void setup_logging(const std::string& level_name) {
 
 }  // namespace
 
+// The first word that is not an option must be a command: say which ones exist if not.
+bool words_name_a_command(const CLI::App& app, char** argv, int argc) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (word.rfind("-", 0) == 0) continue;
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == word) return true;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    fmt::print(stderr, "pyhost: unknown command '{}' (commands: {})\n", word, names);
+    return false;
+  }
+  return true;
+}
+
 const std::vector<std::string>& raw_argv() { return g_raw_argv; }
 
 }  // namespace pyhost::cli
@@ -43,6 +64,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   std::vector<Command> commands = {add_run_command(app), add_info_command(app)};
+
+  if (!words_name_a_command(app, argv, argc)) return kExitUsage;
 
   // `run` stops reading its own options at the script (or -m/-c), like python does.
   std::vector<std::string> words(argv + 1, argv + argc);

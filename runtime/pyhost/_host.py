@@ -41,6 +41,7 @@ def configure(mode, workers, tasks, capture, passthrough, shared_interpreter, pe
         _streams.install(current_task, passthrough)
     if shared_interpreter:
         _inherit_task_in_threads()
+        _act_as_main_thread()
 
 
 def _inherit_task_in_threads():
@@ -60,6 +61,19 @@ def _inherit_task_in_threads():
 
     start._pyhost_wrapped = True
     threading.Thread.start = start
+
+
+def _act_as_main_thread():
+    """Threads a task starts are non-daemon by default, as from python's main thread.
+
+    A host thread that calls into the main interpreter appears as a daemonic _DummyThread, and
+    Thread() copies the daemon flag of the thread that creates it.
+    """
+    import threading
+
+    current = threading.current_thread()
+    if current.daemon and isinstance(current, threading._DummyThread):
+        current._daemonic = False
 
 
 def _set_path0(entry):
@@ -134,9 +148,11 @@ def _report(exc):
         tb = tb.tb_next
     exc.__traceback__ = tb
     if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
-        name = getattr(exc, "name", None) or "an extension module"
+        # "module numpy does not support loading in subinterpreters"
+        words = str(exc).split()
+        name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
         sys.stderr.write(
-            f"pyhost: {name} cannot be imported in an own-GIL sub-interpreter (it does not "
+            f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does not "
             "support them); run this script with --mode processes or --mode threads.\n"
         )
     try:
