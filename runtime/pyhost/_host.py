@@ -5,15 +5,18 @@ sys.path[0] like python's, SystemExit / uncaught exceptions turned into an exit 
 the interpreter outlives the task, the task's non-daemon threads joined and its atexit
 handlers run at its end.
 """
-import contextvars
 import sys
+from _thread import allocate_lock, get_ident
 
-_current = contextvars.ContextVar("pyhost_task", default=None)
+# The task each OS thread works for. A plain dict keyed by thread id (not a ContextVar): it is
+# what threads started by a task inherit, and it is simple enough to be right in every version.
+_tasks_by_thread = {}
 _interp_task = None  # the task running in this interpreter (modes with one task per interpreter)
 settings = {"mode": "serial", "workers": 1, "tasks": 1}
 _shared_interpreter = False  # threads mode: several tasks at once in this interpreter
 _per_task_cleanup = False  # the interpreter runs further tasks after this one
 _path0 = None
+_configure_lock = allocate_lock()
 
 
 class TaskContext:
@@ -25,23 +28,27 @@ class TaskContext:
 
 
 def current_task():
-    task = _current.get()
+    task = _tasks_by_thread.get(get_ident())
     return task if task is not None else _interp_task
 
 
 def configure(mode, workers, tasks, capture, passthrough, shared_interpreter, per_task_cleanup):
-    """Called once per interpreter before its first task."""
+    """Called by every worker before its first task (in threads mode, several at once)."""
     global _shared_interpreter, _per_task_cleanup
-    settings.update(mode=mode, workers=workers, tasks=tasks)
-    _shared_interpreter = shared_interpreter
-    _per_task_cleanup = per_task_cleanup
-    if capture:
+    with _configure_lock:
+        settings.update(mode=mode, workers=workers, tasks=tasks)
+        _shared_interpreter = shared_interpreter
+        _per_task_cleanup = per_task_cleanup
         from . import _streams
 
-        _streams.install(current_task, passthrough)
-    if shared_interpreter:
-        _inherit_task_in_threads()
-        _act_as_main_thread()
+        # Idempotent on purpose: replacing sys.stdout while another thread is inside print()
+        # frees the stream under print's borrowed reference (a crash seen on 3.13).
+        if capture:
+            _streams.install(current_task, passthrough)
+        else:
+            _streams.uninstall()
+        if shared_interpreter:
+            _inherit_task_in_threads()
 
 
 def _inherit_task_in_threads():
@@ -53,10 +60,19 @@ def _inherit_task_in_threads():
     original_start = threading.Thread.start
 
     def start(self):
-        context = contextvars.copy_context()
-        run = self.run
-        self.run = lambda: context.run(run)
-        self._pyhost_task = _current.get()
+        task = _tasks_by_thread.get(get_ident())
+        self._pyhost_task = task
+        if task is not None:
+            run = self.run
+
+            def run_for_task():
+                _tasks_by_thread[get_ident()] = task
+                try:
+                    run()
+                finally:
+                    _tasks_by_thread.pop(get_ident(), None)
+
+            self.run = run_for_task
         original_start(self)
 
     start._pyhost_wrapped = True
@@ -225,8 +241,10 @@ def run_task(kind, target, args, task_id, worker_id):
     KeyboardInterrupt)."""
     global _interp_task
     task = TaskContext(task_id, worker_id)
-    token = _current.set(task)
-    if not _shared_interpreter:
+    _tasks_by_thread[get_ident()] = task
+    if _shared_interpreter:
+        _act_as_main_thread()
+    else:
         _interp_task = task
     before = _threads_before() if _per_task_cleanup else None
     try:
@@ -252,7 +270,7 @@ def run_task(kind, target, args, task_id, worker_id):
         _flush_streams()
         return code
     finally:
-        _current.reset(token)
+        _tasks_by_thread.pop(get_ident(), None)
         if not _shared_interpreter:
             _interp_task = None
 

@@ -81,5 +81,17 @@ class _TaskBinaryStream(io.RawIOBase):
 
 
 def install(current_task, passthrough):
-    sys.stdout = TaskStream(STDOUT, sys.__stdout__, current_task, passthrough)
-    sys.stderr = TaskStream(STDERR, sys.__stderr__, current_task, passthrough)
+    """Routes sys.stdout/sys.stderr per task; streams already installed are kept, not replaced."""
+    for name, number, real in (("stdout", STDOUT, sys.__stdout__), ("stderr", STDERR, sys.__stderr__)):
+        stream = getattr(sys, name)
+        if isinstance(stream, TaskStream):
+            stream._passthrough = passthrough
+        else:
+            setattr(sys, name, TaskStream(number, real, current_task, passthrough))
+
+
+def uninstall():
+    if isinstance(sys.stdout, TaskStream):
+        sys.stdout = sys.__stdout__
+    if isinstance(sys.stderr, TaskStream):
+        sys.stderr = sys.__stderr__

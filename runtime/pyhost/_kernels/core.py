@@ -267,6 +267,8 @@ class Kernel:
             site = k.launch(d3, launch_args)
         except ValueError as exc:
             raise KernelLaunchError(str(exc)) from None
+        except RuntimeError as exc:  # the device failed (CUDA error): say which kernel
+            raise KernelLaunchError(f"kernel '{tr.name}': {exc}", kernel=tr.name) from None
         if launch_args is not args:
             for a, w in zip(args, tr.writable):
                 if w and isinstance(a, DeviceArray):

@@ -6,6 +6,7 @@ PRELUDE = r"""// ---- pyhost kernel prelude (compiled by NVRTC for CUDA and by t
 #if defined(__CUDACC_RTC__) || defined(__CUDACC__)
 #define PH_CUDA 1
 #define PH_FN static __device__ inline
+#pragma nv_diag_suppress 177  // unused prelude functions
 #else
 #define PH_CUDA 0
 #define PH_FN static inline

@@ -1131,6 +1131,8 @@ class FnTranslator:
         if op is ast.Div:
             if not t.is_float:
                 t = kt.f64
+            if b.const is not None and b.const != 0:
+                return Val(f"({cast(a, t)} / {cast(b, t)})", t, pure=pure, weak=weak)
             sid = self.site(node, ERR_ZERODIV, "division by zero")
             return Val(f"ph_div({cast(a, t)}, {cast(b, t)}, {sid}, ph_err)", t, pure=pure,
                        weak=weak)
@@ -1614,29 +1616,30 @@ def translate_kernel(src, param_types):
     sep = ", " if call else ""
     dims = result.dims
     decompose = {
-        1: "ph_i64 t0 = f, t1 = 0, t2 = 0;",
-        2: "ph_i64 t0 = f % n0, t1 = f / n0, t2 = 0;",
-    }.get(dims, "ph_i64 t0 = f % n0, r = f / n0, t1 = r % n1, t2 = r / n1;")
-    kparams = decl + sep + "ph_i64 n0, ph_i64 n1, ph_i64 n2, int* ph_err"
+        1: "const ph_i64 ph_x = ph_f, ph_y = 0, ph_z = 0;",
+        2: "const ph_i64 ph_x = ph_f % ph_n0, ph_y = ph_f / ph_n0, ph_z = 0;",
+    }.get(dims, "const ph_i64 ph_x = ph_f % ph_n0, ph_r = ph_f / ph_n0, ph_y = ph_r % ph_n1, "
+                "ph_z = ph_r / ph_n1;")
+    kparams = decl + sep + "ph_i64 ph_n0, ph_i64 ph_n1, ph_i64 ph_n2, int* ph_err"
     parts.append(f"""#if PH_CUDA
 extern "C" __global__ void ph_k_{base}({kparams}) {{
-  const ph_i64 total = n0 * n1 * n2;
-  for (ph_i64 f = (ph_i64)blockIdx.x * blockDim.x + threadIdx.x; f < total;
-       f += (ph_i64)gridDim.x * blockDim.x) {{
+  const ph_i64 ph_total = ph_n0 * ph_n1 * ph_n2;
+  for (ph_i64 ph_f = (ph_i64)blockIdx.x * blockDim.x + threadIdx.x; ph_f < ph_total;
+       ph_f += (ph_i64)gridDim.x * blockDim.x) {{
     {decompose}
-    {body_name}(ph_err, t0, t1, t2{sep}{call});
+    {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
 #else
-extern "C" void ph_c_{base}(void** ph_args, ph_i64 begin, ph_i64 end, const ph_i64* ph_dims,
-                            int* ph_err) {{
-  const ph_i64 n0 = ph_dims[0], n1 = ph_dims[1];
-  (void)n0; (void)n1;""")
+extern "C" void ph_c_{base}(void** ph_args, ph_i64 ph_begin, ph_i64 ph_end,
+                            const ph_i64* ph_dims, int* ph_err) {{
+  const ph_i64 ph_n0 = ph_dims[0], ph_n1 = ph_dims[1];
+  (void)ph_n0; (void)ph_n1;""")
     for k, (n, t) in enumerate(params):
         parts.append(f"  {ctype(t)} {mangle(n)} = *({ctype(t)}*)ph_args[{k}];")
-    parts.append(f"""  for (ph_i64 f = begin; f < end; ++f) {{
+    parts.append(f"""  for (ph_i64 ph_f = ph_begin; ph_f < ph_end; ++ph_f) {{
     {decompose}
-    {body_name}(ph_err, t0, t1, t2{sep}{call});
+    {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
 #endif
