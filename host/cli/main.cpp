@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
-  std::vector<Command> commands = {add_run_command(app), add_info_command(app)};
+  std::vector<Command> commands = {add_run_command(app), add_info_command(app),
+                                   add_batch_command(app)};
 
   if (!words_name_a_command(app, argv, argc)) return kExitUsage;
 

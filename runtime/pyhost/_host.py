@@ -39,14 +39,14 @@ def configure(mode, workers, tasks, capture, passthrough, shared_interpreter, pe
         settings.update(mode=mode, workers=workers, tasks=tasks)
         _shared_interpreter = shared_interpreter
         _per_task_cleanup = per_task_cleanup
-        from . import _streams
-
         # Idempotent on purpose: replacing sys.stdout while another thread is inside print()
         # frees the stream under print's borrowed reference (a crash seen on 3.13).
         if capture:
+            from . import _streams
+
             _streams.install(current_task, passthrough)
-        else:
-            _streams.uninstall()
+        elif "pyhost._streams" in sys.modules:
+            sys.modules["pyhost._streams"].uninstall()
         if shared_interpreter:
             _inherit_task_in_threads()
 

@@ -1,0 +1,20 @@
+// JUnit XML for CI systems: one <testcase> per job of a results document.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace pyhost::batch {
+
+// `results`: a document from ResultsFile::document(); `suite`: the suite/class name (the job
+// file's stem). failed and timeout jobs become <failure>, crashed ones <error>, skipped ones
+// <skipped>; captured output goes to <system-out>/<system-err>.
+std::string render_junit(const nlohmann::ordered_json& results, std::string_view suite);
+
+// Text made safe for XML: markup escaped, invalid UTF-8 and characters XML 1.0 forbids replaced
+// by U+FFFD. In attributes, line breaks and tabs are escaped too (parsers would normalise them).
+std::string xml_escape(std::string_view text, bool attribute = false);
+
+}  // namespace pyhost::batch
