@@ -28,5 +28,7 @@ const std::vector<std::string>& raw_argv();
 Command add_run_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_batch_command(CLI::App& parent);
+Command add_kernels_command(CLI::App& parent);
+Command add_worker_command(CLI::App& parent);
 
 }  // namespace pyhost::cli

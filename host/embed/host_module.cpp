@@ -1,8 +1,12 @@
 #include "embed/host_module.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <string_view>
 
+#include "embed/task_watch.hpp"
 #include "pyhost/output_mux.hpp"
 #include "pyhost/py_ref.hpp"
 
@@ -45,9 +49,35 @@ PyObject* host_write(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Py_RETURN_NONE;
 }
 
+// block_signals(): the calling thread stops taking SIGINT/SIGTERM, so that they reach the thread
+// that runs the task (where Python turns them into KeyboardInterrupt and interrupts sleeps).
+PyObject* host_block_signals(PyObject*, PyObject* const*, Py_ssize_t) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  Py_RETURN_NONE;
+}
+
+template <typename F>
+PyCFunction fastcall(F* function) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
+}
+
 PyMethodDef host_methods[] = {
-    {"write", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&host_write)),
-     METH_FASTCALL, "write(task_id, stream, text): task output to the host."},
+    {"write", fastcall(&host_write), METH_FASTCALL,
+     "write(task_id, stream, text): task output to the host."},
+    {"block_signals", fastcall(&host_block_signals), METH_FASTCALL,
+     "block_signals(): this thread no longer takes SIGINT/SIGTERM."},
+    {"watch_new", fastcall(&py_watch_new), METH_FASTCALL,
+     "watch_new(timeout_s) -> handle: a watch that ends at the deadline or on a host stop."},
+    {"watch_wait", fastcall(&py_watch_wait), METH_FASTCALL,
+     "watch_wait(handle) -> reason: 1 cancelled, 2 deadline, 3 interrupt, 4 terminate."},
+    {"watch_fire", fastcall(&py_watch_fire), METH_FASTCALL,
+     "watch_fire(handle, thread_id, exc_type) -> bool: raise exc_type in that thread."},
+    {"watch_cancel", fastcall(&py_watch_cancel), METH_FASTCALL,
+     "watch_cancel(handle) -> bool: end the watch; True if it had fired."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -110,6 +110,7 @@ PythonRuntime::PythonRuntime(const RuntimeOptions& options) : info_(describe_pyt
   } guard{&config};
   config.parse_argv = 0;
   config.install_signal_handlers = options.install_signal_handlers ? 1 : 0;
+  config.buffered_stdio = options.buffered_stdio ? 1 : 0;
   // sys.executable must be a python that behaves like python (multiprocessing, subprocess).
   // Setting it also lets getpath find a venv's pyvenv.cfg next to it.
   check_status(PyConfig_SetBytesString(&config, &config.program_name, info_.executable.c_str()),

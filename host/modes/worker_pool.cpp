@@ -1,38 +1,173 @@
 #include "modes/worker_pool.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "pyhost/host_signals.hpp"
 
 namespace pyhost {
 
 TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux)
-    : plan_(plan), mux_(mux), results_(static_cast<std::size_t>(plan.tasks)),
+    : plan_(plan), mux_(mux), next_worker_(0), results_(static_cast<std::size_t>(plan.tasks)),
       done_(static_cast<std::size_t>(plan.tasks), false) {}
 
 double TaskBoard::elapsed_s() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return std::chrono::duration<double>(Clock::now() - start_).count();
 }
 
-void TaskBoard::complete(TaskResult result) {
+void TaskBoard::notify() { changed_.notify_all(); }
+
+int TaskBoard::next() {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || next_task_ >= plan_.tasks) return -1;
+  return next_task_++;
+}
+
+void TaskBoard::started(int task, int worker) {
+  std::lock_guard lock(mutex_);
+  running_[task] = {task, worker, Clock::now()};
+}
+
+bool TaskBoard::complete(TaskResult result) {
   CapturedOutput captured = mux_.take_recorded(result.id);
   result.stdout_text = std::move(captured.out);
   result.stderr_text = std::move(captured.err);
   result.stdout_truncated = captured.out_truncated;
   result.stderr_truncated = captured.err_truncated;
+  {
+    std::lock_guard lock(mutex_);
+    const auto index = static_cast<std::size_t>(result.id);
+    running_.erase(result.id);
+    if (done_[index]) return false;
+    done_[index] = true;
+    results_[index] = std::move(result);
+  }
+  notify();
+  return true;
+}
+
+void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, std::string error) {
+  mux_.finish_task(task);
+  CapturedOutput captured = mux_.take_recorded(task);
+  {
+    std::lock_guard lock(mutex_);
+    const auto index = static_cast<std::size_t>(task);
+    auto it = running_.find(task);
+    if (it == running_.end() || done_[index]) return;
+    TaskResult& result = results_[index];
+    result.id = task;
+    result.worker = it->second.worker;
+    result.status = status;
+    result.exit_code = exit_code;
+    result.start_s = std::chrono::duration<double>(it->second.since - start_).count();
+    result.end_s = elapsed_s();
+    result.error = std::move(error);
+    result.stdout_text = std::move(captured.out);
+    result.stderr_text = std::move(captured.err);
+    done_[index] = true;
+    abandoned_.push_back(it->second.worker);
+    running_.erase(it);
+  }
+  notify();
+}
+
+void TaskBoard::abandon_worker(int worker) {
+  {
+    std::lock_guard lock(mutex_);
+    abandoned_.push_back(worker);
+  }
+  notify();
+}
+
+int TaskBoard::healthy_workers() const {
   std::lock_guard lock(mutex_);
-  const auto index = static_cast<std::size_t>(result.id);
-  done_[index] = true;
-  results_[index] = std::move(result);
+  return static_cast<int>(std::count_if(live_ids_.begin(), live_ids_.end(), [this](int id) {
+    return std::find(abandoned_.begin(), abandoned_.end(), id) == abandoned_.end();
+  }));
 }
 
 void TaskBoard::worker_failed(int worker, const std::string& why) {
-  mux_.host_message("pyhost: worker " + std::to_string(worker) + " failed to start: " + why);
-  std::lock_guard lock(mutex_);
-  if (worker_errors_.empty()) worker_errors_ = why;
+  mux_.host_message(fmt::format("pyhost: worker {} failed: {}", worker, why));
+  {
+    std::lock_guard lock(mutex_);
+    if (worker_errors_.empty()) worker_errors_ = why;
+  }
+  notify();
 }
 
 void TaskBoard::worker_ready(int worker, double startup_s) {
   std::lock_guard lock(mutex_);
   workers_.push_back({worker, startup_s});
+}
+
+void TaskBoard::worker_exited(int worker) {
+  {
+    std::lock_guard lock(mutex_);
+    --live_workers_;
+    live_ids_.erase(std::remove(live_ids_.begin(), live_ids_.end(), worker), live_ids_.end());
+  }
+  notify();
+}
+
+int TaskBoard::new_worker_id() {
+  std::lock_guard lock(mutex_);
+  ++live_workers_;  // until worker_exited()
+  live_ids_.push_back(next_worker_);
+  return next_worker_++;
+}
+
+void TaskBoard::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  notify();
+}
+
+bool TaskBoard::stopped() const {
+  std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
+bool TaskBoard::abandoned(int worker) const {
+  std::lock_guard lock(mutex_);
+  return std::find(abandoned_.begin(), abandoned_.end(), worker) != abandoned_.end();
+}
+
+int TaskBoard::abandoned_count() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(abandoned_.size());
+}
+
+bool TaskBoard::has_pending() const {
+  std::lock_guard lock(mutex_);
+  return !stopped_ && next_task_ < plan_.tasks;
+}
+
+bool TaskBoard::settled_locked() const {
+  if (!running_.empty()) return false;
+  if (std::all_of(done_.begin(), done_.end(), [](bool done) { return done; })) return true;
+  // Nothing runs and nothing more will: stopped, or no worker is left to take the rest.
+  return stopped_ || (next_task_ >= plan_.tasks) ||
+         (live_workers_ == 0 && !worker_errors_.empty());
+}
+
+bool TaskBoard::settled() const {
+  std::lock_guard lock(mutex_);
+  return settled_locked();
+}
+
+std::vector<TaskBoard::Running> TaskBoard::running() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Running> out;
+  for (const auto& [task, entry] : running_) out.push_back(entry);
+  return out;
+}
+
+void TaskBoard::wait_for_change(std::chrono::milliseconds at_most) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, at_most, [this] { return settled_locked(); });
 }
 
 RunResult TaskBoard::finish(std::string mode_name) {
@@ -46,14 +181,45 @@ RunResult TaskBoard::finish(std::string mode_name) {
       results_[i].id = static_cast<int>(i);
       results_[i].status = TaskStatus::Failed;
       results_[i].exit_code = 1;
-      results_[i].error = worker_errors_.empty() ? "not run" : "not run: " + worker_errors_;
+      results_[i].error = stopped_ ? "not run: the run was stopped"
+                          : worker_errors_.empty() ? "not run"
+                                                   : "not run: " + worker_errors_;
     }
   }
-  run.tasks = std::move(results_);
+  run.tasks = results_;
   std::sort(workers_.begin(), workers_.end(),
             [](const WorkerInfo& a, const WorkerInfo& b) { return a.id < b.id; });
-  run.worker_info = std::move(workers_);
+  run.worker_info = workers_;
+  run.abandoned_workers = static_cast<int>(abandoned_.size());
   return run;
+}
+
+int supervise(TaskBoard& board, const SupervisorHooks& hooks) {
+  const RunPlan& plan = board.plan();
+  const auto grace = std::chrono::duration_cast<TaskBoard::Clock::duration>(
+      std::chrono::duration<double>(plan.kill_after_s));
+  const auto hard_limit = std::chrono::duration_cast<TaskBoard::Clock::duration>(
+      std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
+  int signal = 0;
+  std::optional<TaskBoard::Clock::time_point> stop_deadline;
+  while (!board.settled()) {
+    board.wait_for_change(std::chrono::milliseconds(20));
+    if (hooks.on_tick) hooks.on_tick();
+    const auto now = TaskBoard::Clock::now();
+    if (int received = HostSignals::received(); received != 0 && signal == 0) {
+      signal = received;
+      board.stop();
+      if (hooks.on_signal) hooks.on_signal(signal);
+      stop_deadline = now + grace;
+    }
+    for (const auto& entry : board.running()) {
+      if (plan.timeout_s > 0 && now - entry.since > hard_limit && hooks.on_overdue)
+        hooks.on_overdue(entry);
+      else if (stop_deadline && now > *stop_deadline && hooks.on_stuck)
+        hooks.on_stuck(entry);
+    }
+  }
+  return signal;
 }
 
 }  // namespace pyhost

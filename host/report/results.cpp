@@ -37,6 +37,7 @@ nlohmann::json to_json(const TaskResult& task) {
       {"wall_s", task.wall_s()},
       {"cpu_s", task.cpu_s},
       {"runq_s", task.runq_s},
+      {"peak_rss_mb", task.peak_rss_kb / 1024.0},
       // Invalid UTF-8 from a script must not make the whole report unwritable.
       {"stdout", task.stdout_text},
       {"stderr", task.stderr_text},

@@ -4,7 +4,9 @@
 
 #include "embed/host_module.hpp"
 #include "modes/worker_pool.hpp"
+#include "pyhost/host_signals.hpp"
 #include "pyhost/interpreter.hpp"
+#include "pyhost/thread_state.hpp"
 #include "pyhost/run.hpp"
 
 namespace pyhost {
@@ -18,6 +20,15 @@ OutputMux& retain_mux(OutputMux::Options options) {
   std::lock_guard lock(mutex);
   muxes.push_back(std::make_unique<OutputMux>(options));
   return *muxes.back();
+}
+
+// Likewise for boards: an abandoned worker reports to its board whenever it comes back.
+TaskBoard& retain_board(const RunPlan& plan, OutputMux& mux) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<TaskBoard>> boards;
+  std::lock_guard lock(mutex);
+  boards.push_back(std::make_unique<TaskBoard>(plan, mux));
+  return *boards.back();
 }
 
 }  // namespace
@@ -65,13 +76,16 @@ RunResult run_in_process(PythonRuntime& runtime, const RunPlan& plan) {
                      "one GIL and will not run in parallel.");
   }
 
-  TaskBoard board(plan, mux);
+  TaskBoard& board = retain_board(plan, mux);
   RunResult result;
-  switch (plan.mode) {
-    case Mode::Serial: result = run_serial(runtime, board); break;
-    case Mode::Threads: result = run_threads(runtime, board); break;
-    case Mode::Subinterpreters: result = run_subinterpreters(runtime, board); break;
-    case Mode::Processes: throw std::logic_error("processes mode does not run in process");
+  if (plan.is_plain_python() && plan.timeout_s <= 0) {
+    result = run_plain_serial(board);  // python's own signal handling, on this thread
+  } else {
+    HostSignals signals;
+    GilRelease main_thread_supervises;
+    int signal = 0;
+    result = run_supervised_in_process(runtime, board, signal);
+    result.stopped_by_signal = signal;
   }
   result.python = runtime.info().version;
   result.peak_rss_kb = peak_rss_kb_self();

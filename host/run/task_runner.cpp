@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 
 #include "pyhost/python_error.hpp"
@@ -77,24 +79,31 @@ TaskResult TaskRunner::run(int task, int worker, std::chrono::steady_clock::time
 
   // A list per task: the script may mutate sys.argv, which is this list.
   PyRef args = PyRef::steal(PyList_GetSlice(args_.get(), 0, PyList_GET_SIZE(args_.get())));
-  PyRef code = args ? PyRef::steal(PyObject_CallFunction(run_task_.get(), "OOOii", kind_.get(),
-                                                         target_.get(), args.get(), task, worker))
-                    : PyRef();
-  if (code) {
-    long exit_code = PyLong_AsLong(code.get());
-    if (exit_code == -1 && PyErr_Occurred()) {
-      result.error = fetch_python_error("pyhost: task result");
-      result.exit_code = 1;
-    } else {
-      result.exit_code = static_cast<int>(exit_code);
-    }
+  PyRef outcome = args ? PyRef::steal(PyObject_CallFunction(run_task_.get(), "OOOiid", kind_.get(),
+                                                            target_.get(), args.get(), task, worker,
+                                                            plan_.timeout_s))
+                       : PyRef();
+  int exit_code = 1, reason = 0, tainted = 0;
+  if (outcome && PyArg_ParseTuple(outcome.get(), "iip", &exit_code, &reason, &tainted)) {
+    result.exit_code = exit_code;
+    result.worker_tainted = tainted != 0;
+  } else if (PyErr_ExceptionMatches(PyExc_TimeoutError) ||
+             PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+    // The stop landed in the runner's own code after the script: it still ended the task.
+    reason = PyErr_ExceptionMatches(PyExc_TimeoutError) ? 2 : 3;
+    PyErr_Clear();
   } else {
     // The runtime itself failed (not the script): say so on the task's stderr.
     result.error = fetch_python_error("pyhost: internal error running the task");
     mux.write(task, StreamId::Err, result.error + "\n");
-    result.exit_code = 1;
   }
   result.status = result.exit_code == 0 ? TaskStatus::Ok : TaskStatus::Failed;
+  if (reason == 2) {
+    result.status = TaskStatus::Timeout;
+    result.error = fmt::format("timed out after {:g} s", plan_.timeout_s);
+  } else if (reason == 3 || reason == 4) {
+    result.error = "interrupted";
+  }
   result.end_s = seconds_since(run_start);
   result.cpu_s = thread_cpu_seconds() - cpu0;
   result.runq_s = thread_runqueue_seconds() - runq0;

@@ -26,6 +26,13 @@ def __getattr__(name):
         if host is not None:
             return host.settings[name]
         return {"mode": "serial", "workers": 1, "tasks": 1}[name]
+    if not name.startswith("_"):
+        from . import _kernels  # light: the translator loads only when kernel/func are used
+
+        if name in _kernels.PUBLIC_NAMES:
+            value = getattr(_kernels, name)
+            globals()[name] = value
+            return value
     raise AttributeError(f"module 'pyhost' has no attribute {name!r}")
 
 

@@ -16,6 +16,7 @@ settings = {"mode": "serial", "workers": 1, "tasks": 1}
 _shared_interpreter = False  # threads mode: several tasks at once in this interpreter
 _per_task_cleanup = False  # the interpreter runs further tasks after this one
 _path0 = None
+_WATCH_DEADLINE, _WATCH_INTERRUPT, _WATCH_TERMINATE = 2, 3, 4
 _configure_lock = allocate_lock()
 
 
@@ -193,6 +194,24 @@ def _threads_before():
     return frozenset(threading.enumerate()) if threading is not None else frozenset()
 
 
+def _left_running(before, task):
+    """Non-daemon threads the task started that are still alive (after a timeout cut the join)."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
+    skip = {threading.current_thread(), threading.main_thread()}
+    for thread in threading.enumerate():
+        if thread in skip or thread in before or thread.daemon or getattr(thread, "_pyhost_internal", False):
+            continue
+        if isinstance(thread, threading._DummyThread):
+            continue
+        if _shared_interpreter and getattr(thread, "_pyhost_task", None) is not task:
+            continue
+        if thread.is_alive():
+            return True
+    return False
+
+
 def _finish_threads(before, task):
     """Wait for the task's non-daemon threads, as python does at exit."""
     threading = sys.modules.get("threading")
@@ -218,7 +237,7 @@ def _finish_threads(before, task):
     for thread in threading.enumerate():
         if thread in skip or thread in before or thread.daemon:
             continue
-        if isinstance(thread, threading._DummyThread):
+        if isinstance(thread, threading._DummyThread) or getattr(thread, "_pyhost_internal", False):
             continue
         if _shared_interpreter:
             if getattr(thread, "_pyhost_task", None) is not task:
@@ -226,7 +245,9 @@ def _finish_threads(before, task):
             target = getattr(thread, "_target", None)
             if getattr(target, "__module__", "").startswith("concurrent.futures"):
                 continue  # an idle pool worker of an executor never shut down
-        thread.join()
+        # Short joins, so that a timeout or Ctrl-C (asynchronous exceptions) can stop the wait.
+        while thread.is_alive():
+            thread.join(0.05)
 
 
 def _run_atexit():
@@ -236,17 +257,62 @@ def _run_atexit():
     atexit._clear()
 
 
-def run_task(kind, target, args, task_id, worker_id):
-    """Runs one task; returns its exit code (0 ok, SystemExit's code, 1 for an exception, 130 for
-    KeyboardInterrupt)."""
+def _timeout_error(timeout):
+    # Asynchronous exceptions are raised from their class: this one explains itself.
+    return type("TimeoutError", (TimeoutError,), {
+        "__module__": "builtins",
+        "__str__": lambda self: f"the task ran longer than its {timeout:g} s timeout (pyhost --timeout)",
+    })
+
+
+class _Watch:
+    """A thread of this interpreter that stops the task at its deadline or on a host stop."""
+
+    def __init__(self, timeout):
+        import _pyhost
+        import threading
+
+        self._pyhost = _pyhost
+        self.handle = _pyhost.watch_new(float(timeout or 0))
+        self.reason = 0
+        target = get_ident()
+        exceptions = {_WATCH_DEADLINE: _timeout_error(timeout or 0),
+                      _WATCH_INTERRUPT: KeyboardInterrupt, _WATCH_TERMINATE: KeyboardInterrupt}
+
+        def watch():
+            _pyhost.block_signals()  # Ctrl-C belongs to the task's thread
+            reason = _pyhost.watch_wait(self.handle)
+            if reason in exceptions and _pyhost.watch_fire(self.handle, target, exceptions[reason]):
+                self.reason = reason
+
+        self.thread = threading.Thread(target=watch, name="pyhost-watch")
+        self.thread._pyhost_internal = True
+        self.thread.start()
+
+    def stop(self):
+        """Ends the watch; returns why it fired (0 if it did not)."""
+        self._pyhost.watch_cancel(self.handle)
+        self.thread.join()
+        return self.reason
+
+
+def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
+    """Runs one task; returns (exit code, stop reason, tainted). The exit code is 0 ok,
+    SystemExit's code, 1 for an exception, 130 for KeyboardInterrupt; the reason is 0, or 2/3/4
+    when the task was stopped by its timeout / an interrupt / a termination of the host; tainted
+    says the task left threads running that the interpreter cannot get rid of."""
     global _interp_task
     task = TaskContext(task_id, worker_id)
     _tasks_by_thread[get_ident()] = task
-    if _shared_interpreter:
-        _act_as_main_thread()
-    else:
+    if _per_task_cleanup:
+        _act_as_main_thread()  # tasks may run on a host thread: its threads must be joined
+    if not _shared_interpreter:
         _interp_task = task
     before = _threads_before() if _per_task_cleanup else None
+    # Plain python (one serial task) keeps python's own Ctrl-C handling; it needs a watch only
+    # for a timeout.
+    watch = _Watch(timeout) if (timeout or _per_task_cleanup) else None
+    reason = 0
     try:
         try:
             _execute(kind, target, args)
@@ -267,9 +333,17 @@ def run_task(kind, target, args, task_id, worker_id):
             except BaseException as exc:  # noqa: BLE001
                 _report(exc)
                 code = code or 1
+        if watch is not None:
+            reason = watch.stop()
+            watch = None
+        # A task stopped while waiting for its threads leaves them running: this interpreter can
+        # neither run more tasks safely nor be ended (that would wait for them).
+        tainted = bool(reason) and _per_task_cleanup and _left_running(before, task)
         _flush_streams()
-        return code
+        return code, reason, tainted
     finally:
+        if watch is not None:  # the runner itself was interrupted
+            watch.stop()
         _tasks_by_thread.pop(get_ident(), None)
         if not _shared_interpreter:
             _interp_task = None

@@ -16,6 +16,8 @@ struct RuntimeOptions {
   std::vector<std::string> argv{""};
   // Python's own SIGINT handler (KeyboardInterrupt in the main thread), as `python` has it.
   bool install_signal_handlers = true;
+  // false: unbuffered stdout/stderr, as `python -u` (worker processes stream output live).
+  bool buffered_stdio = true;
 };
 
 // Facts about the CPython pyhost embeds, for `pyhost info` and messages.

@@ -22,9 +22,11 @@ struct TaskResult {
   double start_s = 0, end_s = 0;  // since the run started
   double cpu_s = 0;               // CPU time of the thread or process that ran the task
   double runq_s = 0;              // time runnable but not running (scheduler run-queue delay)
+  long peak_rss_kb = 0;           // processes mode: peak RSS of the worker process so far
   std::string stdout_text, stderr_text;
   bool stdout_truncated = false, stderr_truncated = false;
   std::string error;  // why the host marked it failed/crashed/timeout, if it did
+  bool worker_tainted = false;  // left threads running: its worker must not be reused or ended
 
   double wall_s() const { return end_s - start_s; }
 };
@@ -42,6 +44,8 @@ struct RunResult {
   std::optional<long> peak_rss_kb;
   std::vector<WorkerInfo> worker_info;
   std::vector<TaskResult> tasks;
+  int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
+  int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
 
   bool all_ok() const;
 };

@@ -35,6 +35,10 @@ struct RunPlan {
   TaskTarget target;
   OutputStyle output = OutputStyle::Prefixed;
   bool record_output = false;  // keep each task's stdout/stderr in the result (--json)
+  double timeout_s = 0;        // per task; 0: none. TimeoutError raised in the task at the deadline
+  double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
+  long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
+  bool fresh_workers = false;  // processes mode: a new worker process for every task
 
   // One task in serial mode runs exactly like `python`: the real sys.stdout/sys.stderr.
   bool is_plain_python() const { return mode == Mode::Serial && tasks == 1; }

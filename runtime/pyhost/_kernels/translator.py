@@ -172,18 +172,30 @@ def join_types(a, b):
     return kt.i64
 
 
+def _fits(value, t):
+    if not isinstance(value, int) or isinstance(value, bool) or not t.is_int:
+        return True
+    if t.kind == "u":
+        return 0 <= value < (1 << t.bits)
+    return -(1 << (t.bits - 1)) <= value < (1 << (t.bits - 1))
+
+
+def _adopt(weak, strong):
+    t = strong.type
+    if weak.type.is_float and not t.is_float:
+        return kt.f64
+    t = _promote_small(t)
+    if not _fits(weak.const, t):  # a literal the other side's type cannot hold: widen
+        return kt.i64
+    return t
+
+
 def arith_type(a, b):
     """(type, weak) of ``a op b`` for numbers, literals adopting the other side's type."""
     if a.weak and not b.weak:
-        t = b.type
-        if a.type.is_float and not t.is_float:
-            t = kt.f64
-        return _promote_small(t), False
+        return _adopt(a, b), False
     if b.weak and not a.weak:
-        t = a.type
-        if b.type.is_float and not t.is_float:
-            t = kt.f64
-        return _promote_small(t), False
+        return _adopt(b, a), False
     if a.type is b.type and a.type not in (kt.u8, kt.boolean):
         return a.type, a.weak and b.weak
     return join_types(_promote_small(a.type), _promote_small(b.type)), a.weak and b.weak
@@ -697,11 +709,32 @@ class FnTranslator:
         self.emit(f"return {cast(v, self.ret_type)};")
 
     def stmt_Assign(self, node):
+        if self.is_tid_unpacking(node):
+            n = len(node.targets[0].elts)
+            if not 2 <= n <= 3:
+                raise self.err(f"tid() gives 1, 2 or 3 values, not {n}", node, "tid dimensions")
+            value = self.call_tid(node.value, want=n)
+            for t, e in zip(node.targets[0].elts, value.elts):
+                self.assign(t, e, node)
+            return
         value = self.expr(node.value)
         if len(node.targets) > 1:
             value = self.materialize(value)
         for target in node.targets:
             self.assign(target, value, node)
+
+    def is_tid_unpacking(self, node):
+        """`x, y = pyhost.tid()`: the number of names gives the launch's dimensions."""
+        v = node.value
+        if not (isinstance(v, ast.Call) and not v.args and len(node.targets) == 1 and
+                isinstance(node.targets[0], ast.Tuple)):
+            return False
+        if isinstance(v.func, ast.Name) and v.func.id in self.local_set:
+            return False
+        try:
+            return self.resolve_object(v.func) is kb.tid
+        except (_Unresolved, KernelTypeError, KernelSyntaxError):
+            return False
 
     def stmt_AnnAssign(self, node):
         if not isinstance(node.target, ast.Name):
@@ -1432,14 +1465,16 @@ class FnTranslator:
                    pure=all(a.pure for a in args))
 
     def convert(self, v, t, node):
+        """``int(v)``, ``float(v)``, ``pyhost.f32(v)``...: a cast with Python's rules."""
         if v.const is not None:
             try:
-                return self.object_value(t(v.const) if isinstance(t, kt.ScalarType)
-                                         else v.const, node) if t is not kt.f32 and \
-                    t is not kt.boolean else Val(render_const(t(v.const), t), t,
-                                                 const=t(v.const), simple=True)
+                value = t(v.const)
             except (ValueError, OverflowError):
-                pass
+                value = None
+            if value is not None:
+                if t in (kt.i64, kt.f64):  # int()/float() of a literal: still a literal
+                    return self.object_value(value, node)
+                return Val(render_const(value, t), t, const=value, simple=True)
         if t.is_int and v.type.is_float:
             code = f"ph_f2i({v.code})" if t is kt.i64 else f"(({t.ctype})ph_f2i({v.code}))"
             return Val(code, t, pure=v.pure)
@@ -1535,32 +1570,6 @@ def ctype(t):
     return t.ctype
 
 
-# tid() unpacked into several names: handled when the right side of a tuple assignment is a
-# bare tid() call.
-_orig_assign = FnTranslator.stmt_Assign
-
-
-def _stmt_assign_with_tid(self, node):
-    v = node.value
-    if isinstance(v, ast.Call) and len(node.targets) == 1 and \
-            isinstance(node.targets[0], ast.Tuple) and not v.args:
-        try:
-            obj = self.resolve_object(v.func) if not (isinstance(v.func, ast.Name) and
-                                                      v.func.id in self.local_set) else None
-        except (_Unresolved, KernelTypeError, KernelSyntaxError):
-            obj = None
-        if obj is kb.tid:
-            n = len(node.targets[0].elts)
-            if not 2 <= n <= 3:
-                raise self.err(f"tid() gives 1, 2 or 3 values, not {n}", node)
-            value = self.call_tid(v, want=n)
-            for t, e in zip(node.targets[0].elts, value.elts):
-                self.assign(t, e, node)
-            return
-    _orig_assign(self, node)
-
-
-FnTranslator.stmt_Assign = _stmt_assign_with_tid
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+#include "cuda/thread_pool.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pyhost::kernels {
+
+namespace {
+
+struct Job {
+  std::int64_t total = 0;
+  std::int64_t chunk = 1;
+  unsigned max_helpers = 0;  // workers that may join (guarded by the pool's mutex)
+  unsigned helpers = 0;
+  const std::function<void(std::int64_t, std::int64_t)>* fn = nullptr;
+  std::atomic<std::int64_t> next{0};
+  std::atomic<std::int64_t> done{0};
+  std::mutex mu;
+  std::condition_variable finished;
+
+  // Runs chunks until none is left; true if this call finished the job.
+  void work() {
+    for (;;) {
+      std::int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= total) return;
+      std::int64_t end = std::min(total, begin + chunk);
+      (*fn)(begin, end);
+      if (done.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == total) {
+        std::lock_guard<std::mutex> lock(mu);
+        finished.notify_all();
+      }
+    }
+  }
+};
+
+}  // namespace
+
+struct ThreadPool::Impl {
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<Job>> jobs;
+  std::vector<std::thread> workers;
+  unsigned wanted = 0;  // threads per launch incl. the caller
+
+  void ensure_workers(unsigned n) {
+    // Workers are only ever added (a launch uses at most `wanted` of them at once).
+    while (workers.size() + 1 < n) {
+      workers.emplace_back([this] { loop(); });
+      workers.back().detach();
+    }
+  }
+
+  void loop() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        wake.wait(lock, [this] { return !jobs.empty(); });
+        job = jobs.front();
+        if (job->next.load(std::memory_order_relaxed) >= job->total ||
+            job->helpers >= job->max_helpers) {
+          jobs.pop_front();  // done, or enough threads on it: the rest is the caller's
+          continue;
+        }
+        ++job->helpers;
+      }
+      job->work();
+    }
+  }
+};
+
+unsigned default_thread_count() {
+  if (const char* env = std::getenv("PYHOST_KERNEL_THREADS"); env && *env) {
+    long n = std::strtol(env, nullptr, 10);
+    if (n >= 1 && n <= 4096) return static_cast<unsigned>(n);
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+namespace {
+ThreadPool* g_pool = nullptr;
+std::once_flag g_atfork_once;
+std::mutex g_pool_mu;
+
+// A forked child has none of the parent's worker threads (and maybe a locked mutex): it starts
+// a fresh pool. The old one is leaked on purpose.
+void forget_pool_in_child() {
+  new (&g_pool_mu) std::mutex();
+  g_pool = nullptr;
+}
+}  // namespace
+
+ThreadPool::ThreadPool() : impl_(new Impl) { impl_->wanted = default_thread_count(); }
+
+ThreadPool& ThreadPool::instance() {
+  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, forget_pool_in_child); });
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  if (!g_pool) g_pool = new ThreadPool();  // process lifetime: never destroyed
+  return *g_pool;
+}
+
+unsigned ThreadPool::threads() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->wanted;
+}
+
+void ThreadPool::set_threads(unsigned n) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->wanted = n ? n : default_thread_count();
+}
+
+void ThreadPool::parallel_for(std::int64_t total,
+                              const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  if (total <= 0) return;
+  unsigned n;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    n = impl_->wanted;
+  }
+  if (n <= 1 || total < 2) {
+    fn(0, total);
+    return;
+  }
+  auto job = std::make_shared<Job>();
+  job->total = total;
+  // ~8 chunks per thread balances uneven work (mandelbrot) at a small cost for even work.
+  job->chunk = std::max<std::int64_t>(1, total / (static_cast<std::int64_t>(n) * 8));
+  job->fn = &fn;
+  job->max_helpers = n - 1;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->ensure_workers(n);
+    impl_->jobs.push_back(job);
+  }
+  impl_->wake.notify_all();
+  job->work();
+  {
+    std::unique_lock<std::mutex> lock(job->mu);
+    job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == total; });
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = std::find(impl_->jobs.begin(), impl_->jobs.end(), job);
+  if (it != impl_->jobs.end()) impl_->jobs.erase(it);
+}
+
+}  // namespace pyhost::kernels

@@ -1,0 +1,30 @@
+// The CPU fallback's worker threads: one process-wide pool (sized to the usable cores, or
+// $PYHOST_KERNEL_THREADS) that splits a launch's index space into chunks. The launching thread
+// works too, so concurrent launches from several interpreters always make progress.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace pyhost::kernels {
+
+class ThreadPool {
+ public:
+  static ThreadPool& instance();
+
+  unsigned threads() const;       // threads that work on a launch (workers + the caller)
+  void set_threads(unsigned n);   // 0: back to the default
+
+  // Calls fn(begin, end) over chunks covering [0, total); returns when all are done.
+  void parallel_for(std::int64_t total, const std::function<void(std::int64_t, std::int64_t)>& fn);
+
+  struct Impl;
+
+ private:
+  ThreadPool();
+  Impl* impl_;
+};
+
+unsigned default_thread_count();
+
+}  // namespace pyhost::kernels

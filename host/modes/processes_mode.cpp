@@ -1,0 +1,436 @@
+// The host side of processes mode: one slot thread per worker process, under the supervisor.
+#include "pyhost/process_pool.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <poll.h>
+
+#include <boost/process.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "modes/worker_pool.hpp"
+#include "process/frame_io.hpp"
+#include "pyhost/protocol.hpp"
+#include "pyhost/host_signals.hpp"
+#include "pyhost/output_mux.hpp"
+
+namespace bp = boost::process;
+
+namespace pyhost {
+namespace {
+
+using proto::Frame;
+using proto::FrameType;
+using Clock = std::chrono::steady_clock;
+
+std::string signal_name(int signo) {
+  const char* abbrev = ::sigabbrev_np(signo);
+  return abbrev ? std::string("SIG") + abbrev : fmt::format("signal {}", signo);
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("pyhost") : exe.string();
+}
+
+// A file descriptor owned by the host.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Close-on-exec from birth: a worker spawned by another slot at the same moment must not inherit
+// this worker's pipe ends (it would keep them open and hide this worker's death).
+// Kept at 10 and above: binding fd 3 onto the worker's fd 3 would be a no-op dup2 that leaves
+// close-on-exec set.
+Fd high_fd(int fd) {
+  Fd original(fd);
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  if (moved < 0) throw std::runtime_error(std::string("fcntl: ") + strerror(errno));
+  return Fd(moved);
+}
+
+std::pair<Fd, Fd> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + strerror(errno));
+  return {high_fd(fds[0]), high_fd(fds[1])};
+}
+
+// One worker process: frames to it on its fd 3, frames from it on its fd 4, its stdout and
+// stderr on pipes read here, an empty stdin.
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(const RunPlan& plan) {
+    auto [frames_in_r, frames_in_w] = make_pipe();
+    auto [frames_out_r, frames_out_w] = make_pipe();
+    auto [out_r, out_w] = make_pipe();
+    auto [err_r, err_w] = make_pipe();
+    Fd devnull = high_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    std::vector<std::string> args = {"__worker"};
+    if (plan.memory_limit_mb > 0) args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
+    child_ = bp::child(self_exe(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
+                       bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
+                       bp::posix::fd.bind(3, frames_in_r.get()),
+                       bp::posix::fd.bind(4, frames_out_w.get()));
+    pid_ = child_.id();
+    to_worker_ = std::move(frames_in_w);
+    from_worker_ = std::move(frames_out_r);
+    stdout_ = std::move(out_r);
+    stderr_ = std::move(err_r);
+    for (int fd : {stdout_.get(), stderr_.get()}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    writer_.emplace(to_worker_.get());
+    decoder_.emplace();
+    // The child's ends (the locals above) close here, so its death shows as EOF.
+  }
+  ~WorkerProcess() {
+    if (child_.running()) kill(SIGKILL);
+    std::error_code ec;
+    child_.wait(ec);
+  }
+
+  proto::FrameWriter& writer() { return *writer_; }
+  pid_t pid() const { return pid_; }
+  void kill(int signo) { ::kill(pid_, signo); }
+
+  enum class Event { Frame, Timeout, Closed };
+
+  // Waits for the next frame, passing the worker's stdout/stderr bytes to `on_output` as they
+  // arrive. Closed: the frame pipe ended (the worker died); its output has been drained.
+  template <typename OnOutput>
+  Event next(proto::Frame& frame, std::optional<Clock::time_point> deadline, OnOutput&& on_output) {
+    for (;;) {
+      if (auto ready = decoder_->next()) {
+        frame = std::move(*ready);
+        return Event::Frame;
+      }
+      int wait_ms = 60'000;
+      if (deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+        if (left.count() <= 0) return Event::Timeout;
+        wait_ms = static_cast<int>(std::min<long long>(left.count() + 1, wait_ms));
+      }
+      pollfd fds[3] = {{from_worker_.get(), POLLIN, 0}, {stdout_.get(), POLLIN, 0}, {stderr_.get(), POLLIN, 0}};
+      if (::poll(fds, 3, wait_ms) < 0 && errno != EINTR) return Event::Closed;
+      if (fds[1].revents) pump(stdout_, StreamId::Out, on_output);
+      if (fds[2].revents) pump(stderr_, StreamId::Err, on_output);
+      if (fds[0].revents) {
+        char buffer[64 * 1024];
+        ssize_t n = ::read(from_worker_.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          drain(on_output);
+          return Event::Closed;
+        }
+        decoder_->feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+      }
+    }
+  }
+
+  // Reads what the worker has written so far; after a Result frame everything the task wrote is
+  // already in the pipes, since the worker wrote it before the frame.
+  template <typename OnOutput>
+  void drain(OnOutput&& on_output) {
+    while (pump(stdout_, StreamId::Out, on_output) | pump(stderr_, StreamId::Err, on_output)) {
+    }
+  }
+
+  // Why the process ended (once its pipe closed): "killed by SIGSEGV", "exited with status 7".
+  std::string reap() {
+    std::error_code ec;
+    child_.wait(ec);
+    const int status = child_.native_exit_code();
+    if (WIFSIGNALED(status)) {
+      exit_signal_ = WTERMSIG(status);
+      return "killed by " + signal_name(exit_signal_);
+    }
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    return fmt::format("exited with status {}", exit_status_);
+  }
+  int exit_signal() const { return exit_signal_; }
+  int exit_status() const { return exit_status_; }
+
+  // Stops the process: SIGTERM, then SIGKILL if it lingers.
+  void terminate(std::chrono::milliseconds grace) {
+    kill(SIGTERM);
+    const auto until = Clock::now() + grace;
+    while (child_.running() && Clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (child_.running()) kill(SIGKILL);
+  }
+
+ private:
+  template <typename OnOutput>
+  static bool pump(Fd& fd, StreamId stream, OnOutput& on_output) {
+    if (fd.get() < 0) return false;
+    char buffer[64 * 1024];
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      on_output(stream, std::string_view(buffer, static_cast<std::size_t>(n)));
+      return true;
+    }
+    if (n == 0) fd.reset();  // EOF: nothing more will come
+    return false;
+  }
+
+  bp::child child_;
+  pid_t pid_ = 0;
+  Fd to_worker_, from_worker_, stdout_, stderr_;
+  std::optional<proto::FrameWriter> writer_;
+  std::optional<proto::FrameDecoder> decoder_;
+  int exit_signal_ = 0;
+  int exit_status_ = 0;
+};
+
+// The pids of the live workers, for the supervisor to forward signals to.
+class LiveWorkers {
+ public:
+  void set(int slot, pid_t pid) {
+    std::lock_guard lock(mutex_);
+    pids_[slot] = pid;
+  }
+  void clear(int slot) {
+    std::lock_guard lock(mutex_);
+    pids_.erase(slot);
+  }
+  void signal_all(int signo) {
+    std::lock_guard lock(mutex_);
+    for (auto& [slot, pid] : pids_) ::kill(pid, signo);
+  }
+  void signal(int slot, int signo) {
+    std::lock_guard lock(mutex_);
+    if (auto it = pids_.find(slot); it != pids_.end()) ::kill(it->second, signo);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, pid_t> pids_;
+};
+
+nlohmann::json run_task_spec(const RunPlan& plan, int worker) {
+  return {{"kind", std::string(to_string(plan.target.kind))},
+          {"target", plan.target.value},
+          {"args", plan.target.args},
+          {"worker", worker},
+          {"mode", "processes"},
+          {"workers", plan.workers},
+          {"tasks", plan.tasks},
+          {"timeout_s", plan.timeout_s}};
+}
+
+class Slot {
+ public:
+  Slot(TaskBoard& board, LiveWorkers& live, int worker) : board_(board), live_(live), worker_(worker) {}
+
+  void run() {
+    for (int task = board_.next(); task >= 0; task = board_.next()) {
+      if (!process_ && !start_process()) {
+        fail_task(task, "the worker process could not start");
+        break;
+      }
+      board_.started(task, worker_);
+      board_.complete(run_one(task));
+      if (board_.plan().fresh_workers) stop_process();
+    }
+    stop_process();
+  }
+
+ private:
+  bool start_process() {
+    const auto start = Clock::now();
+    try {
+      process_ = std::make_unique<WorkerProcess>(board_.plan());
+      Frame hello;
+      auto to_host_stderr = [](StreamId, std::string_view text) { write_fully(2, text); };
+      auto event = process_->next(hello, start + std::chrono::seconds(60), to_host_stderr);
+      if (event != WorkerProcess::Event::Frame || hello.type != FrameType::Hello)
+        throw std::runtime_error("no Hello from the worker (" + process_->reap() + ")");
+    } catch (const std::exception& error) {
+      board_.worker_failed(worker_, error.what());
+      process_.reset();
+      return false;
+    }
+    live_.set(worker_, process_->pid());
+    board_.worker_ready(worker_, std::chrono::duration<double>(Clock::now() - start).count());
+    return true;
+  }
+
+  void stop_process() {
+    if (!process_) return;
+    live_.clear(worker_);
+    if (process_->writer().send({FrameType::Shutdown, 0, {}})) {
+      Frame ignored;
+      // A clean exit closes the pipe; one that lingers is terminated. Output after the last
+      // task (atexit of the worker) goes to the host's own streams.
+      auto untagged = [](StreamId stream, std::string_view text) {
+        write_fully(stream == StreamId::Out ? 1 : 2, text);
+      };
+      auto event = process_->next(ignored, Clock::now() + std::chrono::seconds(5), untagged);
+      if (event != WorkerProcess::Event::Closed) process_->terminate(std::chrono::milliseconds(500));
+    }
+    process_.reset();
+  }
+
+  void fail_task(int task, std::string why) {
+    TaskResult result;
+    result.id = task;
+    result.worker = worker_;
+    result.status = TaskStatus::Failed;
+    result.error = std::move(why);
+    result.start_s = result.end_s = board_.elapsed_s();
+    board_.started(task, worker_);
+    board_.complete(std::move(result));
+  }
+
+  TaskResult run_one(int task) {
+    const RunPlan& plan = board_.plan();
+    TaskResult result;
+    result.id = task;
+    result.worker = worker_;
+    result.start_s = board_.elapsed_s();
+    std::optional<Clock::time_point> hard_deadline;
+    if (plan.timeout_s > 0)
+      hard_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
+    process_->writer().send({FrameType::RunTask, static_cast<std::uint32_t>(task),
+                             run_task_spec(plan, worker_).dump()});
+    Frame frame;
+    bool finished = false;
+    auto to_task = [this, task](StreamId stream, std::string_view text) {
+      board_.mux().write(task, stream, text);
+    };
+    try {
+      while (!finished) {
+        switch (process_->next(frame, hard_deadline, to_task)) {
+          case WorkerProcess::Event::Frame:
+            if (frame.type == FrameType::Result) {
+              process_->drain(to_task);
+              auto doc = nlohmann::json::parse(frame.payload);
+              result.exit_code = doc.at("exit_code");
+              result.cpu_s = doc.value("cpu_s", 0.0);
+              result.peak_rss_kb = doc.value("peak_rss_kb", 0L);
+              result.error = doc.value("error", std::string());
+              const std::string status = doc.value("status", std::string("failed"));
+              result.status = status == "ok"        ? TaskStatus::Ok
+                              : status == "timeout" ? TaskStatus::Timeout
+                                                    : TaskStatus::Failed;
+              // Threads the task left running would hang the worker's next task or exit.
+              if (doc.value("tainted", false)) {
+                process_->terminate(std::chrono::milliseconds(200));
+                process_->drain(to_task);
+                process_->reap();
+                discard_process();
+              }
+              finished = true;
+            }
+            break;
+          case WorkerProcess::Event::Timeout:
+            process_->terminate(std::chrono::milliseconds(500));
+            process_->drain(to_task);
+            process_->reap();
+            result.status = TaskStatus::Timeout;
+            result.exit_code = -1;
+            result.error = fmt::format("killed {:g} s after its {:g} s timeout", plan.kill_after_s,
+                                       plan.timeout_s);
+            discard_process();
+            finished = true;
+            break;
+          case WorkerProcess::Event::Closed: {
+            std::string why = process_->reap();
+            const int signo = process_->exit_signal();
+            const bool stopped = board_.stopped();
+            result.status = stopped ? TaskStatus::Failed : TaskStatus::Crashed;
+            result.exit_code = signo ? 128 + signo : process_->exit_status();
+            result.error = (stopped ? "interrupted; worker " : "worker ") + why;
+            discard_process();
+            finished = true;
+            break;
+          }
+        }
+      }
+    } catch (const std::exception& error) {  // ProtocolError, or a Result that is not JSON
+      result.status = TaskStatus::Crashed;
+      result.error = std::string("worker protocol error: ") + error.what();
+      process_->kill(SIGKILL);
+      process_->reap();
+      discard_process();
+    }
+    board_.mux().finish_task(task);
+    result.end_s = board_.elapsed_s();
+    return result;
+  }
+
+  void discard_process() {
+    live_.clear(worker_);
+    process_.reset();
+  }
+
+  TaskBoard& board_;
+  LiveWorkers& live_;
+  int worker_;
+  std::unique_ptr<WorkerProcess> process_;
+};
+
+}  // namespace
+
+RunResult run_in_processes(const RunPlan& plan) {
+  OutputMux::Options options;
+  options.style = plan.tasks == 1 ? OutputStyle::Passthrough : plan.output;
+  options.tag = plan.tasks > 1;
+  OutputMux mux(options);
+  TaskBoard board(plan, mux);
+  LiveWorkers live;
+  HostSignals signals;
+
+  std::vector<std::thread> slots;
+  const int count = std::max(1, std::min(plan.workers, plan.tasks));
+  for (int i = 0; i < count; ++i) {
+    const int worker = board.new_worker_id();
+    // Slot threads keep SIGINT/SIGTERM unblocked: the mask is inherited by the workers they
+    // start, which must take those signals (the host's handler only records them).
+    slots.emplace_back([&board, &live, worker] {
+      Slot(board, live, worker).run();
+      board.worker_exited(worker);
+    });
+  }
+  SupervisorHooks hooks;
+  hooks.on_signal = [&live](int received) { live.signal_all(received); };
+  // Hard timeouts are the slots' own (they kill their worker); a stop that lingers is not.
+  hooks.on_stuck = [&live](const TaskBoard::Running& entry) { live.signal(entry.worker, SIGKILL); };
+  const int signal = supervise(board, hooks);
+  for (auto& slot : slots) slot.join();
+  RunResult result = board.finish("processes");
+  result.stopped_by_signal = signal;
+  long peak = 0;
+  for (const auto& task : result.tasks) peak = std::max(peak, task.peak_rss_kb);
+  result.peak_rss_kb = std::max(peak, peak_rss_kb_self());
+  return result;
+}
+
+}  // namespace pyhost

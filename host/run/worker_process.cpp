@@ -1,0 +1,135 @@
+// `pyhost __worker`: one worker process of processes mode.
+#include <fcntl.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "process/frame_io.hpp"
+#include "pyhost/interpreter.hpp"
+#include "pyhost/process_pool.hpp"
+#include "pyhost/python_error.hpp"
+#include "run/task_runner.hpp"
+
+namespace pyhost {
+namespace {
+
+using proto::Frame;
+using proto::FrameType;
+
+RunPlan plan_from(const nlohmann::json& spec) {
+  RunPlan plan;
+  plan.mode = Mode::Processes;
+  const std::string kind = spec.at("kind");
+  plan.target.kind = kind == "module" ? TaskTarget::Kind::Module
+                     : kind == "code" ? TaskTarget::Kind::Code
+                                      : TaskTarget::Kind::Script;
+  plan.target.value = spec.at("target");
+  plan.target.args = spec.at("args").get<std::vector<std::string>>();
+  plan.workers = spec.at("workers");
+  plan.tasks = spec.at("tasks");
+  plan.timeout_s = spec.value("timeout_s", 0.0);
+  return plan;
+}
+
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+}  // namespace
+
+int run_worker_process(long memory_limit_mb) {
+  // Frames arrive on fd 3 and leave on fd 4 (stdin is empty, stdout/stderr go straight to the
+  // host). Close-on-exec: programs the task starts must not hold the host's pipes.
+  constexpr int kFramesIn = 3, kFramesOut = 4;
+  if (::fcntl(kFramesIn, F_SETFD, FD_CLOEXEC) != 0 || ::fcntl(kFramesOut, F_SETFD, FD_CLOEXEC) != 0) {
+    std::fprintf(stderr, "pyhost __worker: started without its frame pipes (fds 3 and 4); it is "
+                         "started by `pyhost run --mode processes`, not by hand\n");
+    return 2;
+  }
+  // Whatever mask the host thread that started us had, this process takes Ctrl-C and SIGTERM.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  proto::FrameWriter writer(kFramesOut);
+  proto::FrameReader reader(kFramesIn);
+
+  RuntimeOptions options;
+  options.buffered_stdio = false;  // output streams back live, line by line
+  std::optional<PythonRuntime> runtime;
+  try {
+    runtime.emplace(options);
+    // SIGTERM forwarded by the host stops the task like Ctrl-C does.
+    PyRun_SimpleString("import signal; signal.signal(signal.SIGTERM, signal.default_int_handler)");
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "pyhost worker: %s\n", error.what());
+    return 70;
+  }
+  if (memory_limit_mb > 0) {
+    rlimit limit{};
+    limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(memory_limit_mb) << 20;
+    ::setrlimit(RLIMIT_AS, &limit);
+  }
+  writer.send({FrameType::Hello, 0,
+               nlohmann::json{{"version", proto::kVersion}, {"pid", ::getpid()},
+                              {"python", runtime->info().version}}
+                   .dump()});
+
+  OutputMux::Options mux_options;
+  mux_options.style = OutputStyle::Passthrough;  // fds 1/2: the pipes to the host
+  mux_options.tag = false;
+  mux_options.record_limit = 0;
+  OutputMux mux(mux_options);
+  std::optional<RunPlan> plan;
+  std::optional<TaskRunner> runner;
+  int exit_code = 0;
+  try {
+    Frame frame;
+    while (reader.read(frame) == proto::ReadStatus::Frame) {
+      if (frame.type == FrameType::Shutdown) break;
+      if (frame.type != FrameType::RunTask) continue;
+      const auto spec = nlohmann::json::parse(frame.payload);
+      if (!plan) {
+        plan = plan_from(spec);
+        InterpreterRole role;
+        role.per_task_cleanup = true;  // the interpreter runs further tasks: python-like ends
+        runner.emplace(*plan, role);
+      }
+      const double cpu0 = process_cpu_seconds();
+      TaskResult result = runner->run(static_cast<int>(frame.task), spec.at("worker"),
+                                      std::chrono::steady_clock::now(), mux);
+      rusage usage{};
+      ::getrusage(RUSAGE_SELF, &usage);
+      writer.send({FrameType::Result, frame.task,
+                   nlohmann::json{{"exit_code", result.exit_code},
+                                  {"status", to_string(result.status)},
+                                  {"error", result.error},
+                                  {"cpu_s", process_cpu_seconds() - cpu0},
+                                  {"peak_rss_kb", usage.ru_maxrss},
+                                  {"wall_s", result.wall_s()},
+                                  {"tainted", result.worker_tainted}}
+                       .dump()});
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "pyhost worker: %s\n", error.what());
+    exit_code = 70;
+  }
+  runner.reset();
+  runtime->finalize();
+  return exit_code;
+}
+
+}  // namespace pyhost
