@@ -33,7 +33,7 @@ void work_through(TaskBoard& board, int worker, std::chrono::steady_clock::time_
     return;
   }
   board.worker_ready(worker, seconds_since(worker_start));
-  for (int task = board.next(); task >= 0; task = board.next()) {
+  for (int task = board.next(worker); task >= 0; task = board.next(worker)) {
     board.started(task, worker);
     TaskResult result = runner->run(task, worker, board.start(), board.mux());
     const bool tainted = result.worker_tainted;

@@ -249,9 +249,14 @@ class Slot {
   Slot(TaskBoard& board, LiveWorkers& live, int worker) : board_(board), live_(live), worker_(worker) {}
 
   void run() {
-    for (int task = board_.next(); task >= 0; task = board_.next()) {
+    for (int task = board_.next(worker_); task >= 0; task = board_.next(worker_)) {
       if (!process_ && !start_process()) {
         fail_task(task, "the worker process could not start");
+        break;
+      }
+      // A stop that came while the worker was starting was not forwarded to it.
+      if (board_.stopped()) {
+        fail_task(task, "not run: the run was stopped");
         break;
       }
       board_.started(task, worker_);
@@ -304,7 +309,6 @@ class Slot {
     result.status = TaskStatus::Failed;
     result.error = std::move(why);
     result.start_s = result.end_s = board_.elapsed_s();
-    board_.started(task, worker_);
     board_.complete(std::move(result));
   }
 

@@ -18,9 +18,10 @@ double TaskBoard::elapsed_s() const {
 
 void TaskBoard::notify() { changed_.notify_all(); }
 
-int TaskBoard::next() {
+int TaskBoard::next(int worker) {
   std::lock_guard lock(mutex_);
   if (stopped_ || next_task_ >= plan_.tasks) return -1;
+  running_[next_task_] = {next_task_, worker, Clock::now()};
   return next_task_++;
 }
 

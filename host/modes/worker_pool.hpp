@@ -28,8 +28,10 @@ class TaskBoard {
 
   TaskBoard(const RunPlan& plan, OutputMux& mux);
 
-  // Next task id to run, or -1 when all have been handed out or the run was stopped.
-  int next();
+  // Next task id for `worker`, or -1 when all have been handed out or the run was stopped. The
+  // task counts as running from here on, so that the run cannot look settled before it starts.
+  int next(int worker);
+  // The task really begins now (its timeout counts from here).
   void started(int task, int worker);
   // Records a finished task; false (result dropped) if it was settled from outside meanwhile.
   bool complete(TaskResult result);
