@@ -338,6 +338,7 @@ class Slot {
               auto doc = nlohmann::json::parse(frame.payload);
               result.exit_code = doc.at("exit_code");
               result.cpu_s = doc.value("cpu_s", 0.0);
+              result.runq_s = doc.value("runq_s", 0.0);
               result.peak_rss_kb = doc.value("peak_rss_kb", 0L);
               result.error = doc.value("error", std::string());
               const std::string status = doc.value("status", std::string("failed"));

@@ -120,6 +120,7 @@ int run_worker_process(long memory_limit_mb) {
                                   {"cpu_s", process_cpu_seconds() - cpu0},
                                   {"peak_rss_kb", usage.ru_maxrss},
                                   {"wall_s", result.wall_s()},
+                                  {"runq_s", result.runq_s},
                                   {"tainted", result.worker_tainted}}
                        .dump()});
     }

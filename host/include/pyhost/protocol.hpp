@@ -8,8 +8,8 @@
 // Hello    worker -> host  payload: JSON {"version", "pid", "python"}
 // RunTask  host -> worker  payload: JSON {"kind", "target", "args", "worker", "mode", "workers",
 //                                          "tasks", "timeout_s"}
-// Result   worker -> host  payload: JSON {"exit_code", "status", "error", "cpu_s",
-//                                          "peak_rss_kb", "wall_s"}
+// Result   worker -> host  payload: JSON {"exit_code", "status", "error", "cpu_s", "runq_s",
+//                                          "peak_rss_kb", "wall_s", "tainted"}
 // Shutdown host -> worker  payload: empty
 // A decoder rejects anything else (bad magic, version, type or a length over the limit) with a
 // ProtocolError that says what was wrong.

@@ -1,0 +1,191 @@
+// `pyhost compare`: the same script measured in several execution modes and worker counts,
+// with statistics, speedups and explanations, and the writers of its reports (terminal table,
+// CSV, Markdown, JSON, HTML). Pure C++: the measurements come from `pyhost run --json` files
+// written by child processes, so none of this touches CPython.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/stats.hpp"
+
+namespace pyhost::compare {
+
+// ---- What one `pyhost run --json` file says -------------------------------------------------
+
+struct TaskSample {
+  int id = 0;
+  int worker = -1;
+  std::string status = "failed";
+  int exit_code = 1;
+  double start_s = 0, end_s = 0, wall_s = 0, cpu_s = 0, runq_s = 0;
+  std::string stderr_text;
+  std::string error;
+};
+
+struct RunSample {
+  std::string mode;
+  int workers = 1;
+  std::string python;
+  double wall_s = 0;
+  std::optional<double> peak_rss_mb;
+  std::vector<double> worker_startup_s;  // indexed by worker id
+  std::vector<TaskSample> tasks;
+
+  bool all_ok() const;
+  // Time until the last worker could take a task (0 without workers).
+  double startup_s() const;
+  // From the first task's start to the last task's end.
+  double task_span_s() const;
+  // Sum of the tasks' CPU time over the run's wall time: CPUs kept busy on average.
+  double cpu_util() const;
+  // Per worker (one OS thread in the in-process modes): the share of its tasks' wall time that
+  // was neither on a CPU nor waiting in the run queue, (wall - cpu - runq) / wall, summed over
+  // its tasks; then averaged over workers. For CPU-bound code in threads mode this is the time
+  // spent waiting for the GIL. Clamped to [0, 1].
+  double off_cpu_fraction() const;
+  // Share of the tasks' wall time spent waiting for a CPU (run queue): how busy the machine was.
+  double runq_fraction() const;
+  // CPU time over the time the tasks could have run, sum(cpu) / sum(wall - runq): near 1 for
+  // CPU-bound work whatever the load of the machine, near 0 for tasks that wait (I/O, sleep).
+  double cpu_share() const;
+  // Tasks running or ready to run at once, on average over the time any task was in flight:
+  // sum(cpu + runq) / busy. Tasks that take turns (one GIL, one lock) stay near 1.
+  double runnable_parallelism() const;
+  // Whether the run-queue delay was measured at all (some task has one above zero).
+  bool runq_measured() const;
+  stats::Overlap overlap() const;
+};
+
+// Parses the document `pyhost run --json` writes; throws std::runtime_error on a bad shape.
+RunSample parse_run_json(const nlohmann::json& doc);
+
+// ---- Plan ----------------------------------------------------------------------------------
+
+struct Config {
+  std::string mode;
+  int workers = 1;
+  int tasks = 1;
+  std::string label() const;  // "threads -j2", "serial"
+  bool operator==(const Config&) const = default;
+};
+
+// Modes that run in this process and so share a thread's CPU clock: GIL wait applies.
+bool in_process_parallel_mode(const std::string& mode);
+
+// serial (always first: the baseline, one worker) then every other mode at every worker count.
+std::vector<Config> plan_configs(const std::vector<std::string>& modes,
+                                 const std::vector<int>& workers, int tasks);
+
+struct Step {
+  std::size_t config = 0;  // index into the configs
+  bool warmup = false;
+  int repeat = 0;  // 0-based, within warmups or measured runs
+};
+// Warmups first, then the measured runs, each round going through every configuration in turn
+// (ABCABC...), so that slow drift of the machine affects all of them alike.
+std::vector<Step> schedule(std::size_t configs, int repeat, int warmup);
+
+// ---- Results --------------------------------------------------------------------------------
+
+struct TimelineEntry {
+  int task = 0, worker = 0;
+  double start_s = 0, end_s = 0;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<double> runs_s;  // wall of each measured run
+  stats::Summary wall;
+  std::optional<double> speedup, speedup_err, efficiency, karp_flatt;
+  double cpu_util = 0;                // median over runs
+  std::optional<double> gil_wait;     // off-CPU share of worker threads; null for serial/processes
+  double off_cpu = 0;                 // the same measure, for every mode (median over runs)
+  double runq = 0;                    // run-queue share of the tasks' wall (median over runs)
+  std::optional<double> peak_rss_mb;  // max over runs
+  double startup_s = 0;           // median over runs of the time until the last worker was ready
+  double task_s = 0;              // median over runs of the span of the tasks
+  double cpu_share = 0;           // median over runs of RunSample::cpu_share
+  double runnable = 0;            // median over runs of RunSample::runnable_parallelism
+  bool runq_measured = false;     // some run reported run-queue delays
+  double concurrency = 0;         // tasks in flight on average (timeline of the median run)
+  double overlapped = 0;          // median share of the busy time with two tasks in flight
+  bool no_parallel_work = false;  // set by finish()
+  std::string no_parallel_reason;
+  std::size_t timeline_run = 0;  // which run the timeline shows (closest to the median)
+  std::vector<TimelineEntry> timeline;
+  std::vector<double> worker_startup_s;  // of that run
+  std::vector<std::string> warnings;
+};
+
+struct Comparison {
+  std::string python;
+  int cores = 1;
+  std::string script;
+  std::vector<std::string> args;
+  int tasks = 1;
+  int repeat = 1, warmup = 0;
+  std::vector<ConfigResult> results;
+  std::map<std::string, double> amdahl_serial_fraction;  // per mode, fitted from its speedups
+  std::vector<std::string> warnings;                     // about the whole comparison
+  std::vector<std::string> explanations;                 // one line per mode
+  std::vector<std::string> verdicts;                     // "X ran N ± e times faster than Y"
+
+  const ConfigResult* baseline() const;  // serial, if measured
+};
+
+// The measures of one configuration that do not need the baseline.
+ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs);
+// Speedups against serial, Amdahl fits, "no parallel work", warnings, explanations, verdicts.
+//
+// A configuration with two workers or more "did no parallel work" when its tasks never
+// overlapped in time (the timeline), or when the work is CPU-bound (serial tasks on a CPU 80 %
+// of the time they could run) and its tasks, though in flight together, took turns: at most 1.2
+// of them running or ready to run on average (one GIL, or one lock, held in turn). The second
+// test needs the run-queue delay: where a mode does not report it and the machine was busy, it
+// is not made.
+void finish(Comparison& comparison);
+
+// ---- Driving the measurements ---------------------------------------------------------------
+
+struct RunOutcome {
+  enum class Kind { Ok, Failed, Unavailable };
+  Kind kind = Kind::Ok;
+  RunSample sample;     // Ok (and Failed, when the child wrote its JSON)
+  std::string message;  // Failed / Unavailable: what went wrong, with the task's stderr
+};
+
+using Runner = std::function<RunOutcome(const Config&)>;
+using Progress =
+    std::function<void(const Config&, const Step&, std::size_t done, std::size_t total)>;
+
+struct DriveResult {
+  bool ok = true;
+  std::string failed_config;  // label of the configuration that failed
+  std::string message;
+  std::vector<std::pair<Config, std::vector<RunSample>>> runs;  // measured runs per config
+  std::vector<std::string> skipped;  // warnings about modes left out (not available)
+};
+
+// Runs the schedule through `runner`. A mode the runner says is unavailable is dropped (all its
+// configurations) with a warning; any failed run stops everything.
+DriveResult drive(const std::vector<Config>& configs, int repeat, int warmup, const Runner& runner,
+                  const Progress& progress = {});
+
+// ---- Writers --------------------------------------------------------------------------------
+
+struct TableOptions {
+  bool color = false;
+};
+std::string render_terminal(const Comparison& comparison, const TableOptions& options = {});
+std::string render_csv(const Comparison& comparison);
+std::string render_markdown(const Comparison& comparison);
+nlohmann::json to_json(const Comparison& comparison);
+std::string render_html(const Comparison& comparison);
+
+}  // namespace pyhost::compare
