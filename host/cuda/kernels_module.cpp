@@ -535,6 +535,29 @@ PyType_Spec cpu_kernel_spec = {
     cpu_kernel_slots};
 
 // compile_cpu(name, cname, source, params) -> CpuKernel
+// The end of compile_cpu/compile_cuda: report the compiler's warning or error, or hand the
+// compiled kernel to Python as an object of `type` owning `impl`.
+template <typename Object, typename Impl>
+PyObject* finish_compile(PyTypeObject* type, std::shared_ptr<Impl> impl, const std::string& error,
+                         const std::string& warning) {
+  if (!warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, warning.c_str(), 1) < 0) {
+    return nullptr;
+  }
+  if (!error.empty()) {
+    PyErr_SetString(PyExc_RuntimeError, error.c_str());
+    return nullptr;
+  }
+  auto* obj = PyObject_New(Object, type);
+  if (!obj) return nullptr;
+  obj->impl = static_cast<std::shared_ptr<Impl>*>(PyMem_Malloc(sizeof *obj->impl));
+  if (!obj->impl) {
+    Py_DECREF(obj);
+    return PyErr_NoMemory();
+  }
+  new (obj->impl) std::shared_ptr<Impl>(std::move(impl));
+  return reinterpret_cast<PyObject*>(obj);
+}
+
 PyObject* compile_cpu(PyObject* module, PyObject* args) {
   const char* name = nullptr;
   const char* cname = nullptr;
@@ -557,23 +580,8 @@ PyObject* compile_cpu(PyObject* module, PyObject* args) {
     error = e.what();
   }
   Py_END_ALLOW_THREADS
-  if (!warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, warning.c_str(), 1) < 0) {
-    return nullptr;
-  }
-  if (!error.empty()) {
-    PyErr_SetString(PyExc_RuntimeError, error.c_str());
-    return nullptr;
-  }
-  ModuleState* st = state_of(module);
-  auto* obj = PyObject_New(CpuKernelObject, st->cpu_kernel_type);
-  if (!obj) return nullptr;
-  obj->impl = static_cast<std::shared_ptr<CpuKernelImpl>*>(PyMem_Malloc(sizeof *obj->impl));
-  if (!obj->impl) {
-    Py_DECREF(obj);
-    return PyErr_NoMemory();
-  }
-  new (obj->impl) std::shared_ptr<CpuKernelImpl>(std::move(impl));
-  return reinterpret_cast<PyObject*>(obj);
+  return finish_compile<CpuKernelObject>(state_of(module)->cpu_kernel_type, std::move(impl), error,
+                                         warning);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,23 +687,8 @@ PyObject* compile_cuda(PyObject* module, PyObject* args) {
     error = e.what();
   }
   Py_END_ALLOW_THREADS
-  if (!warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, warning.c_str(), 1) < 0) {
-    return nullptr;
-  }
-  if (!error.empty()) {
-    PyErr_SetString(PyExc_RuntimeError, error.c_str());
-    return nullptr;
-  }
-  ModuleState* st = state_of(module);
-  auto* obj = PyObject_New(CudaKernelObject, st->cuda_kernel_type);
-  if (!obj) return nullptr;
-  obj->impl = static_cast<std::shared_ptr<CudaKernelImpl>*>(PyMem_Malloc(sizeof *obj->impl));
-  if (!obj->impl) {
-    Py_DECREF(obj);
-    return PyErr_NoMemory();
-  }
-  new (obj->impl) std::shared_ptr<CudaKernelImpl>(std::move(impl));
-  return reinterpret_cast<PyObject*>(obj);
+  return finish_compile<CudaKernelObject>(state_of(module)->cuda_kernel_type, std::move(impl), error,
+                                          warning);
 }
 
 // CudaKernel.launch(dims, args) -> error site (0: none). Plain buffers are copied in, and the

@@ -1,7 +1,6 @@
 // serial, threads and subinterpreters: the modes that run tasks inside this process.
 #include <fmt/format.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <mutex>

@@ -105,7 +105,6 @@ void TaskBoard::worker_ready(int worker, double startup_s) {
 void TaskBoard::worker_exited(int worker) {
   {
     std::lock_guard lock(mutex_);
-    --live_workers_;
     live_ids_.erase(std::remove(live_ids_.begin(), live_ids_.end(), worker), live_ids_.end());
   }
   notify();
@@ -113,8 +112,7 @@ void TaskBoard::worker_exited(int worker) {
 
 int TaskBoard::new_worker_id() {
   std::lock_guard lock(mutex_);
-  ++live_workers_;  // until worker_exited()
-  live_ids_.push_back(next_worker_);
+  live_ids_.push_back(next_worker_);  // until worker_exited()
   return next_worker_++;
 }
 
@@ -151,7 +149,7 @@ bool TaskBoard::settled_locked() const {
   if (std::all_of(done_.begin(), done_.end(), [](bool done) { return done; })) return true;
   // Nothing runs and nothing more will: stopped, or no worker is left to take the rest.
   return stopped_ || (next_task_ >= plan_.tasks) ||
-         (live_workers_ == 0 && !worker_errors_.empty());
+         (live_ids_.empty() && !worker_errors_.empty());
 }
 
 bool TaskBoard::settled() const {

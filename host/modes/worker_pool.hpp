@@ -77,8 +77,7 @@ class TaskBoard {
   int next_task_ = 0;
   int next_worker_;
   bool stopped_ = false;
-  int live_workers_ = 0;
-  std::vector<int> live_ids_;
+  std::vector<int> live_ids_;  // launched and not exited
   std::vector<TaskResult> results_;
   std::vector<bool> done_;
   std::map<int, Running> running_;

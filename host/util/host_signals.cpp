@@ -32,7 +32,6 @@ HostSignals::~HostSignals() {
 }
 
 int HostSignals::received() { return g_received.load(); }
-void HostSignals::reset() { g_received.store(0); }
 
 int exit_code_for_signal(int signal) { return 128 + signal; }
 

@@ -13,7 +13,6 @@ class HostSignals {
 
   // The first signal received (SIGINT or SIGTERM), 0 if none.
   static int received();
-  static void reset();
 };
 
 // 130 for SIGINT, 143 for SIGTERM: the exit code of a run stopped by `signal`.
