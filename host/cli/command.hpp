@@ -5,15 +5,15 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace pyhost::cli {
 
 // Exit codes shared by every command (documented in README.md).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;    // a task/job failed, crashed or timed out
-inline constexpr int kExitUsage = 2;      // bad command line or invalid input file
+inline constexpr int kExitFailure = 1;        // a task/job failed, crashed or timed out
+inline constexpr int kExitUsage = 2;          // bad command line or invalid input file
 inline constexpr int kExitInterrupted = 130;  // SIGINT
 inline constexpr int kExitTerminated = 143;   // SIGTERM
 

@@ -40,9 +40,9 @@ Command add_info_command(CLI::App& parent) {
             fmt::print("python      {} ({})\n", info.version, info.executable);
             fmt::print("runtime     {}\n", info.runtime_dir);
             fmt::print("venv        {}\n", info.venv.empty() ? "none" : info.venv);
-            fmt::print("subinterpreters  {}\n",
-                       info.own_gil ? "own GIL each (PEP 684): parallel"
-                                    : "shared GIL (CPython < 3.12): not parallel");
+            fmt::print("subinterpreters  {}\n", info.own_gil
+                                                    ? "own GIL each (PEP 684): parallel"
+                                                    : "shared GIL (CPython < 3.12): not parallel");
             fmt::print("cores       {}\n", cores);
             return kExitOk;
           }};

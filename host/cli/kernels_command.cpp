@@ -35,10 +35,15 @@ int list_entries(bool json) {
   }
   const auto entries = cache.list();
   if (json) {
-    nlohmann::json doc = {{"directory", cache.dir().string()}, {"entries", nlohmann::json::array()}};
+    nlohmann::json doc = {{"directory", cache.dir().string()},
+                          {"entries", nlohmann::json::array()}};
     for (const auto& e : entries) {
-      doc["entries"].push_back({{"key", e.key}, {"kind", e.kind}, {"name", e.name},
-                                {"arch", e.arch}, {"size", e.size}, {"created", e.created},
+      doc["entries"].push_back({{"key", e.key},
+                                {"kind", e.kind},
+                                {"name", e.name},
+                                {"arch", e.arch},
+                                {"size", e.size},
+                                {"created", e.created},
                                 {"path", e.payload.string()}});
     }
     fmt::print("{}\n", doc.dump(2));
@@ -81,8 +86,9 @@ Command add_kernels_command(CLI::App& parent) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* app = parent.add_subcommand(
-      "kernels", "Manage the cache of compiled @pyhost.kernel code "
-                 "($PYHOST_KERNEL_CACHE, $XDG_CACHE_HOME/pyhost/kernels or ~/.cache/pyhost/kernels).");
+      "kernels",
+      "Manage the cache of compiled @pyhost.kernel code "
+      "($PYHOST_KERNEL_CACHE, $XDG_CACHE_HOME/pyhost/kernels or ~/.cache/pyhost/kernels).");
   app->require_subcommand(1);
   CLI::App* list = app->add_subcommand("list", "List the cached kernels.");
   list->add_flag("--json", args->json, "print as JSON");

@@ -41,14 +41,17 @@ bool words_name_a_command(const CLI::App& app, char** argv, int argc) {
     for (const CLI::App* sub : app.get_subcommands({}))
       if (sub->get_name() == word) return true;
     std::string names;
-    for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    for (const CLI::App* sub : app.get_subcommands({}))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
     fmt::print(stderr, "pyhost: unknown command '{}' (commands: {})\n", word, names);
     return false;
   }
   return true;
 }
 
-const std::vector<std::string>& raw_argv() { return g_raw_argv; }
+const std::vector<std::string>& raw_argv() {
+  return g_raw_argv;
+}
 
 }  // namespace pyhost::cli
 
@@ -56,15 +59,16 @@ int main(int argc, char** argv) {
   using namespace pyhost::cli;
   g_raw_argv.assign(argv, argv + argc);
 
-  CLI::App app{"pyhost: run, compare and automate Python scripts across threads, "
-               "sub-interpreters, processes and GPUs."};
+  CLI::App app{
+      "pyhost: run, compare and automate Python scripts across threads, "
+      "sub-interpreters, processes and GPUs."};
   app.require_subcommand(1);
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
-  std::vector<Command> commands = {add_run_command(app), add_info_command(app),
-                                   add_batch_command(app), add_compare_command(app),
+  std::vector<Command> commands = {add_run_command(app),     add_info_command(app),
+                                   add_batch_command(app),   add_compare_command(app),
                                    add_kernels_command(app), add_worker_command(app)};
 
   if (!words_name_a_command(app, argv, argc)) return kExitUsage;

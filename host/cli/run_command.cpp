@@ -94,14 +94,16 @@ int report_run(const RunResult& result, const RunPlan& plan, const std::string& 
     }
   }
   // One plain task reports like python; the host speaks up when it ended the task itself.
-  const bool host_ended_it = !result.tasks.empty() && (result.tasks.front().status == TaskStatus::Timeout ||
-                                                       result.tasks.front().status == TaskStatus::Crashed);
+  const bool host_ended_it =
+      !result.tasks.empty() && (result.tasks.front().status == TaskStatus::Timeout ||
+                                result.tasks.front().status == TaskStatus::Crashed);
   if (plan.tasks > 1 || host_ended_it || result.stopped_by_signal) print_summary(result, plan);
   if (result.stopped_by_signal != 0) return exit_code_for_signal(result.stopped_by_signal);
   if (finalize_status < 0) return 120;  // as python does when flushing at exit fails
   if (plan.tasks == 1) {
     const TaskResult& task = result.tasks.front();
-    if (task.status == TaskStatus::Ok || task.status == TaskStatus::Failed) return task.exit_code & 0xff;
+    if (task.status == TaskStatus::Ok || task.status == TaskStatus::Failed)
+      return task.exit_code & 0xff;
     return kExitFailure;
   }
   return result.all_ok() ? kExitOk : kExitFailure;
@@ -155,18 +157,20 @@ int run(const RunArgs& args) {
   return code;
 }
 
-}  // namespace}  // namespace
+}  // namespace
 
 Command add_run_command(CLI::App& parent) {
   auto args = std::make_shared<RunArgs>();
-  CLI::App* app = parent.add_subcommand(
-      "run", "Run a script (or -m MODULE, -c CODE) as K tasks over N workers.\n"
-             "Usage: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
+  CLI::App* app =
+      parent.add_subcommand("run",
+                            "Run a script (or -m MODULE, -c CODE) as K tasks over N workers.\n"
+                            "Usage: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
   app->add_option("--mode", args->mode, "serial | threads | subinterpreters | processes")
       ->check(CLI::IsMember({"serial", "threads", "subinterpreters", "processes"}));
   app->add_option("-j,--workers", args->workers, "workers (default: cores; 1 for serial)")
       ->check(CLI::PositiveNumber);
-  app->add_option("--tasks", args->tasks, "times the script runs, as tasks 0..K-1 (default: workers)")
+  app->add_option("--tasks", args->tasks,
+                  "times the script runs, as tasks 0..K-1 (default: workers)")
       ->check(CLI::PositiveNumber);
   app->add_option("--json", args->json_path, "write the results of the run to this file");
   app->add_option("--output", args->output, "prefixed (lines as they come) | grouped (per task)")

@@ -54,7 +54,11 @@ RunWords split_run_words(const std::vector<std::string>& words) {
   return split;
 }
 
-void set_run_target_words(std::vector<std::string> target) { g_target = std::move(target); }
-const std::vector<std::string>& run_target_words() { return g_target; }
+void set_run_target_words(std::vector<std::string> target) {
+  g_target = std::move(target);
+}
+const std::vector<std::string>& run_target_words() {
+  return g_target;
+}
 
 }  // namespace pyhost::cli

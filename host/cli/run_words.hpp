@@ -9,7 +9,8 @@ namespace pyhost::cli {
 
 struct RunWords {
   std::vector<std::string> options;  // everything up to the target
-  std::vector<std::string> target;   // ["script.py", args...] or ["-m", mod, args...] or ["-c", code, ...]
+  std::vector<std::string>
+      target;  // ["script.py", args...] or ["-m", mod, args...] or ["-c", code, ...]
 };
 
 RunWords split_run_words(const std::vector<std::string>& words);

@@ -66,7 +66,7 @@ CompilerInfo probe() {
   for (const char* name : {"c++", "g++", "clang++"}) candidates.emplace_back(name);
   for (const auto& cand : candidates) {
     fs::path path = cand.find('/') != std::string::npos ? fs::path(cand)
-                                                         : fs::path(bp::search_path(cand).string());
+                                                        : fs::path(bp::search_path(cand).string());
     std::error_code ec;
     if (path.empty() || !fs::exists(path, ec)) continue;
     try {
@@ -94,9 +94,15 @@ const CompilerInfo& cpu_compiler() {
 }
 
 const std::vector<std::string>& cpu_compile_flags() {
-  static const std::vector<std::string> flags = {
-      "-std=c++17", "-O2", "-fPIC", "-shared", "-fwrapv", "-ffp-contract=off",
-      "-fno-math-errno", "-fno-strict-aliasing", "-w"};
+  static const std::vector<std::string> flags = {"-std=c++17",
+                                                 "-O2",
+                                                 "-fPIC",
+                                                 "-shared",
+                                                 "-fwrapv",
+                                                 "-ffp-contract=off",
+                                                 "-fno-math-errno",
+                                                 "-fno-strict-aliasing",
+                                                 "-w"};
   return flags;
 }
 

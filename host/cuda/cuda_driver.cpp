@@ -160,14 +160,16 @@ void DeviceMemory::upload(const void* src, std::size_t bytes) {
   const CudaDriver& d = CudaDriver::get();
   if (bytes > size_) throw std::runtime_error("upload larger than the device buffer");
   d.make_current();
-  if (bytes) d.check(d.cuMemcpyHtoD(ptr_, src, bytes), "cuMemcpyHtoD(" + std::to_string(bytes) + " bytes)");
+  if (bytes)
+    d.check(d.cuMemcpyHtoD(ptr_, src, bytes), "cuMemcpyHtoD(" + std::to_string(bytes) + " bytes)");
 }
 
 void DeviceMemory::download(void* dst, std::size_t bytes) const {
   const CudaDriver& d = CudaDriver::get();
   if (bytes > size_) throw std::runtime_error("download larger than the device buffer");
   d.make_current();
-  if (bytes) d.check(d.cuMemcpyDtoH(dst, ptr_, bytes), "cuMemcpyDtoH(" + std::to_string(bytes) + " bytes)");
+  if (bytes)
+    d.check(d.cuMemcpyDtoH(dst, ptr_, bytes), "cuMemcpyDtoH(" + std::to_string(bytes) + " bytes)");
 }
 
 void DeviceMemory::zero() {

@@ -24,7 +24,9 @@ namespace {
 
 constexpr const char* kMetaMagic = "pyhost-kernel-cache 1";
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // mkdir -p with mode 0700 for every directory created.
 std::string make_private_dirs(const fs::path& dir) {
@@ -41,7 +43,8 @@ std::string make_private_dirs(const fs::path& dir) {
 
 std::string check_private_dir(const fs::path& dir) {
   struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return "cannot stat " + dir.string() + ": " + errno_text(errno);
+  if (::lstat(dir.c_str(), &st) != 0)
+    return "cannot stat " + dir.string() + ": " + errno_text(errno);
   if (!S_ISDIR(st.st_mode)) return dir.string() + " is not a directory";
   if (st.st_uid != ::geteuid()) return dir.string() + " is owned by another user";
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -73,12 +76,18 @@ std::optional<Meta> parse_meta(const std::string& text) {
     auto space = line.find(' ');
     if (space == std::string::npos) continue;
     std::string field = line.substr(0, space), value = line.substr(space + 1);
-    if (field == "name") meta.name = value;
-    else if (field == "kind") meta.kind = value;
-    else if (field == "arch") meta.arch = value;
-    else if (field == "sha256") meta.sha256 = value;
-    else if (field == "size") meta.size = std::strtoull(value.c_str(), nullptr, 10);
-    else if (field == "created") meta.created = std::strtoll(value.c_str(), nullptr, 10);
+    if (field == "name")
+      meta.name = value;
+    else if (field == "kind")
+      meta.kind = value;
+    else if (field == "arch")
+      meta.arch = value;
+    else if (field == "sha256")
+      meta.sha256 = value;
+    else if (field == "size")
+      meta.size = std::strtoull(value.c_str(), nullptr, 10);
+    else if (field == "created")
+      meta.created = std::strtoll(value.c_str(), nullptr, 10);
   }
   if (meta.sha256.size() != 64 || meta.kind.empty()) return std::nullopt;
   return meta;
@@ -121,7 +130,8 @@ std::string read_file(const fs::path& path) {
 
 std::string check_private_file(const fs::path& path) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return "cannot stat " + path.string() + ": " + errno_text(errno);
+  if (::lstat(path.c_str(), &st) != 0)
+    return "cannot stat " + path.string() + ": " + errno_text(errno);
   if (!S_ISREG(st.st_mode)) return path.string() + " is not a regular file";
   if (st.st_uid != ::geteuid()) return path.string() + " is owned by another user";
   if (st.st_mode & (S_IWGRP | S_IWOTH)) return path.string() + " is writable by group or others";
@@ -181,8 +191,8 @@ std::optional<fs::path> KernelCache::lookup(const std::string& key, const std::s
     }
   }
   if (problem.empty() && !meta) problem = meta_path.string() + " is damaged";
-  if (problem.empty() && (meta->kind != kind || meta->size != data.size() ||
-                          meta->sha256 != sha256_hex(data))) {
+  if (problem.empty() &&
+      (meta->kind != kind || meta->size != data.size() || meta->sha256 != sha256_hex(data))) {
     problem = payload.string() + " does not match its recorded SHA-256 (damaged or altered)";
   }
   if (!problem.empty()) {
@@ -213,8 +223,8 @@ fs::path KernelCache::adopt(const fs::path& temp, const std::string& key, const 
     throw std::runtime_error("cannot move a compiled kernel into " + payload.string());
   }
   std::ostringstream meta;
-  meta << kMetaMagic << "\nname " << name << "\nkind " << kind << "\narch " << arch
-       << "\nsha256 " << sha256_hex(data) << "\nsize " << data.size() << "\ncreated "
+  meta << kMetaMagic << "\nname " << name << "\nkind " << kind << "\narch " << arch << "\nsha256 "
+       << sha256_hex(data) << "\nsize " << data.size() << "\ncreated "
        << std::chrono::duration_cast<std::chrono::seconds>(
               std::chrono::system_clock::now().time_since_epoch())
               .count()

@@ -18,9 +18,9 @@ namespace pyhost::kernels {
 
 struct CacheEntry {
   std::string key;
-  std::string kind;   // "so" (CPU), "ptx", "cubin"
-  std::string name;   // kernel name
-  std::string arch;   // target ("x86_64", "sm_90", "compute_75")
+  std::string kind;  // "so" (CPU), "ptx", "cubin"
+  std::string name;  // kernel name
+  std::string arch;  // target ("x86_64", "sm_90", "compute_75")
   std::uint64_t size = 0;
   std::int64_t created = 0;  // unix time
   std::filesystem::path payload;

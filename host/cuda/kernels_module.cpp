@@ -55,9 +55,9 @@ struct DType {
 };
 
 constexpr DType kDTypes[] = {
-    {"f32", 'f', "", 4, true, true, false},   {"f64", 'd', "", 8, true, true, false},
-    {"i32", 'i', "", 4, false, true, false},  {"i64", 'l', "q", 8, false, true, false},
-    {"u32", 'I', "", 4, false, false, false}, {"u8", 'B', "", 1, false, false, false},
+    {"f32", 'f', "", 4, true, true, false},      {"f64", 'd', "", 8, true, true, false},
+    {"i32", 'i', "", 4, false, true, false},     {"i64", 'l', "q", 8, false, true, false},
+    {"u32", 'I', "", 4, false, false, false},    {"u8", 'B', "", 1, false, false, false},
     {"boolean", '?', "", 1, false, false, true},
 };
 
@@ -166,8 +166,8 @@ struct Slot {
 
 struct ArrayArg {
   std::size_t param = 0;
-  std::unique_ptr<BufferView> buffer;        // host buffer (or null for a device buffer)
-  DeviceBufferObject* device = nullptr;      // borrowed for the launch (args tuple holds it)
+  std::unique_ptr<BufferView> buffer;    // host buffer (or null for a device buffer)
+  DeviceBufferObject* device = nullptr;  // borrowed for the launch (args tuple holds it)
   std::size_t nbytes = 0;
   bool writable = false;
 };
@@ -196,11 +196,11 @@ bool put_scalar(const std::string& kernel, const ParamSpec& p, PyObject* obj, Sl
   std::memset(slot.bytes, 0, sizeof slot.bytes);
   if (d.is_float) {
     PyNumberMethods* nb = Py_TYPE(obj)->tp_as_number;
-    bool numeric = PyFloat_Check(obj) || PyLong_Check(obj) ||
-                   (nb && (nb->nb_float || nb->nb_index));
+    bool numeric =
+        PyFloat_Check(obj) || PyLong_Check(obj) || (nb && (nb->nb_float || nb->nb_index));
     if (!numeric) {
-      return launch_error(kernel, p, "must be a number (" + p.type_name() + "), got " +
-                                         type_name_of(obj));
+      return launch_error(kernel, p,
+                          "must be a number (" + p.type_name() + "), got " + type_name_of(obj));
     }
     double v = PyFloat_AsDouble(obj);
     if (v == -1.0 && PyErr_Occurred()) return false;
@@ -215,8 +215,8 @@ bool put_scalar(const std::string& kernel, const ParamSpec& p, PyObject* obj, Sl
   PyRef index = PyRef::steal(PyNumber_Index(obj));
   if (!index) {
     PyErr_Clear();
-    return launch_error(kernel, p, "must be an integer (" + p.type_name() + "), got " +
-                                       type_name_of(obj));
+    return launch_error(kernel, p,
+                        "must be an integer (" + p.type_name() + "), got " + type_name_of(obj));
   }
   if (d.is_bool) {
     int truth = PyObject_IsTrue(index.get());
@@ -229,13 +229,19 @@ bool put_scalar(const std::string& kernel, const ParamSpec& p, PyObject* obj, Sl
   if (v == -1 && PyErr_Occurred()) return false;
   long long lo = 0, hi = 0;
   switch (d.itemsize) {
-    case 1: lo = 0, hi = 255; break;
-    case 4: lo = d.is_signed ? -2147483648LL : 0, hi = d.is_signed ? 2147483647LL : 4294967295LL; break;
-    default: lo = LLONG_MIN, hi = LLONG_MAX; break;
+    case 1:
+      lo = 0, hi = 255;
+      break;
+    case 4:
+      lo = d.is_signed ? -2147483648LL : 0, hi = d.is_signed ? 2147483647LL : 4294967295LL;
+      break;
+    default:
+      lo = LLONG_MIN, hi = LLONG_MAX;
+      break;
   }
   if (overflow || v < lo || v > hi) {
-    return launch_error(kernel, p, "= " + str_of(index.get()) + " does not fit in " +
-                                       p.type_name());
+    return launch_error(kernel, p,
+                        "= " + str_of(index.get()) + " does not fit in " + p.type_name());
   }
   if (d.itemsize == 1) {
     slot.bytes[0] = static_cast<unsigned char>(v);
@@ -268,8 +274,7 @@ ModuleState* state_from_type(PyTypeObject* type) {
 }
 
 struct DeviceBufferObject {
-  PyObject_HEAD
-  std::shared_ptr<DeviceMemory>* memory;  // placement-constructed
+  PyObject_HEAD std::shared_ptr<DeviceMemory>* memory;  // placement-constructed
   const DType* dtype;
   std::vector<Py_ssize_t>* shape;
 };
@@ -320,13 +325,14 @@ bool marshal(const std::string& kernel, const std::vector<ParamSpec>& params, Py
       const Py_buffer& v = buf->view();
       if (!format_ok(v.format, v.itemsize, *p.dtype)) {
         return launch_error(kernel, p,
-                            std::string("must hold ") + p.dtype->name + " elements (buffer format '" +
-                                p.dtype->format + "'), got format '" + (v.format ? v.format : "B") +
-                                "'");
+                            std::string("must hold ") + p.dtype->name +
+                                " elements (buffer format '" + p.dtype->format +
+                                "'), got format '" + (v.format ? v.format : "B") + "'");
       }
       if (v.ndim != p.ndim) {
-        return launch_error(kernel, p, "must have " + std::to_string(p.ndim) +
-                                           " dimension(s), got " + std::to_string(v.ndim));
+        return launch_error(
+            kernel, p,
+            "must have " + std::to_string(p.ndim) + " dimension(s), got " + std::to_string(v.ndim));
       }
       if (!PyBuffer_IsContiguous(&v, 'C')) return launch_error(kernel, p, "must be C-contiguous");
       if (p.writable && v.readonly) {
@@ -477,8 +483,7 @@ struct CpuKernelImpl {
 };
 
 struct CpuKernelObject {
-  PyObject_HEAD
-  std::shared_ptr<CpuKernelImpl>* impl;  // placement-constructed
+  PyObject_HEAD std::shared_ptr<CpuKernelImpl>* impl;  // placement-constructed
 };
 
 void cpu_kernel_dealloc(PyObject* self) {
@@ -510,10 +515,8 @@ PyObject* cpu_kernel_launch(PyObject* self, PyObject* const* args, Py_ssize_t na
   std::function<void(std::int64_t, std::int64_t)> chunk = [&](std::int64_t b, std::int64_t e) {
     entry(ptrs, b, e, dims, &err);
   };
-  Py_BEGIN_ALLOW_THREADS
-  ThreadPool::instance().parallel_for(total, chunk);
-  Py_END_ALLOW_THREADS
-  return PyLong_FromLong(__atomic_load_n(&err, __ATOMIC_ACQUIRE));
+  Py_BEGIN_ALLOW_THREADS ThreadPool::instance().parallel_for(total, chunk);
+  Py_END_ALLOW_THREADS return PyLong_FromLong(__atomic_load_n(&err, __ATOMIC_ACQUIRE));
 }
 
 PyMethodDef cpu_kernel_methods[] = {
@@ -571,17 +574,15 @@ PyObject* compile_cpu(PyObject* module, PyObject* args) {
   if (!parse_params(params_obj, impl->params)) return nullptr;
   std::string src = source, kname = name, symbol = std::string("ph_c_") + cname;
   std::string error, warning;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     impl->library = cpu_library(kname, src, warning);
     impl->entry = reinterpret_cast<CpuEntry>(impl->library->symbol(symbol.c_str()));
     if (!impl->entry) error = "the compiled kernel has no symbol " + symbol;
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  return finish_compile<CpuKernelObject>(state_of(module)->cpu_kernel_type, std::move(impl), error,
-                                         warning);
+  Py_END_ALLOW_THREADS return finish_compile<CpuKernelObject>(state_of(module)->cpu_kernel_type,
+                                                              std::move(impl), error, warning);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,8 +597,7 @@ struct CudaKernelImpl {
 };
 
 struct CudaKernelObject {
-  PyObject_HEAD
-  std::shared_ptr<CudaKernelImpl>* impl;
+  PyObject_HEAD std::shared_ptr<CudaKernelImpl>* impl;
 };
 
 void cuda_kernel_dealloc(PyObject* self) {
@@ -630,13 +630,17 @@ std::string cuda_target(const CudaDriver& d) {
     if (a <= cc) best = std::max(best, a);
   }
   if (best == 0) {
-    throw EngineError("the GPU (sm_" + std::to_string(cc) + ") is older than every architecture "
-                      "NVRTC " + nvrtc_version() + " supports");
+    throw EngineError("the GPU (sm_" + std::to_string(cc) +
+                      ") is older than every architecture "
+                      "NVRTC " +
+                      nvrtc_version() + " supports");
   }
   if (d.driver_version() < nvrtc_version_number()) {
     throw EngineError("NVRTC " + nvrtc_version() + " cannot build CUBIN for sm_" +
-                      std::to_string(cc) + ", and PTX needs a driver at least as new as NVRTC "
-                      "(driver API " + std::to_string(d.driver_version()) + ")");
+                      std::to_string(cc) +
+                      ", and PTX needs a driver at least as new as NVRTC "
+                      "(driver API " +
+                      std::to_string(d.driver_version()) + ")");
   }
   return "compute_" + std::to_string(best);
 }
@@ -655,8 +659,7 @@ PyObject* compile_cuda(PyObject* module, PyObject* args) {
   if (!parse_params(params_obj, impl->params)) return nullptr;
   std::string src = source, kname = name, symbol = std::string("ph_k_") + cname;
   std::string error, warning;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     const CudaDriver& d = CudaDriver::get();
     if (!d.available()) throw EngineError("CUDA is not available: " + d.status());
     if (std::string why; !nvrtc_available(&why)) throw EngineError(why);  // loads NVRTC
@@ -665,8 +668,8 @@ PyObject* compile_cuda(PyObject* module, PyObject* args) {
     const std::string kind = cubin ? "cubin" : "ptx";
     std::string opts;
     for (const auto& o : nvrtc_default_options()) opts += o + " ";
-    const std::string key = make_key(
-        {"cuda", PYHOST_KERNELS_VERSION, nvrtc_version(), opts, impl->target, src});
+    const std::string key =
+        make_key({"cuda", PYHOST_KERNELS_VERSION, nvrtc_version(), opts, impl->target, src});
     KernelCache cache(KernelCache::default_dir());
     std::string image;
     std::string why;
@@ -686,9 +689,8 @@ PyObject* compile_cuda(PyObject* module, PyObject* args) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  return finish_compile<CudaKernelObject>(state_of(module)->cuda_kernel_type, std::move(impl), error,
-                                          warning);
+  Py_END_ALLOW_THREADS return finish_compile<CudaKernelObject>(state_of(module)->cuda_kernel_type,
+                                                               std::move(impl), error, warning);
 }
 
 // CudaKernel.launch(dims, args) -> error site (0: none). Plain buffers are copied in, and the
@@ -708,8 +710,7 @@ PyObject* cuda_kernel_launch(PyObject* self, PyObject* const* args, Py_ssize_t n
   if (!marshal(impl->name, impl->params, args[1], m, st->device_buffer_type)) return nullptr;
   int err_site = 0;
   std::string error;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     std::vector<std::unique_ptr<DeviceMemory>> staged(m.arrays.size());
     for (std::size_t i = 0; i < m.arrays.size(); ++i) {
       ArrayArg& a = m.arrays[i];
@@ -743,8 +744,7 @@ PyObject* cuda_kernel_launch(PyObject* self, PyObject* const* args, Py_ssize_t n
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  if (!error.empty()) {
+  Py_END_ALLOW_THREADS if (!error.empty()) {
     PyErr_SetString(PyExc_RuntimeError, error.c_str());
     return nullptr;
   }
@@ -804,15 +804,13 @@ PyObject* device_buffer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs
   }
   std::shared_ptr<DeviceMemory> memory;
   std::string error;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     memory = std::make_shared<DeviceMemory>(static_cast<std::size_t>(nbytes));
     memory->zero();
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  if (!error.empty()) {
+  Py_END_ALLOW_THREADS if (!error.empty()) {
     PyErr_SetString(PyExc_RuntimeError, error.c_str());
     return nullptr;
   }
@@ -845,13 +843,12 @@ PyObject* device_buffer_copy(PyObject* self, PyObject* arg, bool upload) {
   std::shared_ptr<DeviceMemory> memory = *obj->memory;
   const std::size_t bytes = static_cast<std::size_t>(view.view().len);
   if (bytes != memory->size()) {
-    PyErr_Format(PyExc_ValueError, "DeviceBuffer holds %zu bytes, the buffer %zu",
-                 memory->size(), bytes);
+    PyErr_Format(PyExc_ValueError, "DeviceBuffer holds %zu bytes, the buffer %zu", memory->size(),
+                 bytes);
     return nullptr;
   }
   std::string error;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     if (upload) {
       memory->upload(view.view().buf, bytes);
     } else {
@@ -860,8 +857,7 @@ PyObject* device_buffer_copy(PyObject* self, PyObject* arg, bool upload) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  if (!error.empty()) {
+  Py_END_ALLOW_THREADS if (!error.empty()) {
     PyErr_SetString(PyExc_RuntimeError, error.c_str());
     return nullptr;
   }
@@ -911,23 +907,19 @@ PyObject* status_tuple(bool ok, const std::string& text) {
 
 PyObject* cpu_status(PyObject*, PyObject*) {
   const CompilerInfo* cc = nullptr;
-  Py_BEGIN_ALLOW_THREADS
-  cc = &cpu_compiler();
-  Py_END_ALLOW_THREADS
-  return status_tuple(cc->found, cc->found ? cc->version : cc->problem);
+  Py_BEGIN_ALLOW_THREADS cc = &cpu_compiler();
+  Py_END_ALLOW_THREADS return status_tuple(cc->found, cc->found ? cc->version : cc->problem);
 }
 
 PyObject* cuda_status(PyObject*, PyObject*) {
   const CudaDriver* d = nullptr;
-  Py_BEGIN_ALLOW_THREADS
-  d = &CudaDriver::get();
+  Py_BEGIN_ALLOW_THREADS d = &CudaDriver::get();
   Py_END_ALLOW_THREADS
-  // NVRTC is loaded only where there is a GPU to compile for.
-  std::string nvrtc;
+      // NVRTC is loaded only where there is a GPU to compile for.
+      std::string nvrtc;
   bool nvrtc_ok = false;
   if (d->available()) {
-    Py_BEGIN_ALLOW_THREADS
-    nvrtc_ok = nvrtc_available(&nvrtc);
+    Py_BEGIN_ALLOW_THREADS nvrtc_ok = nvrtc_available(&nvrtc);
     Py_END_ALLOW_THREADS
   }
   if (d->available() && !nvrtc_ok) {
@@ -940,10 +932,8 @@ PyObject* cuda_status(PyObject*, PyObject*) {
 PyObject* nvrtc_status(PyObject*, PyObject*) {
   std::string text;
   bool ok = false;
-  Py_BEGIN_ALLOW_THREADS
-  ok = nvrtc_available(&text);
-  Py_END_ALLOW_THREADS
-  return status_tuple(ok, text);
+  Py_BEGIN_ALLOW_THREADS ok = nvrtc_available(&text);
+  Py_END_ALLOW_THREADS return status_tuple(ok, text);
 }
 
 PyObject* py_nvrtc_version(PyObject*, PyObject*) {
@@ -969,20 +959,18 @@ PyObject* py_nvrtc_compile(PyObject*, PyObject* args, PyObject* kwargs) {
   const char* arch = "compute_75";
   const char* name = "kernel.cu";
   static const char* kwlist[] = {"source", "arch", "name", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|ss", const_cast<char**>(kwlist), &source,
-                                   &arch, &name)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|ss", const_cast<char**>(kwlist), &source, &arch,
+                                   &name)) {
     return nullptr;
   }
   std::string src = source, a = arch, n = name, error;
   NvrtcResult result;
-  Py_BEGIN_ALLOW_THREADS
-  try {
+  Py_BEGIN_ALLOW_THREADS try {
     result = nvrtc_compile(src, n, a, nvrtc_default_options());
   } catch (const std::exception& e) {
     error = e.what();
   }
-  Py_END_ALLOW_THREADS
-  if (!error.empty()) {
+  Py_END_ALLOW_THREADS if (!error.empty()) {
     PyErr_SetString(PyExc_RuntimeError, error.c_str());
     return nullptr;
   }
@@ -1002,12 +990,10 @@ PyObject* py_cache_list(PyObject*, PyObject*) {
   if (!list) return nullptr;
   if (!cache.usable()) return list.release();
   for (const auto& e : cache.list()) {
-    PyRef d = PyRef::steal(Py_BuildValue("{s:s,s:s,s:s,s:s,s:K,s:L,s:s}", "key", e.key.c_str(),
-                                         "kind", e.kind.c_str(), "name", e.name.c_str(), "arch",
-                                         e.arch.c_str(), "size",
-                                         static_cast<unsigned long long>(e.size), "created",
-                                         static_cast<long long>(e.created), "path",
-                                         e.payload.c_str()));
+    PyRef d = PyRef::steal(Py_BuildValue(
+        "{s:s,s:s,s:s,s:s,s:K,s:L,s:s}", "key", e.key.c_str(), "kind", e.kind.c_str(), "name",
+        e.name.c_str(), "arch", e.arch.c_str(), "size", static_cast<unsigned long long>(e.size),
+        "created", static_cast<long long>(e.created), "path", e.payload.c_str()));
     if (!d || PyList_Append(list.get(), d.get()) < 0) return nullptr;
   }
   return list.release();
@@ -1038,8 +1024,8 @@ PyObject* py_cpu_threads(PyObject*, PyObject*) {
 
 PyObject* py_stats(PyObject*, PyObject*) {
   return Py_BuildValue("{s:l,s:l,s:l,s:l}", "compiles", g_compiles.load(), "disk_hits",
-                       g_disk_hits.load(), "memory_hits", g_memory_hits.load(),
-                       "rejected_entries", g_rejected_entries.load());
+                       g_disk_hits.load(), "memory_hits", g_memory_hits.load(), "rejected_entries",
+                       g_rejected_entries.load());
 }
 
 PyObject* py_forget_loaded(PyObject*, PyObject*) {
@@ -1064,10 +1050,8 @@ PyObject* py_pool_probe(PyObject*, PyObject* arg) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2 * (e - b)));
   };
-  Py_BEGIN_ALLOW_THREADS
-  ThreadPool::instance().parallel_for(n, fn);
-  Py_END_ALLOW_THREADS
-  return PyLong_FromSize_t(ids.size());
+  Py_BEGIN_ALLOW_THREADS ThreadPool::instance().parallel_for(n, fn);
+  Py_END_ALLOW_THREADS return PyLong_FromSize_t(ids.size());
 }
 
 PyMethodDef module_methods[] = {
@@ -1080,7 +1064,8 @@ PyMethodDef module_methods[] = {
     {"nvrtc_status", &nvrtc_status, METH_NOARGS, "(loadable, NVRTC version and library or reason)"},
     {"nvrtc_version", &py_nvrtc_version, METH_NOARGS, "NVRTC version, or None"},
     {"nvrtc_supported_archs", &py_nvrtc_supported_archs, METH_NOARGS, "[75, 80, ...]"},
-    {"nvrtc_compile", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&py_nvrtc_compile)),
+    {"nvrtc_compile",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&py_nvrtc_compile)),
      METH_VARARGS | METH_KEYWORDS,
      "nvrtc_compile(source, arch='compute_75', name='kernel.cu') -> PTX or CUBIN bytes"},
     {"cache_dir", &py_cache_dir, METH_NOARGS, "(directory or None, why not)"},
@@ -1134,7 +1119,9 @@ int module_clear(PyObject* module) {
   return 0;
 }
 
-void module_free(void* module) { module_clear(static_cast<PyObject*>(module)); }
+void module_free(void* module) {
+  module_clear(static_cast<PyObject*>(module));
+}
 
 PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, reinterpret_cast<void*>(&module_exec)},

@@ -105,8 +105,8 @@ NvrtcApi* load() {
     api->path = name;
     return api;  // the handle stays open for the life of the process
   }
-  api->error = "NVRTC could not be loaded (set PYHOST_NVRTC to the path of libnvrtc.so); tried:" +
-               tried;
+  api->error =
+      "NVRTC could not be loaded (set PYHOST_NVRTC to the path of libnvrtc.so); tried:" + tried;
   return api;
 }
 
@@ -150,7 +150,9 @@ class Program {
 
 }  // namespace
 
-bool nvrtc_built_in() { return true; }
+bool nvrtc_built_in() {
+  return true;
+}
 
 bool nvrtc_available(std::string* status) {
   const NvrtcApi& a = api();
@@ -193,7 +195,8 @@ NvrtcResult nvrtc_compile(const std::string& source, const std::string& name,
   if (a.GetProgramLogSize(prog.get(), &log_size) == NVRTC_SUCCESS && log_size > 1) {
     out.log.resize(log_size);
     if (a.GetProgramLog(prog.get(), out.log.data()) != NVRTC_SUCCESS) out.log.clear();
-    while (!out.log.empty() && (out.log.back() == '\0' || out.log.back() == '\n')) out.log.pop_back();
+    while (!out.log.empty() && (out.log.back() == '\0' || out.log.back() == '\n'))
+      out.log.pop_back();
   }
   if (rc != NVRTC_SUCCESS) {
     throw std::runtime_error("NVRTC could not compile " + name + " for " + arch + " (" +
@@ -220,13 +223,19 @@ const char* const kNoNvrtc =
     "pyhost was built without NVRTC (the CUDA toolkit was not found at configure time)";
 }
 
-bool nvrtc_built_in() { return false; }
+bool nvrtc_built_in() {
+  return false;
+}
 bool nvrtc_available(std::string* status) {
   if (status) *status = kNoNvrtc;
   return false;
 }
-std::string nvrtc_version() { return ""; }
-std::vector<int> nvrtc_supported_archs() { return {}; }
+std::string nvrtc_version() {
+  return "";
+}
+std::vector<int> nvrtc_supported_archs() {
+  return {};
+}
 NvrtcResult nvrtc_compile(const std::string&, const std::string&, const std::string&,
                           const std::vector<std::string>&) {
   throw std::runtime_error(kNoNvrtc);

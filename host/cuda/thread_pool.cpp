@@ -106,7 +106,9 @@ void forget_pool_in_child() {
 }
 }  // namespace
 
-ThreadPool::ThreadPool() : impl_(new Impl) { impl_->wanted = default_thread_count(); }
+ThreadPool::ThreadPool() : impl_(new Impl) {
+  impl_->wanted = default_thread_count();
+}
 
 ThreadPool& ThreadPool::instance() {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, forget_pool_in_child); });

@@ -12,8 +12,8 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
 
-  unsigned threads() const;       // threads that work on a launch (workers + the caller)
-  void set_threads(unsigned n);   // 0: back to the default
+  unsigned threads() const;      // threads that work on a launch (workers + the caller)
+  void set_threads(unsigned n);  // 0: back to the default
 
   // Calls fn(begin, end) over chunks covering [0, total); returns when all are done.
   void parallel_for(std::int64_t total, const std::function<void(std::int64_t, std::int64_t)>& fn);

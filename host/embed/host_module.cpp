@@ -39,14 +39,13 @@ PyObject* host_write(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
                         static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
   const StreamId id = stream == 1 ? StreamId::Out : StreamId::Err;
   // Writing may block on a full pipe: never do that holding the GIL.
-  Py_BEGIN_ALLOW_THREADS
-  if (OutputMux* sink = g_output_sink.load(std::memory_order_acquire)) {
+  Py_BEGIN_ALLOW_THREADS if (OutputMux* sink = g_output_sink.load(std::memory_order_acquire)) {
     sink->write(task, id, data);
-  } else {
+  }
+  else {
     write_fully(stream, data);
   }
-  Py_END_ALLOW_THREADS
-  Py_RETURN_NONE;
+  Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 // block_signals(): the calling thread stops taking SIGINT/SIGTERM, so that they reach the thread
@@ -90,14 +89,25 @@ PyModuleDef_Slot host_slots[] = {
 };
 
 PyModuleDef host_module = {
-    PyModuleDef_HEAD_INIT, "_pyhost", "Host side of the pyhost runtime.", 0, host_methods,
-    host_slots, nullptr, nullptr, nullptr,
+    PyModuleDef_HEAD_INIT,
+    "_pyhost",
+    "Host side of the pyhost runtime.",
+    0,
+    host_methods,
+    host_slots,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 }  // namespace
 
-void set_output_sink(OutputMux* mux) { g_output_sink.store(mux, std::memory_order_release); }
+void set_output_sink(OutputMux* mux) {
+  g_output_sink.store(mux, std::memory_order_release);
+}
 
 }  // namespace pyhost
 
-extern "C" PyObject* PyInit__pyhost() { return PyModuleDef_Init(&pyhost::host_module); }
+extern "C" PyObject* PyInit__pyhost() {
+  return PyModuleDef_Init(&pyhost::host_module);
+}

@@ -36,6 +36,8 @@ std::string fetch_python_error(const std::string& context) {
   return context + ": " + name + (message.empty() ? "" : ": " + message);
 }
 
-void throw_python_error(const std::string& context) { throw PythonError(fetch_python_error(context)); }
+void throw_python_error(const std::string& context) {
+  throw PythonError(fetch_python_error(context));
+}
 
 }  // namespace pyhost

@@ -52,9 +52,13 @@ void stop_all_tasks(StopReason reason) {
   state.changed.notify_all();
 }
 
-void reset_task_stops() { watches().stop.store(static_cast<int>(StopReason::None)); }
+void reset_task_stops() {
+  watches().stop.store(static_cast<int>(StopReason::None));
+}
 
-StopReason task_stop_requested() { return static_cast<StopReason>(watches().stop.load()); }
+StopReason task_stop_requested() {
+  return static_cast<StopReason>(watches().stop.load());
+}
 
 // watch_new(timeout_s) -> handle; timeout_s <= 0: no deadline.
 PyObject* py_watch_new(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
@@ -82,9 +86,9 @@ PyObject* py_watch_wait(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   StopReason reason = StopReason::None;
   Watches& state = watches();
   Py_BEGIN_ALLOW_THREADS
-  // The mutex must be released before the GIL is taken back: watch_cancel/fire take the mutex
-  // while holding the GIL.
-  std::unique_lock lock(state.mutex);
+      // The mutex must be released before the GIL is taken back: watch_cancel/fire take the mutex
+      // while holding the GIL.
+      std::unique_lock lock(state.mutex);
   while (reason == StopReason::None) {
     auto it = state.by_handle.find(handle);
     if (it == state.by_handle.end() || it->second.cancelled) {
@@ -100,8 +104,7 @@ PyObject* py_watch_wait(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     }
   }
   lock.unlock();
-  Py_END_ALLOW_THREADS
-  return PyLong_FromLong(static_cast<long>(reason));
+  Py_END_ALLOW_THREADS return PyLong_FromLong(static_cast<long>(reason));
 }
 
 // watch_fire(handle, thread_id, exception_type) -> bool: raises the exception in that thread

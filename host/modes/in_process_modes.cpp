@@ -23,7 +23,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 // Takes tasks off the board until none are left, in the interpreter whose GIL this thread holds.
-void work_through(TaskBoard& board, int worker, std::chrono::steady_clock::time_point worker_start) {
+void work_through(TaskBoard& board, int worker,
+                  std::chrono::steady_clock::time_point worker_start) {
   std::optional<TaskRunner> runner;
   try {
     runner.emplace(board.plan(), role_for(board.plan()));

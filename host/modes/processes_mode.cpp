@@ -21,9 +21,9 @@
 
 #include "modes/worker_pool.hpp"
 #include "process/frame_io.hpp"
-#include "pyhost/protocol.hpp"
 #include "pyhost/host_signals.hpp"
 #include "pyhost/output_mux.hpp"
+#include "pyhost/protocol.hpp"
 
 namespace bp = boost::process;
 
@@ -79,7 +79,8 @@ Fd high_fd(int fd) {
 
 std::pair<Fd, Fd> make_pipe() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + strerror(errno));
   return {high_fd(fds[0]), high_fd(fds[1])};
 }
 
@@ -94,7 +95,8 @@ class WorkerProcess {
     auto [err_r, err_w] = make_pipe();
     Fd devnull = high_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     std::vector<std::string> args = {"__worker"};
-    if (plan.memory_limit_mb > 0) args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
+    if (plan.memory_limit_mb > 0)
+      args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
     child_ = bp::child(self_exe(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
                        bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
                        bp::posix::fd.bind(3, frames_in_r.get()),
@@ -136,7 +138,8 @@ class WorkerProcess {
         if (left.count() <= 0) return Event::Timeout;
         wait_ms = static_cast<int>(std::min<long long>(left.count() + 1, wait_ms));
       }
-      pollfd fds[3] = {{from_worker_.get(), POLLIN, 0}, {stdout_.get(), POLLIN, 0}, {stderr_.get(), POLLIN, 0}};
+      pollfd fds[3] = {
+          {from_worker_.get(), POLLIN, 0}, {stdout_.get(), POLLIN, 0}, {stderr_.get(), POLLIN, 0}};
       if (::poll(fds, 3, wait_ms) < 0 && errno != EINTR) return Event::Closed;
       if (fds[1].revents) pump(stdout_, StreamId::Out, on_output);
       if (fds[2].revents) pump(stderr_, StreamId::Err, on_output);
@@ -246,7 +249,8 @@ nlohmann::json run_task_spec(const RunPlan& plan, int worker) {
 
 class Slot {
  public:
-  Slot(TaskBoard& board, LiveWorkers& live, int worker) : board_(board), live_(live), worker_(worker) {}
+  Slot(TaskBoard& board, LiveWorkers& live, int worker)
+      : board_(board), live_(live), worker_(worker) {}
 
   void run() {
     for (int task = board_.next(worker_); task >= 0; task = board_.next(worker_)) {
@@ -297,7 +301,8 @@ class Slot {
         write_fully(stream == StreamId::Out ? 1 : 2, text);
       };
       auto event = process_->next(ignored, Clock::now() + std::chrono::seconds(5), untagged);
-      if (event != WorkerProcess::Event::Closed) process_->terminate(std::chrono::milliseconds(500));
+      if (event != WorkerProcess::Event::Closed)
+        process_->terminate(std::chrono::milliseconds(500));
     }
     process_.reset();
   }
@@ -320,8 +325,9 @@ class Slot {
     result.start_s = board_.elapsed_s();
     std::optional<Clock::time_point> hard_deadline;
     if (plan.timeout_s > 0)
-      hard_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
+      hard_deadline =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
     process_->writer().send({FrameType::RunTask, static_cast<std::uint32_t>(task),
                              run_task_spec(plan, worker_).dump()});
     Frame frame;

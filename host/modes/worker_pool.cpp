@@ -9,14 +9,19 @@
 namespace pyhost {
 
 TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux)
-    : plan_(plan), mux_(mux), next_worker_(0), results_(static_cast<std::size_t>(plan.tasks)),
+    : plan_(plan),
+      mux_(mux),
+      next_worker_(0),
+      results_(static_cast<std::size_t>(plan.tasks)),
       done_(static_cast<std::size_t>(plan.tasks), false) {}
 
 double TaskBoard::elapsed_s() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
 }
 
-void TaskBoard::notify() { changed_.notify_all(); }
+void TaskBoard::notify() {
+  changed_.notify_all();
+}
 
 int TaskBoard::next(int worker) {
   std::lock_guard lock(mutex_);
@@ -148,8 +153,7 @@ bool TaskBoard::settled_locked() const {
   if (!running_.empty()) return false;
   if (std::all_of(done_.begin(), done_.end(), [](bool done) { return done; })) return true;
   // Nothing runs and nothing more will: stopped, or no worker is left to take the rest.
-  return stopped_ || (next_task_ >= plan_.tasks) ||
-         (live_ids_.empty() && !worker_errors_.empty());
+  return stopped_ || (next_task_ >= plan_.tasks) || (live_ids_.empty() && !worker_errors_.empty());
 }
 
 bool TaskBoard::settled() const {
@@ -180,7 +184,7 @@ RunResult TaskBoard::finish(std::string mode_name) {
       results_[i].id = static_cast<int>(i);
       results_[i].status = TaskStatus::Failed;
       results_[i].exit_code = 1;
-      results_[i].error = stopped_ ? "not run: the run was stopped"
+      results_[i].error = stopped_                 ? "not run: the run was stopped"
                           : worker_errors_.empty() ? "not run"
                                                    : "not run: " + worker_errors_;
     }

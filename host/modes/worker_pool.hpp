@@ -88,8 +88,8 @@ class TaskBoard {
 
 // Reactions of a mode to what the supervisor sees.
 struct SupervisorHooks {
-  std::function<void()> on_tick;                             // e.g. replace lost workers
-  std::function<void(int signal)> on_signal;               // forward the stop to running tasks
+  std::function<void()> on_tick;                              // e.g. replace lost workers
+  std::function<void(int signal)> on_signal;                  // forward the stop to running tasks
   std::function<void(const TaskBoard::Running&)> on_overdue;  // past timeout + kill-after
   std::function<void(const TaskBoard::Running&)> on_stuck;    // still running after a stop's grace
 };

@@ -26,7 +26,8 @@ std::string OutputMux::prefix(int task) const {
 
 void OutputMux::record(Pending& pending, StreamId stream, std::string_view data) {
   std::string& kept = index(stream) == 0 ? pending.recorded.out : pending.recorded.err;
-  bool& truncated = index(stream) == 0 ? pending.recorded.out_truncated : pending.recorded.err_truncated;
+  bool& truncated =
+      index(stream) == 0 ? pending.recorded.out_truncated : pending.recorded.err_truncated;
   std::size_t room = options_.record_limit > kept.size() ? options_.record_limit - kept.size() : 0;
   if (data.size() > room) truncated = true;
   kept.append(data.substr(0, room));

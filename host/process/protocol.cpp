@@ -11,7 +11,8 @@ void put_u16(std::string& out, std::uint16_t value) {
 }
 
 void put_u32(std::string& out, std::uint32_t value) {
-  for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 0; shift < 32; shift += 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
 std::uint32_t get_u32(const char* p) {
@@ -25,16 +26,22 @@ std::uint16_t get_u16(const char* p) {
   return static_cast<std::uint16_t>(u[0] | u[1] << 8);
 }
 
-bool known_type(std::uint16_t type) { return type >= 1 && type <= 4; }
+bool known_type(std::uint16_t type) {
+  return type >= 1 && type <= 4;
+}
 
 }  // namespace
 
 std::string_view to_string(FrameType type) {
   switch (type) {
-    case FrameType::Hello: return "Hello";
-    case FrameType::RunTask: return "RunTask";
-    case FrameType::Result: return "Result";
-    case FrameType::Shutdown: return "Shutdown";
+    case FrameType::Hello:
+      return "Hello";
+    case FrameType::RunTask:
+      return "RunTask";
+    case FrameType::Result:
+      return "Result";
+    case FrameType::Shutdown:
+      return "Shutdown";
   }
   return "?";
 }
@@ -83,8 +90,7 @@ std::optional<Frame> FrameDecoder::next() {
   if (length > kMaxPayload)
     throw fail(fmt::format("payload of {} bytes exceeds the {} byte limit", length, kMaxPayload));
   if (buffered() < kHeaderSize + length) return std::nullopt;
-  Frame frame{static_cast<FrameType>(type), task,
-              buffer_.substr(consumed_ + kHeaderSize, length)};
+  Frame frame{static_cast<FrameType>(type), task, buffer_.substr(consumed_ + kHeaderSize, length)};
   consumed_ += kHeaderSize + length;
   return frame;
 }

@@ -12,10 +12,14 @@ namespace pyhost {
 
 std::string_view to_string(TaskStatus status) {
   switch (status) {
-    case TaskStatus::Ok: return "ok";
-    case TaskStatus::Failed: return "failed";
-    case TaskStatus::Crashed: return "crashed";
-    case TaskStatus::Timeout: return "timeout";
+    case TaskStatus::Ok:
+      return "ok";
+    case TaskStatus::Failed:
+      return "failed";
+    case TaskStatus::Crashed:
+      return "crashed";
+    case TaskStatus::Timeout:
+      return "timeout";
   }
   return "failed";
 }
@@ -54,10 +58,10 @@ nlohmann::json to_json(const RunResult& run) {
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& worker : run.worker_info)
     workers.push_back({{"id", worker.id}, {"startup_s", worker.startup_s}});
-  nlohmann::json doc = {{"mode", run.mode},     {"workers", run.workers},
-                        {"python", run.python}, {"wall_s", run.wall_s},
-                        {"worker_startup", workers}, {"tasks", tasks}};
-  doc["peak_rss_mb"] = run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
+  nlohmann::json doc = {{"mode", run.mode},     {"workers", run.workers},    {"python", run.python},
+                        {"wall_s", run.wall_s}, {"worker_startup", workers}, {"tasks", tasks}};
+  doc["peak_rss_mb"] =
+      run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
   return doc;
 }
 

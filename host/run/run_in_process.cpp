@@ -6,8 +6,8 @@
 #include "modes/worker_pool.hpp"
 #include "pyhost/host_signals.hpp"
 #include "pyhost/interpreter.hpp"
-#include "pyhost/thread_state.hpp"
 #include "pyhost/run.hpp"
+#include "pyhost/thread_state.hpp"
 
 namespace pyhost {
 namespace {
@@ -43,19 +43,26 @@ std::optional<Mode> parse_mode(std::string_view name) {
 
 std::string_view to_string(Mode mode) {
   switch (mode) {
-    case Mode::Serial: return "serial";
-    case Mode::Threads: return "threads";
-    case Mode::Subinterpreters: return "subinterpreters";
-    case Mode::Processes: return "processes";
+    case Mode::Serial:
+      return "serial";
+    case Mode::Threads:
+      return "threads";
+    case Mode::Subinterpreters:
+      return "subinterpreters";
+    case Mode::Processes:
+      return "processes";
   }
   return "serial";
 }
 
 std::string_view to_string(TaskTarget::Kind kind) {
   switch (kind) {
-    case TaskTarget::Kind::Script: return "script";
-    case TaskTarget::Kind::Module: return "module";
-    case TaskTarget::Kind::Code: return "code";
+    case TaskTarget::Kind::Script:
+      return "script";
+    case TaskTarget::Kind::Module:
+      return "module";
+    case TaskTarget::Kind::Code:
+      return "code";
   }
   return "script";
 }

@@ -17,7 +17,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 PyRef unicode(const std::string& text) {
-  PyRef obj = PyRef::steal(PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
+  PyRef obj = PyRef::steal(
+      PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
   if (!obj) throw_python_error("pyhost: cannot convert an argument");
   return obj;
 }

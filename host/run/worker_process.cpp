@@ -1,7 +1,7 @@
 // `pyhost __worker`: one worker process of processes mode.
 #include <fcntl.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -53,9 +53,11 @@ int run_worker_process(long memory_limit_mb) {
   // Frames arrive on fd 3 and leave on fd 4 (stdin is empty, stdout/stderr go straight to the
   // host). Close-on-exec: programs the task starts must not hold the host's pipes.
   constexpr int kFramesIn = 3, kFramesOut = 4;
-  if (::fcntl(kFramesIn, F_SETFD, FD_CLOEXEC) != 0 || ::fcntl(kFramesOut, F_SETFD, FD_CLOEXEC) != 0) {
-    std::fprintf(stderr, "pyhost __worker: started without its frame pipes (fds 3 and 4); it is "
-                         "started by `pyhost run --mode processes`, not by hand\n");
+  if (::fcntl(kFramesIn, F_SETFD, FD_CLOEXEC) != 0 ||
+      ::fcntl(kFramesOut, F_SETFD, FD_CLOEXEC) != 0) {
+    std::fprintf(stderr,
+                 "pyhost __worker: started without its frame pipes (fds 3 and 4); it is "
+                 "started by `pyhost run --mode processes`, not by hand\n");
     return 2;
   }
   // Whatever mask the host thread that started us had, this process takes Ctrl-C and SIGTERM.
@@ -83,10 +85,11 @@ int run_worker_process(long memory_limit_mb) {
     limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(memory_limit_mb) << 20;
     ::setrlimit(RLIMIT_AS, &limit);
   }
-  writer.send({FrameType::Hello, 0,
-               nlohmann::json{{"version", proto::kVersion}, {"pid", ::getpid()},
-                              {"python", runtime->info().version}}
-                   .dump()});
+  writer.send(
+      {FrameType::Hello, 0,
+       nlohmann::json{
+           {"version", proto::kVersion}, {"pid", ::getpid()}, {"python", runtime->info().version}}
+           .dump()});
 
   OutputMux::Options mux_options;
   mux_options.style = OutputStyle::Passthrough;  // fds 1/2: the pipes to the host

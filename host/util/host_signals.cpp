@@ -8,7 +8,8 @@ namespace pyhost {
 namespace {
 
 std::atomic<int> g_received{0};
-struct sigaction g_previous_int {}, g_previous_term {};
+struct sigaction g_previous_int {
+}, g_previous_term{};
 
 void on_signal(int signo) {
   int expected = 0;
@@ -31,8 +32,12 @@ HostSignals::~HostSignals() {
   sigaction(SIGTERM, &g_previous_term, nullptr);
 }
 
-int HostSignals::received() { return g_received.load(); }
+int HostSignals::received() {
+  return g_received.load();
+}
 
-int exit_code_for_signal(int signal) { return 128 + signal; }
+int exit_code_for_signal(int signal) {
+  return 128 + signal;
+}
 
 }  // namespace pyhost

@@ -22,11 +22,11 @@ struct RuntimeOptions {
 
 // Facts about the CPython pyhost embeds, for `pyhost info` and messages.
 struct PythonInfo {
-  std::string version;     // "3.13.0"
-  std::string executable;  // sys.executable given to scripts: a real python of the same install
-  std::string runtime_dir; // where the `pyhost` Python package is imported from
-  std::string venv;        // the virtual environment in use, empty if none
-  bool own_gil = false;    // per-interpreter GIL available (PEP 684, 3.12+)
+  std::string version;      // "3.13.0"
+  std::string executable;   // sys.executable given to scripts: a real python of the same install
+  std::string runtime_dir;  // where the `pyhost` Python package is imported from
+  std::string venv;         // the virtual environment in use, empty if none
+  bool own_gil = false;     // per-interpreter GIL available (PEP 684, 3.12+)
 };
 
 // The python that scripts see as sys.executable: $VIRTUAL_ENV/bin/python when a virtual

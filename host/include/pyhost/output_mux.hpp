@@ -27,9 +27,9 @@ class OutputMux {
  public:
   struct Options {
     OutputStyle style = OutputStyle::Prefixed;
-    bool tag = true;                          // "[task k] " prefix on each line
+    bool tag = true;  // "[task k] " prefix on each line
     int out_fd = 1, err_fd = 2;
-    std::size_t record_limit = 16u << 20;     // bytes kept per stream per task (for --json)
+    std::size_t record_limit = 16u << 20;  // bytes kept per stream per task (for --json)
   };
   explicit OutputMux(Options options);
 

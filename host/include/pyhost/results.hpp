@@ -25,7 +25,7 @@ struct TaskResult {
   long peak_rss_kb = 0;           // processes mode: peak RSS of the worker process so far
   std::string stdout_text, stderr_text;
   bool stdout_truncated = false, stderr_truncated = false;
-  std::string error;  // why the host marked it failed/crashed/timeout, if it did
+  std::string error;            // why the host marked it failed/crashed/timeout, if it did
   bool worker_tainted = false;  // left threads running: its worker must not be reused or ended
 
   double wall_s() const { return end_s - start_s; }

@@ -96,7 +96,9 @@ TEST(SubInterpreter, HasItsOwnModulesAndCanBeEndedAndRecreated) {
         SubInterpreter interpreter(*g_runtime);
         GilHold gil(interpreter.thread_state());
         // A fresh interpreter: the attribute set by the previous round is gone.
-        seen.push_back(eval_long("(lambda s: (setattr(s, 'mark', getattr(s, 'mark', 0) + 1), s.mark)[1])(__import__('sys'))"));
+        seen.push_back(
+            eval_long("(lambda s: (setattr(s, 'mark', getattr(s, 'mark', 0) + 1), "
+                      "s.mark)[1])(__import__('sys'))"));
       }
     });
     worker.join();
@@ -138,7 +140,8 @@ TEST_P(ModeTest, RunsEveryTaskWithItsOwnResult) {
     EXPECT_EQ(task.id, k);
     EXPECT_EQ(task.exit_code, k % 2);
     EXPECT_EQ(task.status, k % 2 ? TaskStatus::Failed : TaskStatus::Ok);
-    EXPECT_EQ(task.stdout_text, "task " + std::to_string(k) + " " + std::string(to_string(GetParam())) + "\n");
+    EXPECT_EQ(task.stdout_text,
+              "task " + std::to_string(k) + " " + std::string(to_string(GetParam())) + "\n");
     EXPECT_GE(task.worker, 0);
     EXPECT_LT(task.worker, 2);
     EXPECT_LE(task.start_s, task.end_s);
@@ -147,7 +150,8 @@ TEST_P(ModeTest, RunsEveryTaskWithItsOwnResult) {
 }
 
 TEST_P(ModeTest, ExceptionBecomesExitCodeOneWithTraceback) {
-  RunResult result = run_in_process(*g_runtime, code_plan(GetParam(), 1, 2, "raise RuntimeError('no')"));
+  RunResult result =
+      run_in_process(*g_runtime, code_plan(GetParam(), 1, 2, "raise RuntimeError('no')"));
   for (const TaskResult& task : result.tasks) {
     EXPECT_EQ(task.exit_code, 1);
     EXPECT_NE(task.stderr_text.find("RuntimeError: no"), std::string::npos) << task.stderr_text;
@@ -158,17 +162,16 @@ TEST_P(ModeTest, ExceptionBecomesExitCodeOneWithTraceback) {
 // freeing the stream under print()'s borrowed reference (a crash every few runs on 3.13).
 TEST_P(ModeTest, RepeatedRunsWithHeavyPrintingStayHealthy) {
   for (int round = 0; round < 8; ++round) {
-    RunResult result = run_in_process(
-        *g_runtime, code_plan(GetParam(), 4, 8,
-                              "import pyhost\n"
-                              "class Box: pass\n"
-                              "for i in range(200):\n"
-                              "    b = Box(); b.i = i\n"
-                              "    try:\n"
-                              "        b.missing\n"
-                              "    except AttributeError:\n"
-                              "        pass\n"
-                              "    print(pyhost.task_id, i)\n"));
+    RunResult result = run_in_process(*g_runtime, code_plan(GetParam(), 4, 8,
+                                                            "import pyhost\n"
+                                                            "class Box: pass\n"
+                                                            "for i in range(200):\n"
+                                                            "    b = Box(); b.i = i\n"
+                                                            "    try:\n"
+                                                            "        b.missing\n"
+                                                            "    except AttributeError:\n"
+                                                            "        pass\n"
+                                                            "    print(pyhost.task_id, i)\n"));
     ASSERT_TRUE(result.all_ok()) << "round " << round;
     for (const TaskResult& task : result.tasks)
       EXPECT_EQ(std::count(task.stdout_text.begin(), task.stdout_text.end(), '\n'), 200);
