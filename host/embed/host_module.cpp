@@ -6,6 +6,7 @@
 #include <atomic>
 #include <string_view>
 
+#include "embed/executor_functions.hpp"
 #include "embed/task_watch.hpp"
 #include "pyhost/output_mux.hpp"
 #include "pyhost/py_ref.hpp"
@@ -80,7 +81,14 @@ PyMethodDef host_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+// The executor's functions live in their own files and tables.
+int add_executor_functions(PyObject* module) {
+  if (PyModule_AddFunctions(module, channel_methods) != 0) return -1;
+  return PyModule_AddFunctions(module, interpreter_thread_methods);
+}
+
 PyModuleDef_Slot host_slots[] = {
+    {Py_mod_exec, reinterpret_cast<void*>(&add_executor_functions)},
 #if PY_VERSION_HEX >= 0x030C0000
     // No per-module state at all, so every interpreter, own GIL or not, may import it.
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},

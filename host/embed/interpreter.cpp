@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,8 @@ void check_status(const PyStatus& status, const char* what) {
                              (status.err_msg ? status.err_msg : "unknown error"));
   }
 }
+
+std::atomic<PythonRuntime*> g_active_runtime{nullptr};
 
 // Sub-interpreter creation and destruction are not thread-safe against each other on 3.12
 // (gh-104341 and friends); serialising them costs microseconds.
@@ -126,6 +129,7 @@ PythonRuntime::PythonRuntime(const RuntimeOptions& options) : info_(describe_pyt
   if (PyStatus_IsExit(status)) std::exit(status.exitcode);
   check_status(status, "pyhost: cannot initialise Python");
   main_interp_ = PyInterpreterState_Main();
+  g_active_runtime.store(this, std::memory_order_release);
 
   add_runtime_to_sys_path(info_.runtime_dir);
 }
@@ -143,7 +147,12 @@ int PythonRuntime::finalize() {
   return Py_FinalizeEx();
 }
 
+PythonRuntime* PythonRuntime::active() {
+  return g_active_runtime.load(std::memory_order_acquire);
+}
+
 PythonRuntime::~PythonRuntime() {
+  g_active_runtime.store(nullptr, std::memory_order_release);
   if (!finalized_) finalize();
 }
 

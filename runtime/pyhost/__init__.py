@@ -5,9 +5,13 @@ plain python (not run by pyhost) they describe a serial run of one task.
 """
 import sys
 
-__all__ = ["task_id", "worker_id", "mode", "workers", "tasks"]
+__all__ = ["task_id", "worker_id", "mode", "workers", "tasks", "Executor", "WorkerCrashed",
+           "RemoteError", "Channel", "ChannelClosed"]
 
 _TASK_ATTRS = ("task_id", "worker_id")
+# Loaded on first use, so that `import pyhost` stays cheap for scripts that do not use them.
+_LAZY = {"Executor": "executor", "WorkerCrashed": "executor", "RemoteError": "executor",
+         "Channel": "channel", "ChannelClosed": "channel"}
 _RUN_ATTRS = ("mode", "workers", "tasks")
 
 
@@ -26,6 +30,12 @@ def __getattr__(name):
         if host is not None:
             return host.settings[name]
         return {"mode": "serial", "workers": 1, "tasks": 1}[name]
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
     if not name.startswith("_"):
         from . import _kernels  # light: the translator loads only when kernel/func are used
 
@@ -37,4 +47,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_TASK_ATTRS) + list(_RUN_ATTRS))
+    return sorted(set(globals()) | set(_TASK_ATTRS) | set(_RUN_ATTRS) | set(_LAZY))

@@ -49,6 +49,9 @@ class PythonRuntime {
   // Every sub-interpreter must have been ended before.
   int finalize();
   PyInterpreterState* main_interpreter() const { return main_interp_; }
+  // The runtime of this process (nullptr before it is made / after it is gone): what code called
+  // from Python (the `_pyhost` module) uses to start sub-interpreters.
+  static PythonRuntime* active();
   const PythonInfo& info() const { return info_; }
 
  private:

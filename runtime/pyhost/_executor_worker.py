@@ -1,0 +1,195 @@
+"""The worker side of pyhost.Executor: the loop each sub-interpreter or process worker runs.
+
+Messages both ways are pickles. To a worker: a setup dict first, then batches of calls
+[(call_id, pickled (fn, args, kwargs)), ...], then a stop. From a worker: batches of results
+[(call_id, ok, value), ...] with the batch's run time, and a goodbye when it stops.
+"""
+import os
+import pickle
+import sys
+import time
+import types
+
+# Message tags (the same numbers on channels and on process sockets).
+TAG_SETUP, TAG_CALLS, TAG_STOP, TAG_RESULTS, TAG_BYE = 1, 2, 3, 4, 5
+
+loading_main = False  # True while a worker runs the parent's main script (Executor() is refused)
+in_worker = False
+rpc = None  # process workers: the connection that serves Channel operations (see channel.py)
+
+
+class LazyMain(types.ModuleType):
+    """The parent's __main__ as a worker sees it: the script is run, under the name __mp_main__
+    (so that its `if __name__ == "__main__":` part does not run), the first time a pickle refers
+    to something in it, as multiprocessing does for its spawned children."""
+
+    def __init__(self, path):
+        super().__init__("__mp_main__")
+        self.__dict__["_pyhost_main_path"] = path
+        self.__dict__["_pyhost_loaded"] = False
+
+    def __getattr__(self, name):
+        if name.startswith("__") or self.__dict__["_pyhost_loaded"]:
+            raise AttributeError(f"module '__main__' has no attribute {name!r}")
+        self._pyhost_load()
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"the main script has no attribute {name!r}") from None
+
+    def _pyhost_load(self):
+        global loading_main
+        path = self.__dict__["_pyhost_main_path"]
+        self.__dict__["_pyhost_loaded"] = True
+        if not path:
+            raise AttributeError(
+                "functions and classes defined in `-c` code or an interactive session cannot be "
+                "sent to pyhost.Executor workers; define them in a script or module")
+        with open(path, "rb") as source:
+            code = compile(source.read(), path, "exec")
+        self.__dict__.update(__file__=path, __builtins__=__builtins__)
+        loading_main = True
+        try:
+            exec(code, self.__dict__)
+        finally:
+            loading_main = False
+
+
+def _install_main(path):
+    main = LazyMain(path)
+    sys.modules["__main__"] = main
+    sys.modules["__mp_main__"] = main
+
+
+def _setup(settings):
+    global in_worker
+    in_worker = True
+    sys.path[:] = settings["sys_path"]
+    _install_main(settings["main_path"])
+    sys.argv = list(settings["argv"])
+    task = settings.get("task")
+    if task is not None:
+        try:
+            from . import _host
+
+            _host.settings.update(settings["host_settings"])
+            _host._interp_task = _host.TaskContext(*task)
+            if settings.get("capture"):
+                from . import _streams
+
+                _streams.install(_host.current_task, settings.get("passthrough", False))
+        except ImportError:  # not run by the host: nothing to route
+            pass
+
+
+def run_chunk(fn, chunk):
+    """One call per argument tuple of a map chunk."""
+    return [fn(*args) for args in chunk]
+
+
+def _error_value(exc):
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        exc_bytes = pickle.dumps(exc)
+        pickle.loads(exc_bytes)  # some exceptions pickle but cannot be rebuilt
+    except Exception:
+        exc_bytes = None
+    return (exc_bytes, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), text)
+
+
+def _run_calls(calls):
+    results = []
+    for call_id, payload in calls:
+        try:
+            fn, args, kwargs = pickle.loads(payload)
+            results.append((call_id, True, fn(*args, **kwargs)))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
+            results.append((call_id, False, _error_value(exc)))
+    return results
+
+
+def _encode_results(results, elapsed):
+    try:
+        return pickle.dumps((results, elapsed), pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        pass
+    safe = []
+    for call_id, ok, value in results:
+        try:
+            pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            safe.append((call_id, ok, value))
+        except Exception as exc:  # noqa: BLE001
+            error = pickle.PicklingError(f"the result of the call cannot be sent back: {exc}")
+            safe.append((call_id, False, _error_value(error)))
+    return pickle.dumps((safe, elapsed), pickle.HIGHEST_PROTOCOL)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _serve(receive, send):
+    """The loop: run each batch of calls, send its results, until told to stop."""
+    while True:
+        tag, data = receive()
+        if tag == TAG_CALLS:
+            started = time.perf_counter()
+            results = _run_calls(pickle.loads(data))
+            reply = _encode_results(results, time.perf_counter() - started)
+            _flush()
+            send(TAG_RESULTS, reply)
+        elif tag == TAG_SETUP:
+            _setup(pickle.loads(data))
+        else:  # TAG_STOP, or the parent is gone
+            _flush()
+            send(TAG_BYE, b"")
+            return
+
+
+def serve_interpreter(inbox, outbox):
+    """Sub-interpreter workers: two byte channels of the process."""
+    import _pyhost
+
+    def receive():
+        status, tag, data = _pyhost.chan_get(inbox, None)
+        return (tag, data) if status == 0 else (TAG_STOP, b"")
+
+    def send(tag, data):
+        _pyhost.chan_put(outbox, tag, data, None)
+
+    try:
+        _serve(receive, send)
+    finally:
+        _pyhost.chan_release(inbox)
+        _pyhost.chan_release(outbox)
+
+
+def serve_process(task_fd, rpc_fd):
+    """Process workers: a socket to the executor, and one for Channel operations."""
+    import signal
+    import socket
+
+    from . import _frames
+
+    global rpc
+    # Ctrl-C reaches the whole process group: the executor decides what happens to its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = socket.socket(fileno=task_fd)
+    rpc = _frames.Connection(socket.socket(fileno=rpc_fd))
+    frames = _frames.Connection(conn)
+
+    def receive():
+        message = frames.receive()
+        return message if message is not None else (TAG_STOP, b"")
+
+    try:
+        _serve(receive, frames.send)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the executor is gone
+    os._exit(0)  # like a multiprocessing child: no interpreter teardown to wait for

@@ -1,0 +1,403 @@
+"""pyhost.Executor: a concurrent.futures.Executor whose workers are own-GIL sub-interpreters of
+this process, crash-isolated processes, or threads.
+
+Calls cross to workers by pickle (functions by reference; those of the main script are found by
+running it in the worker under the name __mp_main__, as multiprocessing does). Calls are sent
+in batches sized to the work: many short calls share one message, long calls go one by one, so
+that the per-call cost stays a few microseconds without starving idle workers.
+"""
+import concurrent.futures
+import itertools
+import math
+import os
+import pickle
+import sys
+import threading
+import types
+import warnings
+import weakref
+from collections import deque
+from functools import partial
+
+from . import _executor_worker as protocol
+from . import _executor_workers as workers_impl
+
+__all__ = ["Executor", "WorkerCrashed", "RemoteError", "MODES"]
+
+MODES = ("subinterpreters", "processes", "threads")
+_QUEUED_BATCHES = 2  # per worker: one running, one waiting, so a worker never idles between
+_MAX_BATCH = 256
+_LONG_CALL_S = 1e-3  # calls at least this long go one per message (balance over batching)
+
+
+class WorkerCrashed(RuntimeError):
+    """The process worker running this call died (signal or exit); the executor replaced it."""
+
+    def __init__(self, message, signal=None, exitcode=None, pid=None):
+        super().__init__(message)
+        self.signal = signal
+        self.exitcode = exitcode
+        self.pid = pid
+
+
+class RemoteError(Exception):
+    """An exception from a worker that could not be sent back as itself."""
+
+    def __init__(self, type_name, message, remote_traceback):
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.remote_traceback = remote_traceback
+
+
+class _RemoteTraceback(Exception):
+    def __init__(self, text):
+        super().__init__(text)
+        self.tb = text
+
+    def __str__(self):
+        return f'\n"""\n{self.tb}"""'
+
+
+def _rebuild_error(value):
+    exc_bytes, type_name, message, tb_text = value
+    exc = None
+    if exc_bytes is not None:
+        try:
+            exc = pickle.loads(exc_bytes)
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = RemoteError(type_name, message, tb_text)
+    exc.__cause__ = _RemoteTraceback(tb_text)
+    try:
+        exc.remote_traceback = tb_text
+    except AttributeError:
+        pass
+    return exc
+
+
+def _main_attribute(qualname):
+    """A function or class of the main script, by name (what the slow pickling path sends)."""
+    obj = sys.modules["__main__"]
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _MainByName(pickle.Pickler):
+    """Pickles the main script's functions and classes by name even when sys.modules['__main__']
+    is another task's module (pyhost's threads mode runs several scripts in one interpreter)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, (types.FunctionType, type)) and "<locals>" not in obj.__qualname__ \
+                and getattr(obj, "__module__", None) in ("__main__", "__mp_main__"):
+            return _main_attribute, (obj.__qualname__,)
+        return NotImplemented
+
+
+def _dumps_call(fn, args, kwargs):
+    call = (fn, args, kwargs)
+    try:
+        return pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError) as first_error:
+        import io
+
+        buffer = io.BytesIO()
+        try:
+            _MainByName(buffer, pickle.HIGHEST_PROTOCOL).dump(call)
+            return buffer.getvalue()
+        except Exception:
+            name = getattr(fn, "__qualname__", repr(fn))
+            raise pickle.PicklingError(
+                f"cannot send the call of {name} to a worker: {first_error} (pyhost.Executor sends "
+                "functions by reference: use a function defined at module level, not a lambda or "
+                "a nested function, and picklable arguments)") from first_error
+
+
+class _Call:
+    __slots__ = ("id", "future", "payload")
+
+    def __init__(self, call_id, future, payload):
+        self.id = call_id
+        self.future = future
+        self.payload = payload
+
+
+class _WorkerSlot:
+    """What the executor knows of one worker: its calls in flight and batches queued."""
+
+    __slots__ = ("worker", "in_flight", "batches", "stopping", "reader")
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.in_flight = {}
+        self.batches = 0
+        self.stopping = False
+        self.reader = None
+
+
+class Executor(concurrent.futures.Executor):
+    """Executor(mode="subinterpreters" | "processes" | "threads", workers=None)."""
+
+    def __init__(self, mode="subinterpreters", workers=None):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, not {workers!r}")
+        if protocol.loading_main:
+            raise RuntimeError(
+                "pyhost.Executor was created while a worker was loading the main script to find a "
+                "function in it; create executors under `if __name__ == \"__main__\":`")
+        self.requested_mode = mode
+        self.mode = self._usable_mode(mode)
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._shutdown = False
+        self._ids = itertools.count()
+        self._pending = deque()
+        self._slots = []
+        self._call_time = 0.0  # mean seconds per call, from the workers' reports
+        self._threads = None
+        if self.mode == "threads":
+            self._threads = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="pyhost-executor")
+            return
+        main = sys.modules.get("__main__")
+        if main is not None:
+            sys.modules["__mp_main__"] = main  # results may name classes of __mp_main__
+        self._worker_type = workers_impl.InterpreterWorker if self.mode == "subinterpreters" \
+            else workers_impl.ProcessWorker
+        try:
+            for index in range(workers):
+                self._start_worker(index)
+        except BaseException:
+            self.shutdown(wait=True)
+            raise
+        _register_exit_hook(self)
+
+    @staticmethod
+    def _usable_mode(mode):
+        if mode == "threads":
+            return mode
+        try:
+            import _pyhost  # noqa: F401 - present only when pyhost runs this interpreter
+        except ImportError:
+            warnings.warn(f"pyhost.Executor: not running under pyhost, so mode {mode!r} falls back "
+                          "to threads (run the script with `pyhost run` for "
+                          f"{mode})", RuntimeWarning, stacklevel=3)
+            return "threads"
+        if mode == "subinterpreters" and sys.version_info < (3, 12):
+            warnings.warn("pyhost.Executor: own-GIL sub-interpreters need CPython 3.12 or newer; "
+                          "using threads", RuntimeWarning, stacklevel=3)
+            return "threads"
+        return mode
+
+    # --- submitting ---------------------------------------------------------------------------
+
+    def submit(self, fn, /, *args, **kwargs):
+        if self._threads is not None:
+            return self._threads.submit(fn, *args, **kwargs)
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+        future = concurrent.futures.Future()
+        try:
+            payload = _dumps_call(fn, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported through the future, as the stdlib does
+            future.set_exception(exc)
+            return future
+        call = _Call(next(self._ids), future, payload)
+        with self._lock:
+            self._pending.append(call)
+            sends = self._plan_locked()
+        self._send(sends)
+        return future
+
+    def map(self, fn, *iterables, timeout=None, chunksize=None):
+        """Like Executor.map. chunksize=None picks one (about 4 chunks per worker) as
+        multiprocessing.Pool.map does; results come in order, exceptions when reached."""
+        if chunksize is not None and chunksize < 1:
+            raise ValueError("chunksize must be >= 1.")
+        if self._threads is not None:
+            return super().map(fn, *iterables, timeout=timeout)
+        items = list(zip(*iterables))
+        if chunksize is None:
+            chunksize = max(1, math.ceil(len(items) / (4 * self.workers)))
+        if chunksize == 1:
+            return _ordered_results([self.submit(fn, *args) for args in items], timeout)
+        chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+        results = super().map(partial(protocol.run_chunk, fn), chunks, timeout=timeout)
+        return itertools.chain.from_iterable(results)
+
+    # --- dispatching (the lock is held by *_locked methods) ----------------------------------
+
+    def _plan_locked(self):
+        """Batches to send now: to each worker with room, calls from the pending queue."""
+        sends = []
+        live = [slot for slot in self._slots if not slot.stopping]
+        if self._pending and live:
+            for slot in sorted(live, key=lambda s: s.batches):
+                if not self._pending:
+                    break
+                if slot.batches >= _QUEUED_BATCHES:
+                    continue
+                size = 1 if self._call_time >= _LONG_CALL_S else \
+                    max(1, min(_MAX_BATCH, len(self._pending) // (_QUEUED_BATCHES * len(live))))
+                batch = []
+                while self._pending and len(batch) < size:
+                    call = self._pending.popleft()
+                    if call.future.set_running_or_notify_cancel():
+                        batch.append(call)
+                if batch:
+                    slot.batches += 1
+                    for call in batch:
+                        slot.in_flight[call.id] = call
+                    sends.append((slot, batch))
+        if self._shutdown and not self._pending:
+            for slot in self._slots:
+                if not slot.stopping and slot.batches == 0:
+                    slot.stopping = True
+                    sends.append((slot, None))
+        return sends
+
+    def _send(self, sends):
+        for slot, batch in sends:
+            if batch is None:
+                slot.worker.stop()
+            else:
+                message = pickle.dumps([(call.id, call.payload) for call in batch], pickle.HIGHEST_PROTOCOL)
+                slot.worker.send(protocol.TAG_CALLS, message)
+
+    def _start_worker(self, index):
+        mode = self.mode
+        slot = _WorkerSlot(self._worker_type(index, workers_impl.setup_message(index, mode)))
+        slot.reader = threading.Thread(target=self._read_results, args=(slot,),
+                                       name=f"pyhost-executor-{mode}-{index}")
+        slot.reader._pyhost_internal = True
+        with self._lock:
+            self._slots.append(slot)
+        slot.reader.start()
+        return slot
+
+    def _read_results(self, slot):
+        """One per worker: sets the futures of its results and keeps it fed."""
+        worker = slot.worker
+        while True:
+            message = worker.receive()
+            if message is None or message[0] != protocol.TAG_RESULTS:
+                break
+            results, elapsed = pickle.loads(message[1])
+            with self._lock:
+                slot.batches -= 1
+                calls = [slot.in_flight.pop(call_id) for call_id, _, _ in results]
+                if results:
+                    per_call = elapsed / len(results)
+                    self._call_time = per_call if not self._call_time else 0.8 * self._call_time + 0.2 * per_call
+                sends = self._plan_locked()
+            self._send(sends)
+            for call, (_, ok, value) in zip(calls, results):
+                if ok:
+                    call.future.set_result(value)
+                else:
+                    call.future.set_exception(_rebuild_error(value))
+        clean_stop = message is not None
+        ended = worker.finish()
+        if clean_stop and ended is None:
+            with self._lock:
+                self._slots.remove(slot)
+            return
+        self._worker_lost(slot, ended)
+
+    def _worker_lost(self, slot, ended):
+        """A worker died: fail its calls, replace it and carry on with the rest."""
+        how = workers_impl.describe_exit(ended) if isinstance(ended, int) else str(ended)
+        signal_number = -ended if isinstance(ended, int) and ended < 0 else None
+        with self._lock:
+            self._slots.remove(slot)
+            lost = list(slot.in_flight.values())
+            slot.in_flight.clear()
+            replace = not self._shutdown or bool(self._pending)
+        if replace:
+            try:
+                self._start_worker(slot.worker.index)
+            except Exception as exc:  # noqa: BLE001
+                warnings.warn(f"pyhost.Executor: cannot replace a dead worker: {exc}", RuntimeWarning)
+        for call in lost:
+            call.future.set_exception(WorkerCrashed(
+                f"the {self.mode} worker (pid {slot.worker.pid}) running this call died: {how}; "
+                "pyhost.Executor replaced it",
+                signal=signal_number, exitcode=ended if isinstance(ended, int) else None,
+                pid=slot.worker.pid))
+        with self._lock:
+            sends = self._plan_locked()
+        self._send(sends)
+
+    # --- shutting down -------------------------------------------------------------------------
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        if self._threads is not None:
+            self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
+            return
+        with self._lock:
+            self._shutdown = True
+            cancelled = []
+            if cancel_futures:
+                cancelled = list(self._pending)
+                self._pending.clear()
+            sends = self._plan_locked()
+        for call in cancelled:
+            call.future.cancel()
+        self._send(sends)
+        if wait:
+            while True:
+                with self._lock:
+                    readers = [slot.reader for slot in self._slots]
+                if not readers:
+                    break
+                for reader in readers:
+                    if reader is not threading.current_thread():
+                        reader.join()
+                if threading.current_thread() in readers:
+                    break
+
+    def __repr__(self):
+        return f"<pyhost.Executor mode={self.mode} workers={self.workers}>"
+
+
+def _ordered_results(futures, timeout):
+    """The result iterator of map() for one call per item (what Executor.map yields)."""
+    import time
+
+    end_time = None if timeout is None else timeout + time.monotonic()
+
+    def results():
+        try:
+            futures.reverse()
+            while futures:
+                future = futures.pop()
+                if end_time is None:
+                    yield future.result()
+                else:
+                    yield future.result(end_time - time.monotonic())
+        finally:
+            for future in futures:
+                future.cancel()
+
+    return results()
+
+
+def _register_exit_hook(executor):
+    """Shut the executor down before the interpreter ends (or pyhost ends the task), as the
+    stdlib does for its executors: sub-interpreter workers must end before the host does."""
+    reference = weakref.ref(executor)
+
+    def shut_down():
+        live = reference()
+        if live is not None:
+            live.shutdown(wait=True)
+
+    try:
+        threading._register_atexit(shut_down)
+    except (AttributeError, RuntimeError):
+        pass
