@@ -99,14 +99,16 @@ def _error_value(exc):
     return (exc_bytes, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), text)
 
 
-def _run_calls(calls):
+def _run_calls(calls, progress):
     results = []
     for call_id, payload in calls:
+        progress[0] = call_id
         try:
             fn, args, kwargs = pickle.loads(payload)
             results.append((call_id, True, fn(*args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
             results.append((call_id, False, _error_value(exc)))
+    progress[0] = -1
     return results
 
 
@@ -134,13 +136,15 @@ def _flush():
             pass
 
 
-def _serve(receive, send):
-    """The loop: run each batch of calls, send its results, until told to stop."""
+def _serve(receive, send, progress):
+    """The loop: run each batch of calls, send its results, until told to stop. progress[0] is
+    the id of the call running now (-1 between batches): if the worker dies, the executor reads
+    it to know which call killed it."""
     while True:
         tag, data = receive()
         if tag == TAG_CALLS:
             started = time.perf_counter()
-            results = _run_calls(pickle.loads(data))
+            results = _run_calls(pickle.loads(data), progress)
             reply = _encode_results(results, time.perf_counter() - started)
             _flush()
             send(TAG_RESULTS, reply)
@@ -164,14 +168,15 @@ def serve_interpreter(inbox, outbox):
         _pyhost.chan_put(outbox, tag, data, None)
 
     try:
-        _serve(receive, send)
+        _serve(receive, send, [-1])  # a crash here ends the whole process: nobody to tell
     finally:
         _pyhost.chan_release(inbox)
-        _pyhost.chan_release(outbox)
 
 
-def serve_process(task_fd, rpc_fd):
-    """Process workers: a socket to the executor, and one for Channel operations."""
+def serve_process(task_fd, rpc_fd, progress_fd):
+    """Process workers: a socket to the executor, one for Channel operations, and a shared
+    memory word saying which call runs now."""
+    import mmap
     import signal
     import socket
 
@@ -188,8 +193,10 @@ def serve_process(task_fd, rpc_fd):
         message = frames.receive()
         return message if message is not None else (TAG_STOP, b"")
 
+    shared = mmap.mmap(progress_fd, 8)
+    os.close(progress_fd)
     try:
-        _serve(receive, frames.send)
+        _serve(receive, frames.send, memoryview(shared).cast("q"))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the executor is gone
     os._exit(0)  # like a multiprocessing child: no interpreter teardown to wait for

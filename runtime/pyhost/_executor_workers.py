@@ -3,6 +3,7 @@
 Both have the same face: send(tag, data), receive() -> (tag, data) or None when the worker is
 gone, stop(), finish() -> why it ended (None if it stopped when asked), kill().
 """
+import mmap
 import os
 import pickle
 import signal
@@ -14,9 +15,14 @@ import threading
 from . import _executor_worker as protocol
 
 # Code each sub-interpreter worker runs (channel ids are filled in).
+# Closing the outbox at the end tells the executor the worker is gone, whatever happened.
 _INTERPRETER_MAIN = (
-    "import pyhost._executor_worker as _worker\n"
-    "_worker.serve_interpreter({inbox}, {outbox})\n"
+    "import _pyhost\n"
+    "try:\n"
+    "    import pyhost._executor_worker as _worker\n"
+    "    _worker.serve_interpreter({inbox}, {outbox})\n"
+    "finally:\n"
+    "    _pyhost.chan_close({outbox})\n"
 )
 
 
@@ -54,6 +60,9 @@ class InterpreterWorker:
     def kill(self):
         pass  # a sub-interpreter cannot be killed; it stops after its current call
 
+    def running_call(self):
+        return None  # a sub-interpreter that crashes takes the process with it
+
 
 class ProcessWorker:
     def __init__(self, index, setup):
@@ -62,14 +71,19 @@ class ProcessWorker:
         self.index = index
         ours, theirs = socket.socketpair()
         rpc_ours, rpc_theirs = socket.socketpair()
+        progress_fd = os.memfd_create("pyhost-executor-progress")
         try:
-            command = [_host_executable(), "run", "-m", "pyhost._executor_process",
-                       str(theirs.fileno()), str(rpc_theirs.fileno())]
-            self.process = subprocess.Popen(
-                command, pass_fds=(theirs.fileno(), rpc_theirs.fileno()), stdin=subprocess.DEVNULL)
+            os.ftruncate(progress_fd, 8)
+            self._progress_map = mmap.mmap(progress_fd, 8)
+            self.progress = memoryview(self._progress_map).cast("q")
+            self.progress[0] = -1
+            fds = (theirs.fileno(), rpc_theirs.fileno(), progress_fd)
+            command = [_host_executable(), "run", "-m", "pyhost._executor_process", *map(str, fds)]
+            self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
             rpc_theirs.close()
+            os.close(progress_fd)
         self.pid = self.process.pid
         self.frames = _frames.Connection(ours)
         self.rpc = _frames.Connection(rpc_ours)
@@ -118,6 +132,11 @@ class ProcessWorker:
             self.process.kill()
         except OSError:
             pass
+
+    def running_call(self):
+        """The id of the call the worker was running when it died (None between calls)."""
+        call_id = self.progress[0]
+        return None if call_id < 0 else call_id
 
 
 def describe_exit(code):

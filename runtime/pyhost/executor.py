@@ -126,10 +126,11 @@ class _Call:
 class _WorkerSlot:
     """What the executor knows of one worker: its calls in flight and batches queued."""
 
-    __slots__ = ("worker", "in_flight", "batches", "stopping", "reader")
+    __slots__ = ("worker", "in_flight", "batches", "stopping", "reader", "served")
 
     def __init__(self, worker):
         self.worker = worker
+        self.served = 0  # batches it has returned
         self.in_flight = {}
         self.batches = 0
         self.stopping = False
@@ -157,6 +158,8 @@ class Executor(concurrent.futures.Executor):
         self._shutdown = False
         self._ids = itertools.count()
         self._pending = deque()
+        self._requeued = set()  # ids of calls given back by a dead worker
+        self._broken = None  # why no worker can run (workers that die before serving anything)
         self._slots = []
         self._call_time = 0.0  # mean seconds per call, from the workers' reports
         self._threads = None
@@ -199,6 +202,8 @@ class Executor(concurrent.futures.Executor):
         if self._threads is not None:
             return self._threads.submit(fn, *args, **kwargs)
         with self._lock:
+            if self._broken:
+                raise concurrent.futures.BrokenExecutor(self._broken)
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
         future = concurrent.futures.Future()
@@ -247,7 +252,10 @@ class Executor(concurrent.futures.Executor):
                 batch = []
                 while self._pending and len(batch) < size:
                     call = self._pending.popleft()
-                    if call.future.set_running_or_notify_cancel():
+                    if call.id in self._requeued:  # survived a crash: already running
+                        self._requeued.discard(call.id)
+                        batch.append(call)
+                    elif call.future.set_running_or_notify_cancel():
                         batch.append(call)
                 if batch:
                     slot.batches += 1
@@ -290,6 +298,7 @@ class Executor(concurrent.futures.Executor):
             results, elapsed = pickle.loads(message[1])
             with self._lock:
                 slot.batches -= 1
+                slot.served += 1
                 calls = [slot.in_flight.pop(call_id) for call_id, _, _ in results]
                 if results:
                     per_call = elapsed / len(results)
@@ -310,20 +319,41 @@ class Executor(concurrent.futures.Executor):
         self._worker_lost(slot, ended)
 
     def _worker_lost(self, slot, ended):
-        """A worker died: fail its calls, replace it and carry on with the rest."""
+        """A worker died: fail the call that killed it, give its other calls (queued behind it,
+        or run in its batch but never reported) to the others, and replace it."""
         how = workers_impl.describe_exit(ended) if isinstance(ended, int) else str(ended)
         signal_number = -ended if isinstance(ended, int) and ended < 0 else None
+        culprit_id = slot.worker.running_call()
+        # Dying before running anything is a start-up failure: replacing it would loop.
+        startup_failure = culprit_id is None and not slot.served
         with self._lock:
             self._slots.remove(slot)
-            lost = list(slot.in_flight.values())
-            slot.in_flight.clear()
-            replace = not self._shutdown or bool(self._pending)
+            lost = slot.in_flight
+            slot.in_flight = {}
+            culprit = lost.pop(culprit_id, None)
+            failed = [culprit] if culprit is not None else list(lost.values())
+            if culprit is not None:
+                # Back to the front, in their order; they are already marked running.
+                for call in sorted(lost.values(), key=lambda c: c.id, reverse=True):
+                    self._pending.appendleft(call)
+                    self._requeued.add(call.id)
+            replace = not startup_failure and (not self._shutdown or bool(self._pending))
+            if startup_failure and not self._slots:
+                self._broken = f"pyhost.Executor: its {self.mode} workers cannot start: {how}"
+                failed += list(self._pending)
+                self._pending.clear()
         if replace:
             try:
                 self._start_worker(slot.worker.index)
             except Exception as exc:  # noqa: BLE001
                 warnings.warn(f"pyhost.Executor: cannot replace a dead worker: {exc}", RuntimeWarning)
-        for call in lost:
+        if startup_failure:
+            for call in failed:
+                if call.future.running() or call.future.set_running_or_notify_cancel():
+                    call.future.set_exception(concurrent.futures.BrokenExecutor(
+                        self._broken or f"pyhost.Executor: a worker failed to start: {how}"))
+            failed = []
+        for call in failed:
             call.future.set_exception(WorkerCrashed(
                 f"the {self.mode} worker (pid {slot.worker.pid}) running this call died: {how}; "
                 "pyhost.Executor replaced it",
@@ -342,9 +372,9 @@ class Executor(concurrent.futures.Executor):
         with self._lock:
             self._shutdown = True
             cancelled = []
-            if cancel_futures:
-                cancelled = list(self._pending)
-                self._pending.clear()
+            if cancel_futures:  # calls given back by a dead worker already run: they stay
+                cancelled = [call for call in self._pending if call.id not in self._requeued]
+                self._pending = deque(call for call in self._pending if call.id in self._requeued)
             sends = self._plan_locked()
         for call in cancelled:
             call.future.cancel()
