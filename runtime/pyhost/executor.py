@@ -89,7 +89,7 @@ class _MainByName(pickle.Pickler):
     is another task's module (pyhost's threads mode runs several scripts in one interpreter)."""
 
     def reducer_override(self, obj):
-        if isinstance(obj, (types.FunctionType, type)) and "<locals>" not in obj.__qualname__ \
+        if isinstance(obj, (types.FunctionType, type)) and "<" not in obj.__qualname__ \
                 and getattr(obj, "__module__", None) in ("__main__", "__mp_main__"):
             return _main_attribute, (obj.__qualname__,)
         return NotImplemented

@@ -1,0 +1,365 @@
+"""pyhost.Executor and pyhost.Channel, end to end: scripts run by `pyhost run` (and plain python)."""
+import os
+import textwrap
+
+import pytest
+
+from conftest import REPO, run_pyhost
+
+MODES = ["subinterpreters", "processes", "threads"]
+POOL_MODES = ["subinterpreters", "processes"]
+
+
+def script(tmp_path, source, name="main.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def run(path, *, mode="subinterpreters", args=(), timeout=120):
+    return run_pyhost(["run", *args, path], env={"MODE": mode}, timeout=timeout)
+
+
+COMMON = """
+    import os, sys, time, queue, pickle, dataclasses, concurrent.futures as cf
+    import pyhost
+
+    MODE = os.environ["MODE"]
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    class Custom(Exception):
+        pass
+
+    def square(x):
+        return x * x
+
+    def add(a, b, scale=1):
+        return (a + b) * scale
+
+    def flip(p):
+        return Point(p.y, p.x)
+
+    def fail(x):
+        raise ValueError(f"bad value {x}")
+
+    def fail_custom():
+        raise Custom("from the worker")
+
+    def wait_on(channel):
+        return channel.get()
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_map_and_submit_with_main_script_functions_and_classes(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=2) as ex:
+            print(ex.mode, ex.workers)
+            print(list(ex.map(square, range(10))))
+            print(list(ex.map(square, range(7), chunksize=1)))
+            print(list(ex.map(add, [1, 2, 3], [10, 20, 30], chunksize=2)))
+            print(ex.submit(add, 2, 3, scale=10).result())
+            print(ex.submit(flip, Point(1, 2)).result())
+            futures = [ex.submit(square, i) for i in range(20)]
+            print(sorted(f.result() for f in cf.as_completed(futures)))
+            done, not_done = cf.wait(futures)
+            print(len(done), len(not_done))
+            print(list(ex.map(square, [])))
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"{mode} 2\n[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n[0, 1, 4, 9, 16, 25, 36]\n[11, 22, 33]\n50\n"
+        "Point(x=2, y=1)\n" + str(sorted(i * i for i in range(20))) + "\n20 0\n[]\n")
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_exceptions_keep_type_message_and_remote_traceback(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    class Unpicklable(Exception):
+        def __init__(self):
+            super().__init__("cannot travel")
+            self.lock = __import__("threading").Lock()
+
+    def fail_unpicklable():
+        raise Unpicklable()
+
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=2) as ex:
+            try:
+                ex.submit(fail, 7).result()
+            except ValueError as exc:
+                print("ValueError:", exc)
+                if MODE != "threads":
+                    print("remote:", "in fail" in str(exc.__cause__), "bad value 7" in exc.remote_traceback)
+            try:
+                ex.submit(fail_custom).result()
+            except Custom as exc:
+                print("Custom:", exc)
+            try:
+                list(ex.map(fail, [1, 2], chunksize=1))
+            except ValueError as exc:
+                print("map:", exc)
+            error = ex.submit(fail_unpicklable).exception()
+            print(type(error).__name__, "cannot travel" in str(error))
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ValueError: bad value 7"
+    if mode != "threads":
+        assert lines[1] == "remote: True True"
+        assert lines[-1] == "RemoteError True"
+    else:
+        assert lines[-1] == "Unpicklable True"
+    assert "Custom: from the worker" in lines
+    assert "map: bad value 1" in lines
+
+
+def test_a_crashing_process_worker_fails_only_its_call_and_is_replaced(tmp_path):
+    path = script(tmp_path, COMMON + """
+    import signal
+
+    def crash_on(x, bad):
+        if x == bad:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return x
+
+    if __name__ == "__main__":
+        with pyhost.Executor("processes", workers=2) as ex:
+            futures = [ex.submit(crash_on, i, 5) for i in range(12)]
+            for i, future in enumerate(futures):
+                try:
+                    print(i, future.result())
+                except pyhost.WorkerCrashed as exc:
+                    print(i, "crashed", exc.signal, "SIGSEGV" in str(exc))
+            seen = []
+            try:
+                for value in ex.map(crash_on, range(8), [3] * 8, chunksize=1):
+                    seen.append(value)
+            except pyhost.WorkerCrashed as exc:
+                print("map stopped after", seen, "signal", exc.signal)
+            print(list(ex.map(square, range(5))))
+    """)
+    result = run(path)
+    assert result.returncode == 0, result.stderr
+    expected = [f"{i} {i}" if i != 5 else "5 crashed 11 True" for i in range(12)]
+    lines = result.stdout.splitlines()
+    assert lines[:12] == expected
+    assert lines[12] == "map stopped after [0, 1, 2] signal 11"
+    assert lines[13] == "[0, 1, 4, 9, 16]"
+
+
+def test_a_worker_killed_mid_map_with_chunks_fails_that_chunk(tmp_path):
+    path = script(tmp_path, COMMON + """
+    def die_on(x):
+        if x == 10:
+            os._exit(7)
+        return x
+
+    if __name__ == "__main__":
+        with pyhost.Executor("processes", workers=2) as ex:
+            results = ex.map(die_on, range(40), chunksize=5)
+            got = []
+            try:
+                for value in results:
+                    got.append(value)
+            except pyhost.WorkerCrashed as exc:
+                print("crashed after", len(got), "exit", exc.exitcode, exc.signal)
+            print(sum(ex.map(square, range(100))))
+    """)
+    result = run(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"crashed after 10 exit 7 None\n{sum(i * i for i in range(100))}\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_shutdown_cancels_pending_futures(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        gate = pyhost.Channel()
+        ex = pyhost.Executor(MODE, workers=1)
+        futures = [ex.submit(wait_on, gate) for _ in range(6)]
+        ex.shutdown(wait=False, cancel_futures=True)
+        try:
+            ex.submit(square, 1)
+        except RuntimeError as exc:
+            print("refused:", exc)
+        for i in range(6):
+            gate.put(i)
+        ex.shutdown(wait=True)
+        states = ["cancelled" if f.cancelled() else f.result() for f in futures]
+        ran = [s for s in states if s != "cancelled"]
+        print(states[:len(ran)] == list(range(len(ran))), 1 <= len(ran) <= 2, states.count("cancelled") >= 4)
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "refused: cannot schedule new futures after shutdown\nTrue True True\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_map_timeout_raises_timeout_error(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        gate = pyhost.Channel()
+        with pyhost.Executor(MODE, workers=2) as ex:
+            try:
+                list(ex.map(wait_on, [gate, gate], timeout=0.3))
+            except TimeoutError:
+                print("timed out")
+            gate.put(1)
+            gate.put(2)
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "timed out\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_unpicklable_calls_fail_with_a_clear_message(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=1) as ex:
+            error = ex.submit(lambda: 1).exception()
+            print(type(error).__name__)
+            print(error)
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    name, message = result.stdout.splitlines()[:2]
+    assert name == "PicklingError"
+    assert "cannot send the call of <lambda> to a worker" in message
+    assert "define" in message and "module level" in message
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_channel_between_workers_and_the_script(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    def produce(channel, n):
+        for i in range(n):
+            channel.put({"item": i})
+        channel.put(bytearray(b"raw"))
+        return "done"
+
+    def consume(channel):
+        return [item for item in channel]
+
+    if __name__ == "__main__":
+        items = pyhost.Channel(maxsize=3)
+        with pyhost.Executor(MODE, workers=2) as ex:
+            consumer = ex.submit(consume, items)
+            print(ex.submit(produce, items, 50).result())
+            items.close()
+            got = consumer.result(timeout=60)
+            print(len(got), got[0], got[-2], got[-1], type(got[-1]).__name__)
+        small = pyhost.Channel(1)
+        small.put(b"x")
+        try:
+            small.put(b"y", timeout=0.05)
+        except queue.Full:
+            print("full", small.full(), small.qsize())
+        print(small.get_nowait())
+        try:
+            small.get(timeout=0.05)
+        except queue.Empty:
+            print("empty", small.empty())
+        small.close()
+        try:
+            small.put(1)
+        except pyhost.ChannelClosed as exc:
+            print("closed:", exc)
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("done\n51 {'item': 0} {'item': 49} b'raw' bytes\nfull True 1\nb'x'\n"
+                             "empty True\nclosed: put() on a closed channel\n")
+
+
+def test_plain_python_falls_back_to_threads_and_says_so(tmp_path, python_exe):
+    import subprocess
+
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        with pyhost.Executor("subinterpreters", workers=2) as ex:
+            print(ex.mode, list(ex.map(square, range(5))))
+        channel = pyhost.Channel(2)
+        channel.put(b"abc")
+        channel.close()
+        print(list(channel))
+    """)
+    env = dict(os.environ, MODE="subinterpreters", PYTHONPATH=str(REPO / "runtime"))
+    result = subprocess.run([python_exe, str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "threads [0, 1, 4, 9, 16]\n[b'abc']\n"
+    assert "RuntimeWarning: pyhost.Executor: not running under pyhost, so mode 'subinterpreters' " \
+           "falls back to threads" in result.stderr
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_a_script_without_main_guard_gets_a_clear_error_not_a_fork_bomb(tmp_path, mode):
+    path = script(tmp_path, """
+    import os
+    import pyhost
+
+    def square(x):
+        return x * x
+
+    with pyhost.Executor(os.environ["MODE"], workers=1) as ex:
+        print(ex.submit(square, 3).result())
+    """)
+    result = run(path, mode=mode, timeout=60)
+    assert result.returncode == 1
+    assert 'create executors under `if __name__ == "__main__":`' in result.stderr
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_an_executor_never_shut_down_does_not_hang_the_script(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        ex = pyhost.Executor(MODE, workers=2)
+        print(ex.submit(square, 4).result())
+    """)
+    result = run(path, mode=mode, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "16\n"
+
+
+@pytest.mark.parametrize("host_mode", ["threads", "subinterpreters", "processes"])
+def test_executors_inside_tasks_of_every_host_mode(tmp_path, host_mode):
+    path = script(tmp_path, COMMON + """
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=2) as ex:
+            print("task", pyhost.task_id, sum(ex.map(square, range(100))))
+    """)
+    for mode in POOL_MODES:
+        result = run(path, mode=mode, args=("--mode", host_mode, "-j", "2", "--output", "grouped"))
+        assert result.returncode == 0, result.stderr
+        total = sum(i * i for i in range(100))
+        assert sorted(line.split("] ")[-1] for line in result.stdout.splitlines() if "task" in line) == \
+            [f"task 0 {total}", f"task 1 {total}"]
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    path = script(tmp_path, COMMON + """
+    for bad in [dict(mode="fibers"), dict(workers=0), dict(workers=1.5)]:
+        try:
+            pyhost.Executor(**bad)
+        except ValueError as exc:
+            print(exc)
+    try:
+        pyhost.Executor("threads", workers=1).map(square, [1], chunksize=0)
+    except ValueError as exc:
+        print(exc)
+    """)
+    result = run(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("unknown mode 'fibers': choose one of subinterpreters, processes, threads\n"
+                             "workers must be a positive integer, not 0\n"
+                             "workers must be a positive integer, not 1.5\n"
+                             "chunksize must be >= 1.\n")
