@@ -201,22 +201,26 @@ class Executor(concurrent.futures.Executor):
     def submit(self, fn, /, *args, **kwargs):
         if self._threads is not None:
             return self._threads.submit(fn, *args, **kwargs)
+        future = concurrent.futures.Future()
+        try:
+            payload = _dumps_call(fn, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported through the future, as the stdlib does
+            payload = None
+            error = exc
         with self._lock:
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-        future = concurrent.futures.Future()
-        try:
-            payload = _dumps_call(fn, args, kwargs)
-        except Exception as exc:  # noqa: BLE001 - reported through the future, as the stdlib does
-            future.set_exception(exc)
-            return future
-        call = _Call(next(self._ids), future, payload)
-        with self._lock:
-            self._pending.append(call)
-            sends = self._plan_locked()
-        self._send(sends)
+            if payload is None:
+                future.set_exception(error)
+                return future
+            self._pending.append(_Call(next(self._ids), future, payload))
+            # Only an idle worker is fed from here: busy ones are fed by their reader when they
+            # report, with everything submitted meanwhile in one batch (fewer, larger messages).
+            sends = self._plan_locked(max_batches=1) if self._idle_workers_locked() else ()
+        if sends:
+            self._send(sends)
         return future
 
     def map(self, fn, *iterables, timeout=None, chunksize=None):
@@ -230,14 +234,37 @@ class Executor(concurrent.futures.Executor):
         if chunksize is None:
             chunksize = max(1, math.ceil(len(items) / (4 * self.workers)))
         if chunksize == 1:
-            return _ordered_results([self.submit(fn, *args) for args in items], timeout)
+            return self._map_each(fn, items, timeout)
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
         results = super().map(partial(protocol.run_chunk, fn), chunks, timeout=timeout)
         return itertools.chain.from_iterable(results)
 
+    def _map_each(self, fn, items, timeout):
+        """map with one call per item, without a Future per item: the workers still get the
+        calls in batches sized to the work, and results land in one shared list."""
+        results = _MapResults(len(items))
+        calls = []
+        for index, args in enumerate(items):
+            calls.append(_Call(next(self._ids), _MapItem(results, index), _dumps_call(fn, args, {})))
+        with self._lock:
+            if self._broken:
+                raise concurrent.futures.BrokenExecutor(self._broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._pending.extend(calls)
+            sends = self._plan_locked()
+        self._send(sends)
+        return results.iterate(timeout)
+
     # --- dispatching (the lock is held by *_locked methods) ----------------------------------
 
-    def _plan_locked(self):
+    def _idle_workers_locked(self):
+        for slot in self._slots:
+            if slot.batches == 0 and not slot.stopping:
+                return True
+        return False
+
+    def _plan_locked(self, max_batches=_QUEUED_BATCHES):
         """Batches to send now: to each worker with room, calls from the pending queue."""
         sends = []
         live = [slot for slot in self._slots if not slot.stopping]
@@ -245,7 +272,7 @@ class Executor(concurrent.futures.Executor):
             for slot in sorted(live, key=lambda s: s.batches):
                 if not self._pending:
                     break
-                if slot.batches >= _QUEUED_BATCHES:
+                if slot.batches >= max_batches:
                     continue
                 size = 1 if self._call_time >= _LONG_CALL_S else \
                     max(1, min(_MAX_BATCH, len(self._pending) // (_QUEUED_BATCHES * len(live))))
@@ -310,6 +337,7 @@ class Executor(concurrent.futures.Executor):
                     call.future.set_result(value)
                 else:
                     call.future.set_exception(_rebuild_error(value))
+            _MapResults.publish_all(calls)
         clean_stop = message is not None
         ended = worker.finish()
         if clean_stop and ended is None:
@@ -352,6 +380,7 @@ class Executor(concurrent.futures.Executor):
                 if call.future.running() or call.future.set_running_or_notify_cancel():
                     call.future.set_exception(concurrent.futures.BrokenExecutor(
                         self._broken or f"pyhost.Executor: a worker failed to start: {how}"))
+            _MapResults.publish_all(failed)
             failed = []
         for call in failed:
             call.future.set_exception(WorkerCrashed(
@@ -359,6 +388,7 @@ class Executor(concurrent.futures.Executor):
                 "pyhost.Executor replaced it",
                 signal=signal_number, exitcode=ended if isinstance(ended, int) else None,
                 pid=slot.worker.pid))
+        _MapResults.publish_all(failed)
         with self._lock:
             sends = self._plan_locked()
         self._send(sends)
@@ -395,26 +425,75 @@ class Executor(concurrent.futures.Executor):
         return f"<pyhost.Executor mode={self.mode} workers={self.workers}>"
 
 
-def _ordered_results(futures, timeout):
-    """The result iterator of map() for one call per item (what Executor.map yields)."""
-    import time
+class _MapResults:
+    """The results of one map(chunksize=1), filled in by the readers, read in order."""
 
-    end_time = None if timeout is None else timeout + time.monotonic()
+    def __init__(self, count):
+        self.outcomes = [None] * count  # (ok, value) once known
+        self.cond = threading.Condition(threading.Lock())
+        self.abandoned = False
 
-    def results():
-        try:
-            futures.reverse()
-            while futures:
-                future = futures.pop()
-                if end_time is None:
-                    yield future.result()
-                else:
-                    yield future.result(end_time - time.monotonic())
-        finally:
-            for future in futures:
-                future.cancel()
+    @staticmethod
+    def publish_all(calls):
+        """Wakes the readers of every map these calls belong to (once per batch, not per call)."""
+        groups = {id(c.future.results): c.future.results for c in calls if type(c.future) is _MapItem}
+        for group in groups.values():
+            with group.cond:
+                group.cond.notify_all()
 
-    return results()
+    def iterate(self, timeout):
+        import time
+
+        end_time = None if timeout is None else time.monotonic() + timeout
+
+        def results():
+            try:
+                for index in range(len(self.outcomes)):
+                    if self.outcomes[index] is None:
+                        with self.cond:
+                            while self.outcomes[index] is None:
+                                remaining = None if end_time is None else end_time - time.monotonic()
+                                if remaining is not None and remaining <= 0:
+                                    raise TimeoutError
+                                self.cond.wait(remaining)
+                    ok, value = self.outcomes[index]
+                    if not ok:
+                        raise value
+                    yield value
+            finally:
+                self.abandoned = True  # calls not started yet are skipped
+
+        return results()
+
+
+class _MapItem:
+    """The Future-like face of one item of a map(chunksize=1), as the dispatcher uses it."""
+
+    __slots__ = ("results", "index")
+
+    def __init__(self, results, index):
+        self.results = results
+        self.index = index
+
+    def set_running_or_notify_cancel(self):
+        if self.results.abandoned:
+            self.cancel()
+            return False
+        return True
+
+    def running(self):
+        return self.results.outcomes[self.index] is None
+
+    def cancel(self):
+        self.set_exception(concurrent.futures.CancelledError())
+        _MapResults.publish_all([_Call(None, self, None)])
+        return True
+
+    def set_result(self, value):
+        self.results.outcomes[self.index] = (True, value)
+
+    def set_exception(self, exc):
+        self.results.outcomes[self.index] = (False, exc)
 
 
 def _register_exit_hook(executor):
