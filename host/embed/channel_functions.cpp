@@ -129,8 +129,8 @@ PyObject* chan_get(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       deadline, [&](Clock::time_point until) { return channel->get(message, until); });
   if (status < 0) return nullptr;
   if (status != kOk) return Py_BuildValue("(iiO)", status, 0, Py_None);
-  PyRef data = PyRef::steal(PyBytes_FromStringAndSize(
-      message.data.data(), static_cast<Py_ssize_t>(message.data.size())));
+  PyRef data = PyRef::steal(
+      PyBytes_FromStringAndSize(message.data.data(), static_cast<Py_ssize_t>(message.data.size())));
   if (!data) return nullptr;
   return Py_BuildValue("(iiO)", kOk, message.tag, data.get());
 }

@@ -56,8 +56,8 @@ class InterpreterThread {
       PyRef globals = PyRef::steal(PyDict_New());
       PyRef result;
       if (globals && PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins()) == 0)
-        result = PyRef::steal(
-            PyRun_String(code.c_str(), Py_file_input, globals.get(), globals.get()));
+        result =
+            PyRef::steal(PyRun_String(code.c_str(), Py_file_input, globals.get(), globals.get()));
       if (!result) error = fetch_python_error("pyhost: executor worker");
     } catch (const std::exception& failure) {
       error = failure.what();
@@ -119,7 +119,8 @@ PyObject* interp_join(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   {
     std::lock_guard lock(g_threads_mutex);
     auto it = g_threads.find(handle);
-    if (it == g_threads.end()) return PyErr_Format(PyExc_ValueError, "no interpreter thread %ld", handle);
+    if (it == g_threads.end())
+      return PyErr_Format(PyExc_ValueError, "no interpreter thread %ld", handle);
     thread = it->second.get();
   }
   bool ended = false;

@@ -1,0 +1,134 @@
+"""pyhost.Executor against concurrent.futures: per-task dispatch overhead and CPU-bound speedup.
+
+Run it through pyhost (the executors need the host):
+    build/pyhost run bench/bench_executor.py [--tasks 20000] [--repeat 5] [--record]
+
+1. Dispatch overhead: wall time of `list(ex.map(identity, range(N)))` / N on 2 workers, for
+   pyhost.Executor in each mode (default chunksize and chunksize=1) and for the stdlib's
+   ThreadPoolExecutor and ProcessPoolExecutor (chunksize=1, their default). Best of --repeat.
+2. CPU-bound map: 4 calls of a pure-Python loop on 2 workers; speedup of each mode over threads
+   (ratios from one run, median of --repeat).
+3. Ready time: from Executor() to the first result, per mode.
+--record appends the figures to bench/RESULTS.md with the machine, date and command.
+"""
+import argparse
+import concurrent.futures as cf
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+import pyhost
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODES = ("subinterpreters", "processes", "threads")
+
+
+def identity(x):
+    return x
+
+
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def per_task_us(make, tasks, repeat, chunksize):
+    times = []
+    with make() as ex:
+        kwargs = {} if chunksize == "stdlib" else {"chunksize": chunksize}
+        list(ex.map(identity, range(min(tasks, 2000)), **kwargs))  # warm: workers up, code loaded
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = list(ex.map(identity, range(tasks), **kwargs))
+            times.append(time.perf_counter() - start)
+            assert result == list(range(tasks))
+    return min(times) / tasks * 1e6
+
+
+def cpu_bound_s(mode, repeat, work):
+    times = []
+    with pyhost.Executor(mode, workers=2) as ex:
+        ex.submit(spin, 10).result()
+        for _ in range(repeat):
+            start = time.perf_counter()
+            list(ex.map(spin, [work] * 4, chunksize=1))
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ready_ms(mode):
+    start = time.perf_counter()
+    make = (lambda: cf.ProcessPoolExecutor(2)) if mode == "ProcessPoolExecutor" else \
+        (lambda: pyhost.Executor(mode, workers=2))
+    with make() as ex:
+        ex.submit(identity, 1).result()
+        ready = time.perf_counter() - start
+    return ready * 1e3
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--work", type=int, default=1_500_000, help="loop length of one CPU-bound call")
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+
+    rows = []
+    for mode in MODES:
+        auto = per_task_us(lambda: pyhost.Executor(mode, workers=2), args.tasks, args.repeat, None)
+        one = per_task_us(lambda: pyhost.Executor(mode, workers=2), args.tasks, args.repeat, 1)
+        rows.append((f"pyhost.Executor {mode}", auto, one))
+    tpe = per_task_us(lambda: cf.ThreadPoolExecutor(2), args.tasks, args.repeat, "stdlib")
+    ppe_tasks = max(1000, args.tasks // 4)  # it is slow: fewer tasks keep the run short
+    ppe = per_task_us(lambda: cf.ProcessPoolExecutor(2), ppe_tasks, args.repeat, 1)
+    ppe_auto = per_task_us(lambda: cf.ProcessPoolExecutor(2), ppe_tasks, args.repeat,
+                           max(1, ppe_tasks // 8))
+    rows.append(("concurrent.futures.ThreadPoolExecutor", None, tpe))
+    rows.append(("concurrent.futures.ProcessPoolExecutor", ppe_auto, ppe))
+
+    cpu = {mode: cpu_bound_s(mode, args.repeat, args.work) for mode in MODES}
+    ready = {mode: ready_ms(mode) for mode in (*MODES, "ProcessPoolExecutor")}
+    load_after = os.getloadavg()[0]
+
+    lines = ["| executor (2 workers) | map, default chunksize (us/task) | map, chunksize=1 (us/task) |",
+             "|---|---:|---:|"]
+    for name, auto, one in rows:
+        auto_text = "-" if auto is None else f"{auto:.2f}"
+        lines.append(f"| {name} | {auto_text} | {one:.2f} |")
+    lines.append("")
+    lines.append("(ProcessPoolExecutor's default column is chunksize = tasks/8, as Pool.map would pick.)")
+    lines.append("")
+    lines.append(f"CPU-bound map, 4 calls of {args.work:,} loop steps on 2 workers (median of {args.repeat}):")
+    for mode in MODES:
+        lines.append(f"- {mode}: {cpu[mode]:.3f} s, {cpu['threads'] / cpu[mode]:.2f}x threads")
+    lines.append("")
+    lines.append("Executor() to first result, 2 workers: " +
+                 ", ".join(f"{mode} {ms:.1f} ms" for mode, ms in ready.items()))
+    lines.append("")
+    lines.append(f"- sub-interpreters dispatch: {rows[0][1]:.2f} us/task default, {rows[0][2]:.2f} chunksize=1 "
+                 "(target <= 10)")
+    lines.append(f"- processes dispatch: {rows[1][1]:.2f} us/task default, {rows[1][2]:.2f} chunksize=1 "
+                 "(target <= 25)")
+    lines.append(f"- CPU-bound vs threads: sub-interpreters {cpu['threads'] / cpu['subinterpreters']:.2f}x, "
+                 f"processes {cpu['threads'] / cpu['processes']:.2f}x (target >= 1.8)")
+    lines.append(f"- load average before/after: {load_before:.2f} / {load_after:.2f}")
+    text = "\n".join(lines)
+    print(text)
+    if args.record:
+        header = [f"## pyhost.Executor, {datetime.date.today().isoformat()}", "",
+                  f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.machine()}, "
+                  f"Python {platform.python_version()}", "",
+                  f"Command: `build/pyhost run bench/bench_executor.py {' '.join(sys.argv[1:])}`", ""]
+        with open(os.path.join(ROOT, "bench", "RESULTS.md"), "a") as f:
+            f.write("\n" + "\n".join(header) + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
