@@ -113,19 +113,18 @@ def _run_calls(calls, progress):
 
 
 def _encode_results(results, elapsed):
-    try:
-        return pickle.dumps((results, elapsed), pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        pass
-    safe = []
+    """Each value is pickled on its own, so that one the executor cannot rebuild (a class only
+    the worker can import) fails that call alone."""
+    encoded = []
     for call_id, ok, value in results:
-        try:
-            pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-            safe.append((call_id, ok, value))
-        except Exception as exc:  # noqa: BLE001
-            error = pickle.PicklingError(f"the result of the call cannot be sent back: {exc}")
-            safe.append((call_id, False, _error_value(error)))
-    return pickle.dumps((safe, elapsed), pickle.HIGHEST_PROTOCOL)
+        if ok:
+            try:
+                value = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001
+                ok = False
+                value = _error_value(pickle.PicklingError(f"the result of the call cannot be sent back: {exc}"))
+        encoded.append((call_id, ok, value))
+    return pickle.dumps((encoded, elapsed), pickle.HIGHEST_PROTOCOL)
 
 
 def _flush():

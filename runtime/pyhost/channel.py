@@ -188,7 +188,7 @@ class _ProxyBackend:
             raise ChannelClosed("the pyhost.Executor that served this channel is gone")
         ok, value = pickle.loads(reply[1])
         if not ok:
-            raise RuntimeError(value)
+            raise value
         return value
 
     def put(self, tag, data, timeout):
@@ -264,21 +264,38 @@ _SERVE_SLICE = 0.25
 
 
 def serve_worker_requests(connection, worker_alive):
-    """Executor side: do the channel operations one process worker asks for, until it goes."""
-    while True:
-        request = connection.receive()
-        if request is None:
-            return
-        op, payload = request
-        try:
-            channel_id, tag, data, timeout = pickle.loads(payload)
-            reply = (True, _serve_one(op, channel_id, tag, data, timeout, worker_alive))
-        except Exception as exc:  # noqa: BLE001 - the worker raises it
-            reply = (False, f"{type(exc).__name__}: {exc}")
-        try:
-            connection.send(0, pickle.dumps(reply))
-        except OSError:
-            return
+    """Executor side: do the channel operations one process worker asks for, until it goes.
+    Each channel it uses is kept alive for it until then, as its own Channel objects would."""
+    retained = set()
+    try:
+        while True:
+            request = connection.receive()
+            if request is None:
+                return
+            op, payload = request
+            try:
+                channel_id, tag, data, timeout = pickle.loads(payload)
+                if channel_id not in retained:
+                    _pyhost.chan_retain(channel_id)
+                    retained.add(channel_id)
+                reply = (True, _serve_one(op, channel_id, tag, data, timeout, worker_alive))
+            except Exception as exc:  # noqa: BLE001 - the worker raises it
+                reply = (False, exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
+            try:
+                connection.send(0, pickle.dumps(reply))
+            except OSError:
+                return
+    finally:
+        for channel_id in retained:
+            _pyhost.chan_release(channel_id)
+
+
+def _picklable(exc):
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return True
+    except Exception:
+        return False
 
 
 def _serve_one(op, channel_id, tag, data, timeout, worker_alive):

@@ -115,12 +115,15 @@ def _dumps_call(fn, args, kwargs):
 
 
 class _Call:
-    __slots__ = ("id", "future", "payload")
+    # `keep`: the call's objects, alive until it is done, so that a Channel passed as an argument
+    # (and dropped by the caller) still exists when the worker rebuilds it.
+    __slots__ = ("id", "future", "payload", "keep")
 
-    def __init__(self, call_id, future, payload):
+    def __init__(self, call_id, future, payload, keep=None):
         self.id = call_id
         self.future = future
         self.payload = payload
+        self.keep = keep
 
 
 class _WorkerSlot:
@@ -215,7 +218,7 @@ class Executor(concurrent.futures.Executor):
             if payload is None:
                 future.set_exception(error)
                 return future
-            self._pending.append(_Call(next(self._ids), future, payload))
+            self._pending.append(_Call(next(self._ids), future, payload, (fn, args, kwargs)))
             # Only an idle worker is fed from here: busy ones are fed by their reader when they
             # report, with everything submitted meanwhile in one batch (fewer, larger messages).
             sends = self._plan_locked(max_batches=1) if self._idle_workers_locked() else ()
@@ -245,7 +248,7 @@ class Executor(concurrent.futures.Executor):
         results = _MapResults(len(items))
         calls = []
         for index, args in enumerate(items):
-            calls.append(_Call(next(self._ids), _MapItem(results, index), _dumps_call(fn, args, {})))
+            calls.append(_Call(next(self._ids), _MapItem(results, index), _dumps_call(fn, args, {}), args))
         with self._lock:
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)
@@ -334,6 +337,13 @@ class Executor(concurrent.futures.Executor):
             self._send(sends)
             for call, (_, ok, value) in zip(calls, results):
                 if ok:
+                    try:
+                        value = pickle.loads(value)
+                    except Exception as exc:  # noqa: BLE001
+                        error = pickle.UnpicklingError(f"the result of the call cannot be rebuilt here: {exc}")
+                        error.__cause__ = exc
+                        call.future.set_exception(error)
+                        continue
                     call.future.set_result(value)
                 else:
                     call.future.set_exception(_rebuild_error(value))

@@ -363,3 +363,61 @@ def test_bad_arguments_are_refused(tmp_path):
                              "workers must be a positive integer, not 0\n"
                              "workers must be a positive integer, not 1.5\n"
                              "chunksize must be >= 1.\n")
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_a_result_the_script_cannot_rebuild_fails_that_call_only(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    from pyhost import _executor_worker
+
+    def rebuild(in_worker):
+        if not _executor_worker.in_worker:
+            raise RuntimeError("cannot rebuild this result here")
+        return "rebuilt"
+
+    class Fragile:
+        def __reduce__(self):
+            return rebuild, (True,)
+
+    def make_fragile():
+        return Fragile()
+
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=1) as ex:
+            error = ex.submit(make_fragile).exception()
+            print(type(error).__name__, error)
+            print(ex.submit(square, 3).result())
+    """)
+    result = run(path, mode=mode, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("UnpicklingError the result of the call cannot be rebuilt here: "
+                             "cannot rebuild this result here\n9\n")
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_a_channel_the_caller_dropped_lives_while_a_worker_uses_it(tmp_path, mode):
+    path = script(tmp_path, COMMON + """
+    def put_then_wait(channel, gate):
+        channel.put(1)
+        gate.get()
+        channel.put(2)
+        return channel.qsize()
+
+    def fill(channel):
+        for i in range(3):
+            channel.put(i)
+        return channel.qsize()
+
+    if __name__ == "__main__":
+        with pyhost.Executor(MODE, workers=2) as ex:
+            print(ex.submit(fill, pyhost.Channel(4)).result())
+            channel, gate = pyhost.Channel(), pyhost.Channel()
+            future = ex.submit(put_then_wait, channel, gate)
+            print(channel.get())
+            del channel
+            gate.put("go")
+            print(future.result())
+    """)
+    result = run(path, mode=mode, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "3\n1\n1\n"
