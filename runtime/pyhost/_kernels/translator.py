@@ -1586,16 +1586,11 @@ class Translation:
         self.writable = writable      # [bool] per parameter
         self.dims = dims              # 1, 2, 3 or None when tid() is not used
         self.sites = sites            # id -> (kind, filename, lineno, line, detail, fn)
-        self.lanes = False            # the CPU build runs batches of indices (lanes.py)
-        self.lanes_note = ""          # ... or why not
 
     @property
     def full_source(self):
         from .prelude import PRELUDE
-        if not self.lanes:
-            return PRELUDE + "\n" + self.source
-        from .lanes_prelude import LANES_PRELUDE
-        return PRELUDE + LANES_PRELUDE + "\n" + self.source
+        return PRELUDE + "\n" + self.source
 
 
 def _sanitize(name):
@@ -1606,8 +1601,7 @@ def translate_kernel(src, param_types):
     unit = Unit()
     base = _sanitize(src.name)
     body_name = f"ph_body_{base}"
-    scalar = FnTranslator(unit, src, param_types, kernel=True, cname=body_name)
-    result = scalar.run()
+    result = FnTranslator(unit, src, param_types, kernel=True, cname=body_name).run()
     # Funcs in dependency order (callees first), only those reachable in the final code.
     order, seen = [], set()
 
@@ -1645,33 +1639,20 @@ extern "C" __global__ void ph_k_{base}({kparams}) {{
     {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
-#else""")
-    # The CPU build: whole batches of lanes (lanes.py) where the kernel allows, then one index
-    # at a time; ph_lanes_<name>() tells the host the batch size its chunks should be made of.
-    from .lanes import cpu_batch_loop, lane_kernel
-    lane = lane_kernel(scalar, result, base)
-    parts.append(lane.note)
-    if lane.code is not None:
-        parts.append(lane.code)
-    parts.append(f"""extern "C" void ph_c_{base}(void** ph_args, ph_i64 ph_begin, ph_i64 ph_end,
+#else
+extern "C" void ph_c_{base}(void** ph_args, ph_i64 ph_begin, ph_i64 ph_end,
                             const ph_i64* ph_dims, int* ph_err) {{
   const ph_i64 ph_n0 = ph_dims[0], ph_n1 = ph_dims[1];
   (void)ph_n0; (void)ph_n1;""")
     for k, (n, t) in enumerate(params):
         parts.append(f"  {ctype(t)} {mangle(n)} = *({ctype(t)}*)ph_args[{k}];")
-    lanes_on = "PH_LANES_ON ? PH_L : 1" if lane.code is not None else "1"
-    parts.append(f"""  ph_i64 ph_f = ph_begin;
-{cpu_batch_loop(lane, base, call, dims)}  for (; ph_f < ph_end; ++ph_f) {{
+    parts.append(f"""  for (ph_i64 ph_f = ph_begin; ph_f < ph_end; ++ph_f) {{
     {decompose}
     {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
-extern "C" int ph_lanes_{base}(void) {{ return {lanes_on}; }}
 #endif
 """)
     source = "\n".join(parts)
     sites = list(unit.site_info)
-    tr = Translation(src.name, base, source, params, writable, dims, sites)
-    tr.lanes = lane.code is not None
-    tr.lanes_note = lane.note
-    return tr
+    return Translation(src.name, base, source, params, writable, dims, sites)
