@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "embed/executor_functions.hpp"
+#include "embed/fastcall.hpp"
 #include "pyhost/byte_channel.hpp"
 #include "pyhost/py_ref.hpp"
 
@@ -14,11 +15,6 @@ using Clock = ByteChannel::Clock;
 // Blocking waits are cut into slices so that Ctrl-C (checked between slices) is not held up.
 constexpr auto kSignalSlice = std::chrono::milliseconds(100);
 enum StatusCode { kOk = 0, kTimeout = 1, kClosed = 2 };
-
-template <typename F>
-PyCFunction fastcall(F* function) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
-}
 
 bool check_nargs(Py_ssize_t nargs, Py_ssize_t expected, const char* signature) {
   if (nargs == expected) return true;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "embed/executor_functions.hpp"
+#include "embed/fastcall.hpp"
 #include "embed/task_watch.hpp"
 #include "pyhost/output_mux.hpp"
 #include "pyhost/py_ref.hpp"
@@ -58,11 +59,6 @@ PyObject* host_block_signals(PyObject*, PyObject* const*, Py_ssize_t) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   Py_RETURN_NONE;
-}
-
-template <typename F>
-PyCFunction fastcall(F* function) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
 }
 
 PyMethodDef host_methods[] = {

@@ -13,17 +13,13 @@
 #include <thread>
 
 #include "embed/executor_functions.hpp"
+#include "embed/fastcall.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/py_ref.hpp"
 #include "pyhost/python_error.hpp"
 
 namespace pyhost {
 namespace {
-
-template <typename F>
-PyCFunction fastcall(F* function) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
-}
 
 class InterpreterThread {
  public:
