@@ -11,7 +11,7 @@
 namespace pyhost::batch {
 
 struct Outcome {
-  Status status = Status::failed;
+  Status status = Status::Failed;
   std::string reason;  // empty when ok
 };
 

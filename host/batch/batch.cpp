@@ -1,8 +1,7 @@
 // run_batch(): load and check the job file, plan, run, write the results.
-#include "pyhost/batch.hpp"
+#include "batch/batch.hpp"
 
 #include "batch/child_process.hpp"
-#include "batch/file_util.hpp"
 #include "batch/job_command.hpp"
 #include "batch/job_file.hpp"
 #include "batch/job_graph.hpp"
@@ -11,6 +10,8 @@
 #include "batch/results_file.hpp"
 #include "batch/scheduler.hpp"
 #include "batch/signal_watcher.hpp"
+#include "util/files.hpp"
+#include "util/process_info.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -135,7 +136,7 @@ class BatchObserver : public SchedulerObserver {
   void job_finished(const JobResult& job) override {
     results_.set_job(job.name, to_json(job));
     write(false, "");
-    if (job.status != Status::ok) any_not_ok_ = true;
+    if (job.status != Status::Ok) any_not_ok_ = true;
     reporter_.job_finished(job);
   }
   void tick(const Progress& p) override { reporter_.tick(p); }

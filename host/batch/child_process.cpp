@@ -1,6 +1,6 @@
 #include "batch/child_process.hpp"
 
-#include "batch/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -21,11 +21,6 @@
 namespace pyhost::batch {
 
 namespace bp = boost::process;
-
-std::string signal_name(int sig) {
-  if (const char* abbrev = ::sigabbrev_np(sig)) return fmt::format("SIG{}", abbrev);
-  return fmt::format("signal {}", sig);
-}
 
 namespace {
 

@@ -27,9 +27,6 @@ struct ExitStatus {
   double cpu_s = 0;              // user + system, including its reaped descendants
 };
 
-// "SIGSEGV" for SIGSEGV, "signal 77" for what has no name.
-std::string signal_name(int sig);
-
 class ChildProcess {
  public:
   // Throws std::runtime_error when the process cannot be started (missing exe, bad cwd, ...).

@@ -15,24 +15,12 @@ AttemptFiles attempt_files(const fs::path& results_dir, const std::string& job, 
 }
 
 std::vector<std::string> run_arguments(const JobSpec& job, const fs::path& json_path) {
-  std::vector<std::string> args = {"run"};
-  if (job.mode) args.insert(args.end(), {"--mode", *job.mode});
-  if (job.workers) args.insert(args.end(), {"--workers", std::to_string(*job.workers)});
-  if (job.tasks) args.insert(args.end(), {"--tasks", std::to_string(*job.tasks)});
-  args.insert(args.end(), {"--json", json_path.string()});
-  switch (job.kind) {
-    case TargetKind::script:
-      args.push_back(job.target);
-      break;
-    case TargetKind::module:
-      args.insert(args.end(), {"-m", job.target});
-      break;
-    case TargetKind::code:
-      args.insert(args.end(), {"-c", job.target});
-      break;
-  }
-  args.insert(args.end(), job.args.begin(), job.args.end());
-  return args;
+  RunPlan plan;
+  if (job.mode) plan.mode = *job.mode;
+  plan.workers = job.workers.value_or(0);
+  plan.tasks = job.tasks.value_or(0);
+  plan.target = {job.kind, job.target, job.args};
+  return plan.to_argv(json_path.string());
 }
 
 AttemptCommand make_attempt_command(const JobSpec& job, int attempt, const fs::path& exe,
@@ -48,12 +36,6 @@ AttemptCommand make_attempt_command(const JobSpec& job, int attempt, const fs::p
   spec.stdout_path = files.stdout_path;
   spec.stderr_path = files.stderr_path;
   return {std::move(spec), files.json_path};
-}
-
-fs::path self_exe() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path("/proc/self/exe") : exe;
 }
 
 std::string fingerprint(const JobSpec& job) {

@@ -35,9 +35,6 @@ AttemptCommand make_attempt_command(const JobSpec& job, int attempt,
                                     const std::filesystem::path& exe,
                                     const std::filesystem::path& results_dir);
 
-// The running pyhost binary (/proc/self/exe resolved, so that the child's argv[0] is a path).
-std::filesystem::path self_exe();
-
 // Stable digest of what the job runs (target, args, env, cwd, mode, workers, tasks): --resume
 // re-runs an `ok` job whose definition changed since.
 std::string fingerprint(const JobSpec& job);

@@ -1,6 +1,7 @@
 #include "batch/job_file.hpp"
 
 #include "batch/job_graph.hpp"
+#include "pyhost/modes.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -43,8 +44,6 @@ constexpr std::array<std::string_view, 14> kJobKeys = {
     "name",  "script",  "module",  "code", "args",    "env",   "cwd",
     "needs", "retries", "timeout", "mode", "workers", "tasks", "tags"};
 constexpr double kMaxTimeout = 1e7;  // ~4 months; keeps deadlines far from clock overflow
-constexpr std::array<std::string_view, 4> kModes = {"serial", "threads", "subinterpreters",
-                                                    "processes"};
 
 int line_of(const toml::source_region& region) {
   return static_cast<int>(region.begin.line);
@@ -288,10 +287,9 @@ class Parser {
       read_string(p.cwd, node, line, where, k);
     } else if (k == "mode") {
       read_string(p.mode, node, line, where, k);
-      if (p.mode && std::find(kModes.begin(), kModes.end(), *p.mode.value) == kModes.end()) {
-        error(line, fmt::format("{}: 'mode' must be one of serial, threads, subinterpreters, "
-                                "processes (got '{}')",
-                                where, *p.mode.value));
+      if (p.mode && !find_mode(*p.mode.value)) {
+        error(line, fmt::format("{}: 'mode' must be one of {} (got '{}')", where, mode_names(),
+                                *p.mode.value));
         p.mode = {};
       }
     } else if (k == "args") {
@@ -347,7 +345,7 @@ class Parser {
     // The target is one group: a job naming any of script/module/code ignores the defaults'.
     const Partial& t = j.has_target() ? j : d;
     if (t.script) {
-      spec.kind = TargetKind::script;
+      spec.kind = TaskTarget::Kind::Script;
       fs::path script = (base_dir_ / *t.script.value).lexically_normal();
       std::error_code ec;
       if (!fs::is_regular_file(script, ec)) {
@@ -357,10 +355,10 @@ class Parser {
       }
       spec.target = script.string();
     } else if (t.module) {
-      spec.kind = TargetKind::module;
+      spec.kind = TaskTarget::Kind::Module;
       spec.target = *t.module.value;
     } else if (t.code) {
-      spec.kind = TargetKind::code;
+      spec.kind = TaskTarget::Kind::Code;
       spec.target = *t.code.value;
     } else {
       error(j.line, fmt::format("{}: set one of 'script', 'module' or 'code'", where));

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pyhost/run.hpp"
+
 namespace pyhost::batch {
 
 struct Diagnostic {
@@ -30,11 +32,9 @@ class JobFileError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
-enum class TargetKind { script, module, code };
-
 struct JobSpec {
   std::string name;
-  TargetKind kind = TargetKind::script;
+  TaskTarget::Kind kind = TaskTarget::Kind::Script;
   std::string target;  // absolute script path, module name or code
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // added to the inherited environment

@@ -25,29 +25,29 @@ int need_line(const JobSpec& job, const std::string& need) {
 // Depth-first search for a back edge; returns the cycle as job indices (first == last).
 std::vector<size_t> find_cycle(const JobFile& file,
                                const std::map<std::string_view, size_t>& index) {
-  enum class Color { white, grey, black };
-  std::vector<Color> color(file.jobs.size(), Color::white);
+  enum class Color { White, Grey, Black };
+  std::vector<Color> color(file.jobs.size(), Color::White);
   std::vector<size_t> stack;
   std::vector<size_t> cycle;
 
   auto visit = [&](auto&& self, size_t v) -> bool {
-    color[v] = Color::grey;
+    color[v] = Color::Grey;
     stack.push_back(v);
     for (const auto& need : file.jobs[v].needs) {
       size_t w = index.at(need);
-      if (color[w] == Color::grey) {
+      if (color[w] == Color::Grey) {
         cycle.assign(std::find(stack.begin(), stack.end(), w), stack.end());
         cycle.push_back(w);
         return true;
       }
-      if (color[w] == Color::white && self(self, w)) return true;
+      if (color[w] == Color::White && self(self, w)) return true;
     }
     stack.pop_back();
-    color[v] = Color::black;
+    color[v] = Color::Black;
     return false;
   };
   for (size_t v = 0; v < file.jobs.size(); ++v)
-    if (color[v] == Color::white && visit(visit, v)) break;
+    if (color[v] == Color::White && visit(visit, v)) break;
   return cycle;
 }
 

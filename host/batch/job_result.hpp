@@ -9,36 +9,32 @@
 #include <string_view>
 #include <vector>
 
+#include "util/files.hpp"
+
 namespace pyhost::batch {
 
 // Same vocabulary as `pyhost run --json`, plus `skipped` (never started).
-enum class Status { ok, failed, crashed, timeout, skipped };
+enum class Status { Ok, Failed, Crashed, Timeout, Skipped };
 
 std::string_view to_string(Status status);
 std::optional<Status> status_from_string(std::string_view text);
 
-struct OutputTail {
-  std::string text;    // the last bytes of the stream (whole when small)
-  uint64_t bytes = 0;  // size of the whole stream
-  bool truncated() const { return bytes > text.size(); }
-};
-
 struct AttemptResult {
   int attempt = 1;  // 1-based
-  Status status = Status::failed;
+  Status status = Status::Failed;
   std::optional<int> exit_code;  // set when the child exited
   std::string signal;            // "SIGSEGV" when the child was killed by a signal
   std::string reason;            // why it is not ok, in words
   double start_s = 0, end_s = 0, wall_s = 0, cpu_s = 0;  // start/end: since the batch started
   std::string stdout_path, stderr_path, run_json_path;
-  OutputTail out, err;
+  FileTail out, err;
   nlohmann::ordered_json
       run;  // the child's `pyhost run --json`, without task outputs; null if none
 };
 
 struct JobResult {
   std::string name;
-  Status status = Status::skipped;
+  Status status = Status::Skipped;
   std::string reason;  // skipped: why; otherwise the last attempt's reason
   std::vector<AttemptResult> attempts;
   std::vector<std::string> tags, needs;

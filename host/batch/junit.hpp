@@ -13,8 +13,4 @@ namespace pyhost::batch {
 // <skipped>; captured output goes to <system-out>/<system-err>.
 std::string render_junit(const nlohmann::ordered_json& results, std::string_view suite);
 
-// Text made safe for XML: markup escaped, invalid UTF-8 and characters XML 1.0 forbids replaced
-// by U+FFFD. In attributes, line breaks and tabs are escaped too (parsers would normalise them).
-std::string xml_escape(std::string_view text, bool attribute = false);
-
 }  // namespace pyhost::batch

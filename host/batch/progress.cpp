@@ -25,7 +25,7 @@ std::string finished_line(const JobResult& job) {
                         job.attempts.size() == 1 ? "" : "s");
   }
   if (!job.reason.empty()) line += ": " + job.reason;
-  if (job.status != Status::ok && job.status != Status::skipped && !job.attempts.empty())
+  if (job.status != Status::Ok && job.status != Status::Skipped && !job.attempts.empty())
     line += fmt::format(" [stderr: {}]", job.attempts.back().stderr_path);
   return line;
 }

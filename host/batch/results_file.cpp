@@ -1,7 +1,7 @@
 #include "batch/results_file.hpp"
 
-#include "batch/file_util.hpp"
 #include "batch/job_result.hpp"
+#include "util/files.hpp"
 
 #include <fmt/format.h>
 
@@ -27,7 +27,7 @@ nlohmann::ordered_json ResultsFile::document(double wall_s, bool complete,
   doc["interrupted"] = interrupted_by.empty() ? nlohmann::ordered_json(nullptr)
                                               : nlohmann::ordered_json(std::string(interrupted_by));
   nlohmann::ordered_json summary = {{"total", planned_.size()}, {"pending", 0}};
-  for (Status s : {Status::ok, Status::failed, Status::crashed, Status::timeout, Status::skipped})
+  for (Status s : {Status::Ok, Status::Failed, Status::Crashed, Status::Timeout, Status::Skipped})
     summary[std::string(to_string(s))] = 0;
   nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
   for (const auto& name : planned_) {

@@ -1,7 +1,8 @@
 #include "batch/scheduler.hpp"
 
 #include "batch/attempt_outcome.hpp"
-#include "batch/file_util.hpp"
+#include "util/files.hpp"
+#include "util/process_info.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,7 +17,7 @@ namespace pyhost::batch {
 namespace fs = std::filesystem;
 
 struct Scheduler::Slot {
-  Phase phase = Phase::waiting;
+  Phase phase = Phase::Waiting;
   int attempt = 0;  // attempts started so far
   std::optional<ChildProcess> child;
   AttemptCommand command;
@@ -43,8 +44,8 @@ Scheduler::Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, Comma
     r.needs = spec.needs;
     r.fingerprint = fingerprint(spec);
     if (plan_[i].already_ok) {
-      slots_[i].phase = Phase::done;
-      r.status = Status::ok;
+      slots_[i].phase = Phase::Done;
+      r.status = Status::Ok;
     }
   }
 }
@@ -58,7 +59,7 @@ double Scheduler::since_start(Clock::time_point t) const {
 
 bool Scheduler::all_done() const {
   return std::all_of(slots_.begin(), slots_.end(),
-                     [](const Slot& s) { return s.phase == Phase::done; });
+                     [](const Slot& s) { return s.phase == Phase::Done; });
 }
 
 int Scheduler::run(SignalWatcher& signals) {
@@ -83,11 +84,11 @@ void Scheduler::start_ready() {
   for (size_t i = 0; i < slots_.size() && running_ < static_cast<size_t>(config_.max_jobs); ++i) {
     Slot& s = slots_[i];
     if (no_new_attempts_) break;
-    if (s.phase == Phase::backoff && now >= s.retry_at) {
+    if (s.phase == Phase::Backoff && now >= s.retry_at) {
       launch(i);
-    } else if (s.phase == Phase::waiting) {
+    } else if (s.phase == Phase::Waiting) {
       bool ready = std::all_of(plan_[i].needs.begin(), plan_[i].needs.end(), [&](size_t n) {
-        return slots_[n].phase == Phase::done && slots_[n].result.status == Status::ok;
+        return slots_[n].phase == Phase::Done && slots_[n].result.status == Status::Ok;
       });
       if (ready) launch(i);
     }
@@ -113,7 +114,7 @@ void Scheduler::launch(size_t index) {
   observer_.attempt_started(spec, s.attempt, spec.retries + 1);
   try {
     s.child = ChildProcess::launch(s.command.launch);
-    s.phase = Phase::running;
+    s.phase = Phase::Running;
     ++running_;
   } catch (const std::exception& e) {
     finish_attempt(index, ExitStatus{}, e.what());
@@ -123,7 +124,7 @@ void Scheduler::launch(size_t index) {
 void Scheduler::reap() {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.phase != Phase::running) continue;
+    if (s.phase != Phase::Running) continue;
     const pid_t group = s.child->pid();
     if (auto exit = s.child->try_wait()) {
       // What a stopped job left behind (its own children) goes with it.
@@ -161,24 +162,24 @@ void Scheduler::finish_attempt(size_t index, const ExitStatus& exit, std::string
     }
   }
   if (!launch_error.empty()) {
-    a.status = Status::failed;
+    a.status = Status::Failed;
     a.reason = std::move(launch_error);
   } else {
     Outcome o = classify_attempt(exit, s.timed_out, spec.timeout_s, a.run);
     a.status = o.status;
     a.reason = std::move(o.reason);
   }
-  if (s.result.interrupted && a.status != Status::ok)
+  if (s.result.interrupted && a.status != Status::Ok)
     a.reason = fmt::format("interrupted by {}: {}", signal_name(stop_signal_), a.reason);
   s.result.attempts.push_back(a);
 
-  const bool retry = a.status != Status::ok && s.attempt <= spec.retries && !no_new_attempts_;
+  const bool retry = a.status != Status::Ok && s.attempt <= spec.retries && !no_new_attempts_;
   std::optional<double> retry_in;
   if (retry) {
     auto delay = config_.backoff_base * (1LL << std::min(s.attempt - 1, 20));
     delay = std::min<std::chrono::milliseconds>(delay, config_.backoff_cap);
     s.retry_at = now + delay;
-    s.phase = Phase::backoff;
+    s.phase = Phase::Backoff;
     retry_in = std::chrono::duration<double>(delay).count();
   }
   observer_.attempt_finished(spec, a, retry_in);
@@ -187,12 +188,12 @@ void Scheduler::finish_attempt(size_t index, const ExitStatus& exit, std::string
 
 void Scheduler::finish_job(size_t index, Status status, std::string reason) {
   Slot& s = slots_[index];
-  s.phase = Phase::done;
+  s.phase = Phase::Done;
   changed_ = true;
   s.result.status = status;
   s.result.reason = std::move(reason);
   observer_.job_finished(s.result);
-  if (status != Status::ok && config_.fail_fast && !no_new_attempts_) {
+  if (status != Status::Ok && config_.fail_fast && !no_new_attempts_) {
     no_new_attempts_ = true;
     stop_pending(fmt::format("not started: --fail-fast after job '{}' {}", s.result.name,
                              to_string(status)));
@@ -203,13 +204,13 @@ void Scheduler::finish_job(size_t index, Status status, std::string reason) {
 // carries a skip down the whole chain.
 void Scheduler::skip_blocked() {
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].phase != Phase::waiting) continue;
+    if (slots_[i].phase != Phase::Waiting) continue;
     for (size_t n : plan_[i].needs) {
       const Slot& need = slots_[n];
-      if (need.phase == Phase::done && need.result.status != Status::ok) {
-        finish_job(i, Status::skipped,
+      if (need.phase == Phase::Done && need.result.status != Status::Ok) {
+        finish_job(i, Status::Skipped,
                    fmt::format("needs '{}', which {}", need.result.name,
-                               need.result.status == Status::skipped
+                               need.result.status == Status::Skipped
                                    ? "was skipped"
                                    : fmt::format("ended {}", to_string(need.result.status))));
         break;
@@ -221,7 +222,7 @@ void Scheduler::skip_blocked() {
 void Scheduler::enforce_deadlines() {
   const Clock::time_point now = Clock::now();
   for (Slot& s : slots_) {
-    if (s.phase != Phase::running) continue;
+    if (s.phase != Phase::Running) continue;
     if (!s.timed_out && now >= s.deadline) {
       s.timed_out = true;
       s.child->signal_group(SIGTERM);
@@ -243,7 +244,7 @@ void Scheduler::stop(int sig) {
   no_new_attempts_ = true;
   const Clock::time_point now = Clock::now();
   for (Slot& s : slots_) {
-    if (s.phase != Phase::running) continue;
+    if (s.phase != Phase::Running) continue;
     s.result.interrupted = true;
     s.child->signal_group(again ? SIGKILL : sig);
     s.kill_at = again ? Clock::time_point::max() : std::min(s.kill_at, now + config_.kill_grace);
@@ -256,10 +257,10 @@ void Scheduler::stop(int sig) {
 void Scheduler::stop_pending(const std::string& reason) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.phase == Phase::waiting) {
+    if (s.phase == Phase::Waiting) {
       s.result.interrupted = stop_signal_ != 0;
-      finish_job(i, Status::skipped, reason);
-    } else if (s.phase == Phase::backoff) {
+      finish_job(i, Status::Skipped, reason);
+    } else if (s.phase == Phase::Backoff) {
       s.result.interrupted = stop_signal_ != 0;
       const AttemptResult& last = s.result.attempts.back();
       finish_job(i, last.status, last.reason);
@@ -270,9 +271,9 @@ void Scheduler::stop_pending(const std::string& reason) {
 Clock::time_point Scheduler::next_wakeup() const {
   Clock::time_point wake = Clock::time_point::max();
   for (const Slot& s : slots_) {
-    if (s.phase == Phase::running)
+    if (s.phase == Phase::Running)
       wake = std::min({wake, s.timed_out ? wake : s.deadline, s.kill_at});
-    if (s.phase == Phase::backoff) wake = std::min(wake, s.retry_at);
+    if (s.phase == Phase::Backoff) wake = std::min(wake, s.retry_at);
   }
   return wake;
 }
@@ -283,11 +284,11 @@ Progress Scheduler::progress() const {
     if (plan_[i].already_ok) continue;
     const Slot& s = slots_[i];
     ++p.total;
-    if (s.phase == Phase::done) {
+    if (s.phase == Phase::Done) {
       ++p.done;
-      if (s.result.status != Status::ok) ++p.not_ok;
+      if (s.result.status != Status::Ok) ++p.not_ok;
     }
-    if (s.phase == Phase::running) ++p.running;
+    if (s.phase == Phase::Running) ++p.running;
   }
   p.elapsed_s = since_start(Clock::now());
   return p;

@@ -64,7 +64,7 @@ class Scheduler {
   int run(SignalWatcher& signals);
 
  private:
-  enum class Phase { waiting, running, backoff, done };
+  enum class Phase { Waiting, Running, Backoff, Done };
   struct Slot;
 
   void start_ready();

@@ -1,4 +1,4 @@
-#include "pyhost/byte_channel.hpp"
+#include "channel/byte_channel.hpp"
 
 namespace pyhost {
 namespace {

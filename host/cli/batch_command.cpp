@@ -1,6 +1,6 @@
 // `pyhost batch FILE ...`: command-line glue for pyhost::batch::run_batch().
+#include "batch/batch.hpp"
 #include "cli/command.hpp"
-#include "pyhost/batch.hpp"
 
 #include <memory>
 

@@ -16,8 +16,10 @@
 #include <thread>
 
 #include "cli/command.hpp"
-#include "pyhost/compare.hpp"
-#include "pyhost/results.hpp"
+#include "pyhost/run.hpp"
+#include "report/compare.hpp"
+#include "util/files.hpp"
+#include "util/process_info.hpp"
 
 namespace pyhost::cli {
 namespace {
@@ -29,7 +31,7 @@ using namespace pyhost::compare;
 struct CompareArgs {
   std::string script;
   std::vector<std::string> script_args;
-  std::string modes = "serial,threads,subinterpreters,processes";
+  std::string modes;    // empty: every mode of the table
   std::string workers;  // empty: 1, 2, 4, ... up to the number of cores
   int tasks = 0;        // 0: the largest worker count
   int repeat = 5;
@@ -37,8 +39,6 @@ struct CompareArgs {
   std::string json_path, csv_path, markdown_path, html_path;
   std::string color = "auto";
 };
-
-constexpr const char* kModes[] = {"serial", "threads", "subinterpreters", "processes"};
 
 int usage_error(const std::string& message) {
   fmt::print(stderr, "pyhost compare: error: {}\n", message);
@@ -68,11 +68,10 @@ std::vector<int> default_workers() {
   return counts;
 }
 
-std::string read_file(const fs::path& path, std::size_t keep_last = 0) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (keep_last && text.size() > keep_last) text = "..." + text.substr(text.size() - keep_last);
-  return text;
+// The end of a child's stderr, for messages.
+std::string stderr_tail(const fs::path& path) {
+  FileTail tail = read_tail(path, 4000);
+  return tail.truncated() ? "..." + tail.text : tail.text;
 }
 
 std::string trim_end(std::string text) {
@@ -80,55 +79,14 @@ std::string trim_end(std::string text) {
   return text;
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  fs::path target(path), temp(path);
-  temp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + temp.string());
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw std::runtime_error("cannot write " + path + ": " + ec.message());
-  }
-}
-
-// A private directory for the children's JSON and stderr files, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "pyhost-compare-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-fs::path self_exe() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path("/proc/self/exe") : exe;
-}
-
 // Why a child run failed, from its JSON when it wrote one, else from its own stderr.
-std::string failure_message(int exit_code, const std::optional<RunSample>& sample,
+std::string failure_message(int exit_code, const std::optional<RunResult>& sample,
                             const fs::path& stderr_path) {
   std::string message;
   if (sample) {
     for (const auto& task : sample->tasks) {
-      if (task.status == "ok") continue;
-      message += fmt::format("\n  task {} {} (exit code {}){}", task.id, task.status,
+      if (task.status == TaskStatus::Ok) continue;
+      message += fmt::format("\n  task {} {} (exit code {}){}", task.id, to_string(task.status),
                              task.exit_code, task.error.empty() ? "" : ": " + trim_end(task.error));
       std::string err = trim_end(task.stderr_text);
       if (err.size() > 4000) err = "..." + err.substr(err.size() - 4000);
@@ -142,7 +100,7 @@ std::string failure_message(int exit_code, const std::optional<RunSample>& sampl
   }
   if (message.empty()) {
     message = fmt::format("pyhost run exited with status {}", exit_code);
-    const std::string err = trim_end(read_file(stderr_path, 4000));
+    const std::string err = trim_end(stderr_tail(stderr_path));
     if (!err.empty()) message += ":\n" + err;
   }
   return message;
@@ -152,13 +110,12 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
                      const fs::path& dir, int serial) {
   const fs::path json_path = dir / fmt::format("run-{}.json", serial);
   const fs::path err_path = dir / fmt::format("run-{}.stderr", serial);
-  // clang-format off
-  std::vector<std::string> argv = {"run", "--mode", config.mode,
-                                   "-j", std::to_string(config.workers),
-                                   "--tasks", std::to_string(config.tasks),
-                                   "--json", json_path.string(), "--", args.script};
-  // clang-format on
-  argv.insert(argv.end(), args.script_args.begin(), args.script_args.end());
+  RunPlan plan;
+  plan.mode = config.mode;
+  plan.workers = config.workers;
+  plan.tasks = config.tasks;
+  plan.target = {TaskTarget::Kind::Script, args.script, args.script_args};
+  const std::vector<std::string> argv = plan.to_argv(json_path.string());
 
   RunOutcome outcome;
   int exit_code = 0;
@@ -171,11 +128,8 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
     const int status = child.native_exit_code();
     if (WIFSIGNALED(status)) {
       outcome.kind = RunOutcome::Kind::Failed;
-      const char* name = ::sigabbrev_np(WTERMSIG(status));
-      outcome.message = fmt::format(
-          "pyhost run was killed by {}",
-          name ? fmt::format("SIG{}", name) : fmt::format("signal {}", WTERMSIG(status)));
-      const std::string err = trim_end(read_file(err_path, 4000));
+      outcome.message = "pyhost run was killed by " + signal_name(WTERMSIG(status));
+      const std::string err = trim_end(stderr_tail(err_path));
       if (!err.empty()) outcome.message += ":\n" + err;
       std::error_code ignored;
       fs::remove(json_path, ignored);
@@ -188,12 +142,11 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
     return outcome;
   }
 
-  std::optional<RunSample> sample;
+  std::optional<RunResult> sample;
   std::string parse_error;
   if (fs::exists(json_path)) {
     try {
-      std::ifstream in(json_path);
-      sample = parse_run_json(nlohmann::json::parse(in));
+      sample = RunResult::from_json(nlohmann::json::parse(read_file(json_path)));
     } catch (const std::exception& error) {
       parse_error = error.what();
     }
@@ -201,15 +154,13 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
   std::error_code ec;
   fs::remove(json_path, ec);
 
-  if (exit_code == kExitUsage && !sample) {
-    const std::string err = trim_end(read_file(err_path));
-    if (err.find("not available") != std::string::npos) {
-      outcome.kind = RunOutcome::Kind::Unavailable;
-      const auto colon = err.find("error: ");
-      outcome.message = colon == std::string::npos ? err : err.substr(colon + 7);
-      fs::remove(err_path, ec);
-      return outcome;
-    }
+  if (exit_code == kExitUnavailable && !sample) {
+    const std::string err = trim_end(stderr_tail(err_path));
+    outcome.kind = RunOutcome::Kind::Unavailable;
+    const auto colon = err.find("error: ");
+    outcome.message = colon == std::string::npos ? err : err.substr(colon + 7);
+    fs::remove(err_path, ec);
+    return outcome;
   }
   if (exit_code != 0 || !sample || !sample->all_ok()) {
     outcome.kind = RunOutcome::Kind::Failed;
@@ -229,12 +180,16 @@ int compare(const CompareArgs& args) {
     return usage_error(fmt::format(
         "can't open file '{}': {}", args.script,
         fs::exists(args.script, ec) ? "not a regular file" : "No such file or directory"));
-  std::vector<std::string> modes = split_list(args.modes);
-  if (modes.empty()) return usage_error("--modes needs at least one mode");
+  std::vector<std::string> modes;
+  if (args.modes.empty()) {
+    for (const auto& mode : all_modes()) modes.emplace_back(mode.name);
+  } else {
+    modes = split_list(args.modes);
+    if (modes.empty()) return usage_error("--modes needs at least one mode");
+  }
   for (const auto& mode : modes)
-    if (std::find(std::begin(kModes), std::end(kModes), mode) == std::end(kModes))
-      return usage_error(
-          fmt::format("unknown mode '{}' (serial, threads, subinterpreters, processes)", mode));
+    if (!find_mode(mode))
+      return usage_error(fmt::format("unknown mode '{}' ({})", mode, mode_names()));
 
   std::vector<int> workers;
   if (args.workers.empty()) {
@@ -266,15 +221,16 @@ int compare(const CompareArgs& args) {
   comparison.tasks = tasks;
   comparison.repeat = args.repeat;
   comparison.warmup = args.warmup;
-  if (std::find(modes.begin(), modes.end(), "serial") == modes.end())
-    comparison.warnings.push_back("serial was added: it is the baseline of every speedup");
+  if (const std::string baseline(baseline_mode().name);
+      std::find(modes.begin(), modes.end(), baseline) == modes.end())
+    comparison.warnings.push_back(baseline + " was added: it is the baseline of every speedup");
 
   const std::vector<Config> configs = plan_configs(modes, workers, tasks);
   const fs::path exe = self_exe();
   const bool show_progress = ::isatty(STDERR_FILENO);
   DriveResult driven;
   try {
-    TempDir dir;
+    TempDir dir("pyhost-compare");
     int serial = 0;
     driven = drive(
         configs, args.repeat, args.warmup,
@@ -311,10 +267,10 @@ int compare(const CompareArgs& args) {
 
   try {
     if (!args.json_path.empty()) write_json_atomically(args.json_path, to_json(comparison));
-    if (!args.csv_path.empty()) write_text_atomically(args.csv_path, render_csv(comparison));
+    if (!args.csv_path.empty()) write_file_atomically(args.csv_path, render_csv(comparison));
     if (!args.markdown_path.empty())
-      write_text_atomically(args.markdown_path, render_markdown(comparison));
-    if (!args.html_path.empty()) write_text_atomically(args.html_path, render_html(comparison));
+      write_file_atomically(args.markdown_path, render_markdown(comparison));
+    if (!args.html_path.empty()) write_file_atomically(args.html_path, render_html(comparison));
   } catch (const std::exception& error) {
     fmt::print(stderr, "pyhost compare: {}\n", error.what());
     return kExitFailure;
@@ -334,8 +290,7 @@ Command add_compare_command(CLI::App& parent) {
       "   or: pyhost compare [OPTIONS] SCRIPT -- ARGS...   (for ARGS that start with '-')");
   app->add_option("script", args->script, "the script to measure")->required();
   app->add_option("args", args->script_args, "arguments for the script")->allow_extra_args();
-  app->add_option("--modes", args->modes,
-                  "comma-separated modes (default serial,threads,subinterpreters,processes)");
+  app->add_option("--modes", args->modes, "comma-separated modes (default: " + mode_names() + ")");
   app->add_option("-j,--workers", args->workers,
                   "comma-separated worker counts (default 1,2,4,... up to the cores)");
   app->add_option("--tasks", args->tasks, "tasks per run (default: the largest worker count)")

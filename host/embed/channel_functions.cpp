@@ -3,9 +3,9 @@
 #include <chrono>
 #include <cmath>
 
+#include "channel/byte_channel.hpp"
 #include "embed/executor_functions.hpp"
 #include "embed/fastcall.hpp"
-#include "pyhost/byte_channel.hpp"
 #include "pyhost/py_ref.hpp"
 
 namespace pyhost {

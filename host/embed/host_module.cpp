@@ -9,7 +9,7 @@
 #include "embed/executor_functions.hpp"
 #include "embed/fastcall.hpp"
 #include "embed/task_watch.hpp"
-#include "pyhost/output_mux.hpp"
+#include "output/output_mux.hpp"
 #include "pyhost/py_ref.hpp"
 
 namespace pyhost {

@@ -1,4 +1,4 @@
-#include "pyhost/output_mux.hpp"
+#include "output/output_mux.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>

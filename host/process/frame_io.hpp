@@ -5,7 +5,7 @@
 #include <mutex>
 #include <optional>
 
-#include "pyhost/protocol.hpp"
+#include "process/protocol.hpp"
 
 namespace pyhost::proto {
 

@@ -1,4 +1,4 @@
-#include "pyhost/protocol.hpp"
+#include "process/protocol.hpp"
 
 #include <fmt/format.h>
 

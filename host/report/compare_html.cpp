@@ -7,18 +7,16 @@
 #include <cmath>
 #include <map>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 #include "report/compare_table.hpp"
+#include "util/escape.hpp"
 
 namespace pyhost::compare {
 namespace {
 
 std::string mode_color(const std::string& mode) {
-  if (mode == "serial") return "#555555";
-  if (mode == "threads") return "#d62728";
-  if (mode == "subinterpreters") return "#1f77b4";
-  if (mode == "processes") return "#2ca02c";
-  return "#9467bd";
+  const ModeInfo* info = find_mode(mode);
+  return info ? std::string(info->colour) : "#9467bd";
 }
 
 // Axis ticks at 1, 2 or 5 times a power of ten, at most about `count` of them.
@@ -108,7 +106,7 @@ std::string speedup_chart(const Comparison& c) {
 
   std::vector<std::string> modes;
   for (const auto& r : c.results)
-    if (r.config.mode != "serial" &&
+    if (!r.config.mode_info().baseline &&
         std::find(modes.begin(), modes.end(), r.config.mode) == modes.end())
       modes.push_back(r.config.mode);
 
@@ -162,10 +160,11 @@ std::string speedup_chart(const Comparison& c) {
     }
   }
   // The baseline itself.
+  const std::string baseline(baseline_mode().name);
   svg += fmt::format(
-      "<circle class=\"point baseline\" data-mode=\"serial\" cx=\"{}\" cy=\"{}\" r=\"4\" "
-      "fill=\"{}\"><title>serial: 1.00x (baseline)</title></circle>\n",
-      num(X(1)), num(Y(1)), mode_color("serial"));
+      "<circle class=\"point baseline\" data-mode=\"{0}\" cx=\"{1}\" cy=\"{2}\" r=\"4\" "
+      "fill=\"{3}\"><title>{0}: 1.00x (baseline)</title></circle>\n",
+      baseline, num(X(1)), num(Y(1)), mode_color(baseline));
 
   // Legend.
   double ly = top + 10;
@@ -176,7 +175,7 @@ std::string speedup_chart(const Comparison& c) {
         "stroke-dasharray=\"{}\"/>\n",
         num(lx), num(ly), num(lx + 24), num(ly), color, dash);
     svg += fmt::format("<text class=\"legend\" x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>\n",
-                       num(lx + 30), num(ly + 4), html_escape(text));
+                       num(lx + 30), num(ly + 4), markup_escape(text));
     ly += 20;
   };
   legend("ideal (S = p)", "#888", "6 4");
@@ -211,7 +210,7 @@ std::string timeline_chart(const ConfigResult& r, double x_max) {
       "<svg class=\"timeline chart\" data-mode=\"{0}\" data-workers=\"{1}\" "
       "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {2} {3}\" width=\"{2}\" height=\"{3}\" "
       "role=\"img\" aria-label=\"Timeline of one {4} run\">\n",
-      r.config.mode, r.config.workers, width, height, html_escape(r.config.label()));
+      r.config.mode, r.config.workers, width, height, markup_escape(r.config.label()));
   svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width,
                      height);
   for (double t : nice_ticks(x_max, 8)) {
@@ -289,27 +288,27 @@ std::string render_html(const Comparison& c) {
   for (const auto& arg : c.args) target += " " + arg;
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  html += fmt::format("<title>pyhost compare: {}</title>\n", html_escape(target));
+  html += fmt::format("<title>pyhost compare: {}</title>\n", markup_escape(target));
   html += fmt::format("<style>{}</style>\n</head>\n<body>\n", kStyle);
   html += "<h1>pyhost compare</h1>\n";
   html += fmt::format(
       "<p class=\"meta\"><code>{}</code>: {} task{} per run, {} run{} (+{} warmup) "
       "per configuration, {} core{}, Python {}</p>\n",
-      html_escape(target), c.tasks, c.tasks == 1 ? "" : "s", c.repeat, c.repeat == 1 ? "" : "s",
-      c.warmup, c.cores, c.cores == 1 ? "" : "s", html_escape(c.python));
+      markup_escape(target), c.tasks, c.tasks == 1 ? "" : "s", c.repeat, c.repeat == 1 ? "" : "s",
+      c.warmup, c.cores, c.cores == 1 ? "" : "s", markup_escape(c.python));
 
   html += "<h2>What happened</h2>\n<ul class=\"explanations\">\n";
-  for (const auto& line : c.explanations) html += "<li>" + html_escape(line) + "</li>\n";
+  for (const auto& line : c.explanations) html += "<li>" + markup_escape(line) + "</li>\n";
   html += "</ul>\n";
   if (!c.verdicts.empty()) {
     html += "<p class=\"verdicts\">";
     for (std::size_t i = 0; i < c.verdicts.size(); ++i)
-      html += (i ? "<br>\n" : "") + html_escape(c.verdicts[i]);
+      html += (i ? "<br>\n" : "") + markup_escape(c.verdicts[i]);
     html += "</p>\n";
   }
   if (!c.warnings.empty()) {
     html += "<ul class=\"warnings\">\n";
-    for (const auto& line : c.warnings) html += "<li>Warning: " + html_escape(line) + "</li>\n";
+    for (const auto& line : c.warnings) html += "<li>Warning: " + markup_escape(line) + "</li>\n";
     html += "</ul>\n";
   }
 
@@ -342,7 +341,7 @@ std::string render_html(const Comparison& c) {
   for (const ConfigResult* r : shown) {
     html += fmt::format(
         "<figure>\n<figcaption><strong>{}</strong>: run {} of {}, {:.3f} s{}</figcaption>\n",
-        html_escape(r->config.label()), r->timeline_run + 1, r->runs_s.size(),
+        markup_escape(r->config.label()), r->timeline_run + 1, r->runs_s.size(),
         r->timeline_run < r->runs_s.size() ? r->runs_s[r->timeline_run] : 0.0,
         r->gil_wait ? fmt::format(", GIL wait {:.0f} %", *r->gil_wait * 100) : "");
     html += timeline_chart(*r, x_max) + "</figure>\n";
@@ -350,7 +349,7 @@ std::string render_html(const Comparison& c) {
 
   html += "<h2>Table</h2>\n<div class=\"table-wrap\">\n<table class=\"results\">\n<thead><tr>";
   const Table table = readable_table(c);
-  for (const auto& h : table.headers) html += "<th>" + html_escape(h) + "</th>";
+  for (const auto& h : table.headers) html += "<th>" + markup_escape(h) + "</th>";
   html += "</tr></thead>\n<tbody>\n";
   for (const auto& row : table.rows) {
     html += "<tr>";
@@ -359,7 +358,7 @@ std::string render_html(const Comparison& c) {
       if (row[i].tone == Tone::Good) cls += " good";
       if (row[i].tone == Tone::Bad) cls += " bad";
       if (row[i].tone == Tone::Name) cls += " name";
-      html += fmt::format("<td class=\"{}\">{}</td>", cls, html_escape(row[i].text));
+      html += fmt::format("<td class=\"{}\">{}</td>", cls, markup_escape(row[i].text));
     }
     html += "</tr>\n";
   }

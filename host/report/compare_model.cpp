@@ -8,7 +8,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 
 namespace pyhost::compare {
 namespace {
@@ -17,23 +17,20 @@ double clamp01(double x) {
   return std::clamp(x, 0.0, 1.0);
 }
 
-template <typename T>
-T value_or(const nlohmann::json& doc, const char* key, T fallback) {
-  auto it = doc.find(key);
-  if (it == doc.end() || it->is_null()) return fallback;
-  return it->get<T>();
-}
-
 template <typename Measure>
-double median_of(const std::vector<RunSample>& runs, Measure measure) {
+double median_of(const std::vector<RunResult>& runs, Measure measure) {
   std::vector<double> values;
   values.reserve(runs.size());
   for (const auto& run : runs) values.push_back(std::invoke(measure, run));
   return stats::median(std::move(values));
 }
 
-double overlapped_fraction(const RunSample& run) {
-  return run.overlap().overlapped_fraction();
+double overlapped_fraction(const RunResult& run) {
+  return overlap(run).overlapped_fraction();
+}
+
+bool is_baseline(const Config& config) {
+  return config.mode_info().baseline;
 }
 
 // Below this share of the busy time with two tasks in flight, a run did no parallel work.
@@ -55,42 +52,36 @@ std::string percent(double fraction) {
 
 }  // namespace
 
-// ---- RunSample ------------------------------------------------------------------------------
+// ---- What one run says
+// ------------------------------------------------------------------------------
 
-bool RunSample::all_ok() const {
-  return std::all_of(tasks.begin(), tasks.end(),
-                     [](const TaskSample& t) { return t.status == "ok"; });
+double startup_s(const RunResult& run) {
+  return run.startup_s();
 }
 
-double RunSample::startup_s() const {
-  double latest = 0;
-  for (double s : worker_startup_s) latest = std::max(latest, s);
-  return latest;
-}
-
-double RunSample::task_span_s() const {
-  if (tasks.empty()) return 0;
-  double first = tasks.front().start_s, last = tasks.front().end_s;
-  for (const auto& task : tasks) {
+double task_span_s(const RunResult& run) {
+  if (run.tasks.empty()) return 0;
+  double first = run.tasks.front().start_s, last = run.tasks.front().end_s;
+  for (const auto& task : run.tasks) {
     first = std::min(first, task.start_s);
     last = std::max(last, task.end_s);
   }
   return last - first;
 }
 
-double RunSample::cpu_util() const {
-  if (wall_s <= 0) return 0;
+double cpu_util(const RunResult& run) {
+  if (run.wall_s <= 0) return 0;
   double cpu = 0;
-  for (const auto& task : tasks) cpu += task.cpu_s;
-  return cpu / wall_s;
+  for (const auto& task : run.tasks) cpu += task.cpu_s;
+  return cpu / run.wall_s;
 }
 
-double RunSample::off_cpu_fraction() const {
+double off_cpu_fraction(const RunResult& run) {
   std::map<int, std::pair<double, double>> per_worker;  // worker -> (off, wall)
-  for (const auto& task : tasks) {
+  for (const auto& task : run.tasks) {
     auto& [off, wall] = per_worker[task.worker];
-    off += std::max(0.0, task.wall_s - task.cpu_s - task.runq_s);
-    wall += task.wall_s;
+    off += std::max(0.0, task.wall_s() - task.cpu_s - task.runq_s);
+    wall += task.wall_s();
   }
   double sum = 0;
   int counted = 0;
@@ -102,97 +93,61 @@ double RunSample::off_cpu_fraction() const {
   return counted ? sum / counted : 0;
 }
 
-double RunSample::runq_fraction() const {
+double runq_fraction(const RunResult& run) {
   double runq = 0, wall = 0;
-  for (const auto& task : tasks) {
+  for (const auto& task : run.tasks) {
     runq += task.runq_s;
-    wall += task.wall_s;
+    wall += task.wall_s();
   }
   return wall > 0 ? clamp01(runq / wall) : 0;
 }
 
-double RunSample::cpu_share() const {
+double cpu_share(const RunResult& run) {
   double cpu = 0, could_run = 0;
-  for (const auto& task : tasks) {
+  for (const auto& task : run.tasks) {
     cpu += task.cpu_s;
-    could_run += std::max(0.0, task.wall_s - task.runq_s);
+    could_run += std::max(0.0, task.wall_s() - task.runq_s);
   }
   return could_run > 0 ? clamp01(cpu / could_run) : 0;
 }
 
-double RunSample::runnable_parallelism() const {
-  const double busy = overlap().busy;
+double runnable_parallelism(const RunResult& run) {
+  const double busy = overlap(run).busy;
   if (busy <= 0) return 0;
   double active = 0;
-  for (const auto& task : tasks) active += task.cpu_s + task.runq_s;
+  for (const auto& task : run.tasks) active += task.cpu_s + task.runq_s;
   return active / busy;
 }
 
-bool RunSample::runq_measured() const {
-  return std::any_of(tasks.begin(), tasks.end(), [](const TaskSample& t) { return t.runq_s > 0; });
+bool runq_measured(const RunResult& run) {
+  return std::any_of(run.tasks.begin(), run.tasks.end(),
+                     [](const TaskResult& t) { return t.runq_s > 0; });
 }
 
-stats::Overlap RunSample::overlap() const {
+stats::Overlap overlap(const RunResult& run) {
   std::vector<stats::Interval> intervals;
-  intervals.reserve(tasks.size());
-  for (const auto& task : tasks) intervals.push_back({task.start_s, task.end_s});
+  intervals.reserve(run.tasks.size());
+  for (const auto& task : run.tasks) intervals.push_back({task.start_s, task.end_s});
   return stats::overlap(std::move(intervals));
-}
-
-RunSample parse_run_json(const nlohmann::json& doc) {
-  try {
-    if (!doc.is_object()) throw std::runtime_error("not a JSON object");
-    RunSample run;
-    run.mode = doc.at("mode").get<std::string>();
-    run.workers = value_or<int>(doc, "workers", 1);
-    run.python = value_or<std::string>(doc, "python", "");
-    run.wall_s = doc.at("wall_s").get<double>();
-    if (auto it = doc.find("peak_rss_mb"); it != doc.end() && it->is_number())
-      run.peak_rss_mb = it->get<double>();
-    if (auto it = doc.find("worker_startup"); it != doc.end() && it->is_array()) {
-      for (const auto& worker : *it) {
-        const int id = worker.at("id").get<int>();
-        if (id < 0 || id > 1'000'000) throw std::runtime_error("bad worker id");
-        if (static_cast<std::size_t>(id) >= run.worker_startup_s.size())
-          run.worker_startup_s.resize(static_cast<std::size_t>(id) + 1, 0.0);
-        run.worker_startup_s[static_cast<std::size_t>(id)] = worker.at("startup_s").get<double>();
-      }
-    }
-    for (const auto& item : doc.at("tasks")) {
-      TaskSample task;
-      task.id = item.at("id").get<int>();
-      task.worker = value_or<int>(item, "worker", -1);
-      task.status = item.at("status").get<std::string>();
-      task.exit_code = value_or<int>(item, "exit_code", task.status == "ok" ? 0 : 1);
-      task.start_s = value_or<double>(item, "start_s", 0);
-      task.end_s = value_or<double>(item, "end_s", task.start_s);
-      task.wall_s = value_or<double>(item, "wall_s", task.end_s - task.start_s);
-      task.cpu_s = value_or<double>(item, "cpu_s", 0);
-      task.runq_s = value_or<double>(item, "runq_s", 0);
-      task.stderr_text = value_or<std::string>(item, "stderr", "");
-      task.error = value_or<std::string>(item, "error", "");
-      run.tasks.push_back(std::move(task));
-    }
-    return run;
-  } catch (const nlohmann::json::exception& error) {
-    throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));
-  }
 }
 
 // ---- Plan -----------------------------------------------------------------------------------
 
 std::string Config::label() const {
-  return mode == "serial" ? mode : fmt::format("{} -j{}", mode, workers);
+  return mode_info().single_worker ? mode : fmt::format("{} -j{}", mode, workers);
 }
 
-bool in_process_parallel_mode(const std::string& mode) {
-  return mode == "threads" || mode == "subinterpreters";
+const ModeInfo& Config::mode_info() const {
+  const ModeInfo* info = find_mode(mode);
+  if (!info) throw std::invalid_argument("unknown mode '" + mode + "'");
+  return *info;
 }
 
 std::vector<Config> plan_configs(const std::vector<std::string>& modes,
                                  const std::vector<int>& workers, int tasks) {
-  std::vector<Config> configs{{"serial", 1, tasks}};
-  std::set<std::string> seen{"serial"};
+  const std::string baseline(baseline_mode().name);
+  std::vector<Config> configs{{baseline, 1, tasks}};
+  std::set<std::string> seen{baseline};
   std::vector<int> counts = workers;
   std::sort(counts.begin(), counts.end());
   counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
@@ -216,30 +171,31 @@ std::vector<Step> schedule(std::size_t configs, int repeat, int warmup) {
 
 const ConfigResult* Comparison::baseline() const {
   for (const auto& result : results)
-    if (result.config.mode == "serial") return &result;
+    if (is_baseline(result.config)) return &result;
   return nullptr;
 }
 
-ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs) {
+ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
   ConfigResult r;
   r.config = config;
   for (const auto& run : runs) r.runs_s.push_back(run.wall_s);
   r.wall = stats::summarize(r.runs_s);
   if (runs.empty()) return r;
 
-  r.cpu_util = median_of(runs, &RunSample::cpu_util);
-  r.off_cpu = median_of(runs, &RunSample::off_cpu_fraction);
-  if (in_process_parallel_mode(config.mode)) r.gil_wait = r.off_cpu;
-  r.runq = median_of(runs, &RunSample::runq_fraction);
-  r.cpu_share = median_of(runs, &RunSample::cpu_share);
-  r.runnable = median_of(runs, &RunSample::runnable_parallelism);
+  r.cpu_util = median_of(runs, cpu_util);
+  r.off_cpu = median_of(runs, off_cpu_fraction);
+  if (config.mode_info().gil_wait_measurable()) r.gil_wait = r.off_cpu;
+  r.runq = median_of(runs, runq_fraction);
+  r.cpu_share = median_of(runs, cpu_share);
+  r.runnable = median_of(runs, runnable_parallelism);
   r.runq_measured = std::any_of(runs.begin(), runs.end(),
-                                [](const RunSample& run) { return run.runq_measured(); });
-  r.startup_s = median_of(runs, &RunSample::startup_s);
-  r.task_s = median_of(runs, &RunSample::task_span_s);
+                                [](const RunResult& run) { return runq_measured(run); });
+  r.startup_s = median_of(runs, startup_s);
+  r.task_s = median_of(runs, task_span_s);
   r.overlapped = median_of(runs, overlapped_fraction);
   for (const auto& run : runs)
-    if (run.peak_rss_mb) r.peak_rss_mb = std::max(r.peak_rss_mb.value_or(0), *run.peak_rss_mb);
+    if (run.peak_rss_kb)
+      r.peak_rss_mb = std::max(r.peak_rss_mb.value_or(0), *run.peak_rss_kb / 1024.0);
 
   // The timeline shown is the run closest to the median.
   std::size_t best = 0;
@@ -251,8 +207,12 @@ ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs) {
     r.timeline.push_back({task.id, task.worker, task.start_s, task.end_s});
   std::sort(r.timeline.begin(), r.timeline.end(),
             [](const TimelineEntry& a, const TimelineEntry& b) { return a.task < b.task; });
-  r.worker_startup_s = runs[best].worker_startup_s;
-  r.concurrency = runs[best].overlap().concurrency();
+  for (const auto& worker : runs[best].worker_info) {
+    const auto id = static_cast<std::size_t>(std::max(0, worker.id));
+    if (id >= r.worker_startup_s.size()) r.worker_startup_s.resize(id + 1, 0.0);
+    r.worker_startup_s[id] = worker.startup_s;
+  }
+  r.concurrency = overlap(runs[best]).concurrency();
   return r;
 }
 
@@ -261,7 +221,7 @@ namespace {
 // Whether a configuration did no parallel work, and why (empty: it did some).
 std::string no_parallel_work(const ConfigResult& r, const ConfigResult* base, bool machine_busy) {
   const Config& c = r.config;
-  if (c.mode == "serial" || std::min(c.workers, c.tasks) < 2 || r.wall.n == 0) return {};
+  if (is_baseline(c) || std::min(c.workers, c.tasks) < 2 || r.wall.n == 0) return {};
   if (r.overlapped < kNoParallelOverlap)
     return fmt::format(
         "its tasks never ran at the same time (two or more in flight {} of the "
@@ -276,8 +236,8 @@ std::string no_parallel_work(const ConfigResult& r, const ConfigResult* base, bo
         "its tasks were in flight together but took turns: {:.2f} of them running "
         "or ready to run at once on average{}",
         r.runnable,
-        c.mode == "threads" ? " (one GIL: the threads waited for each other)"
-                            : " (a lock held in turn?)");
+        c.mode_info().one_gil ? " (one GIL: the threads waited for each other)"
+                              : " (a lock held in turn?)");
   return {};
 }
 
@@ -288,7 +248,7 @@ void add_warnings(ConfigResult& r, int cores) {
         "{}: unstable: the standard deviation is {} of the mean (other programs running? "
         "try more --repeat)",
         label, percent(*rel)));
-  if (r.config.mode != "serial" && r.config.workers > cores)
+  if (!is_baseline(r.config) && r.config.workers > cores)
     r.warnings.push_back(fmt::format("{}: {} workers on {} cores: workers compete for CPUs", label,
                                      r.config.workers, cores));
   if (r.no_parallel_work)
@@ -315,11 +275,13 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   const Config& c = r.config;
   const Work work = kind_of_work(r, base);
   const std::string speed = r.speedup ? fmt::format("{:.2f}x", *r.speedup) : "?x";
-  if (c.mode == "serial") {
+  const ModeInfo& mode = c.mode_info();
+  if (mode.baseline) {
     std::string line = fmt::format(
-        "serial: the baseline, {} task{} one after another in {:.3f} s; "
+        "{}: the baseline, {} task{} one after another in {:.3f} s; "
         "a CPU was busy {} of that time",
-        c.tasks, c.tasks == 1 ? "" : "s", r.wall.median, percent(std::min(r.cpu_util, 1.0)));
+        c.mode, c.tasks, c.tasks == 1 ? "" : "s", r.wall.median,
+        percent(std::min(r.cpu_util, 1.0)));
     if (work == Work::CpuBound) line += " (CPU-bound: the GIL decides what threads can do)";
     if (work == Work::Waiting)
       line += " (the tasks mostly wait: I/O or sleep, which workers can overlap)";
@@ -333,7 +295,7 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   const bool serial_timeline = r.no_parallel_work && r.overlapped < kNoParallelOverlap;
   if (serial_timeline) {
     tail = "its tasks ran one after another: no work was done in parallel";
-  } else if (c.mode == "threads") {
+  } else if (mode.one_gil) {
     if (work == Work::CpuBound)
       tail = fmt::format(
           "{} of thread time waited for the GIL (off-CPU while runnable in "
@@ -350,9 +312,7 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
           "compute {} of the time); {:.2f} CPUs busy on average",
           percent(gil), percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
   } else {
-    const char* what = c.mode == "subinterpreters" ? "one GIL per sub-interpreter"
-                       : c.mode == "processes"     ? "one interpreter per process, nothing shared"
-                                                   : "";
+    const std::string_view what = mode.explanation;
     if (r.no_parallel_work)
       tail = fmt::format("{}, yet no parallel work: {}", what, r.no_parallel_reason);
     else if (work == Work::Waiting)
@@ -377,7 +337,7 @@ void finish(Comparison& comparison) {
       base_ptr ? std::optional<ConfigResult>(*base_ptr) : std::nullopt;
   for (auto& r : comparison.results) {
     if (!base || base->wall.n == 0 || r.wall.n == 0) continue;
-    if (r.config.mode == "serial") {
+    if (is_baseline(r.config)) {
       r.speedup = 1.0;
       r.speedup_err = 0.0;
       r.efficiency = 1.0;
@@ -393,7 +353,7 @@ void finish(Comparison& comparison) {
   // Amdahl's serial fraction per mode, from all its worker counts.
   std::map<std::string, std::vector<stats::SpeedupPoint>> points;
   for (const auto& r : comparison.results)
-    if (r.config.mode != "serial" && r.speedup)
+    if (!is_baseline(r.config) && r.speedup)
       points[r.config.mode].push_back({r.config.workers, *r.speedup});
   comparison.amdahl_serial_fraction.clear();
   for (const auto& [mode, pts] : points)
@@ -486,7 +446,7 @@ DriveResult drive(const std::vector<Config>& configs, int repeat, int warmup, co
                   const Progress& progress) {
   DriveResult result;
   std::vector<bool> active(configs.size(), true);
-  std::vector<std::vector<RunSample>> samples(configs.size());
+  std::vector<std::vector<RunResult>> samples(configs.size());
   const std::vector<Step> steps = schedule(configs.size(), repeat, warmup);
   std::size_t done = 0;
   for (const Step& step : steps) {

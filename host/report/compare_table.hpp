@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 
 namespace pyhost::compare {
 
@@ -28,7 +28,5 @@ Table readable_table(const Comparison& comparison);
 std::string format_seconds(double seconds);
 std::string format_with_spread(double value, double spread);
 std::string format_optional(const std::optional<double>& value, const char* spec);
-// Text as it appears in an HTML document.
-std::string html_escape(const std::string& text);
 
 }  // namespace pyhost::compare

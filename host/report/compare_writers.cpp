@@ -5,7 +5,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 #include "report/compare_table.hpp"
 
 namespace pyhost::compare {
@@ -37,33 +37,6 @@ std::string format_optional(const std::optional<double>& value, const char* spec
   return fmt::format(fmt::runtime(spec), *value);
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 std::string percent_or_dash(const std::optional<double>& fraction) {
@@ -72,7 +45,7 @@ std::string percent_or_dash(const std::optional<double>& fraction) {
 }
 
 Tone speedup_tone(const ConfigResult& r) {
-  if (!r.speedup || r.config.mode == "serial") return Tone::Plain;
+  if (!r.speedup || r.config.mode_info().baseline) return Tone::Plain;
   if (*r.speedup >= 1.1) return Tone::Good;
   if (*r.speedup < 0.9) return Tone::Bad;
   return Tone::Plain;
@@ -164,7 +137,7 @@ Table readable_table(const Comparison& comparison) {
     std::string speed = "—";
     if (r.speedup) {
       speed = fmt::format("{:.2f}x", *r.speedup);
-      if (r.speedup_err && r.config.mode != "serial")
+      if (r.speedup_err && !r.config.mode_info().baseline)
         speed += fmt::format(" ± {:.2f}", *r.speedup_err);
     }
     row.push_back({speed, speedup_tone(r)});

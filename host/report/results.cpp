@@ -3,10 +3,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <stdexcept>
+
+#include "util/files.hpp"
 
 namespace pyhost {
 
@@ -24,10 +26,23 @@ std::string_view to_string(TaskStatus status) {
   return "failed";
 }
 
+std::optional<TaskStatus> task_status_from_string(std::string_view text) {
+  for (TaskStatus status :
+       {TaskStatus::Ok, TaskStatus::Failed, TaskStatus::Crashed, TaskStatus::Timeout})
+    if (to_string(status) == text) return status;
+  return std::nullopt;
+}
+
 bool RunResult::all_ok() const {
   for (const auto& task : tasks)
     if (task.status != TaskStatus::Ok) return false;
   return true;
+}
+
+double RunResult::startup_s() const {
+  double latest = 0;
+  for (const auto& worker : worker_info) latest = std::max(latest, worker.startup_s);
+  return latest;
 }
 
 nlohmann::json to_json(const TaskResult& task) {
@@ -52,37 +67,81 @@ nlohmann::json to_json(const TaskResult& task) {
   return doc;
 }
 
-nlohmann::json to_json(const RunResult& run) {
-  nlohmann::json tasks = nlohmann::json::array();
-  for (const auto& task : run.tasks) tasks.push_back(to_json(task));
+nlohmann::json RunResult::to_json() const {
+  nlohmann::json task_docs = nlohmann::json::array();
+  for (const auto& task : tasks) task_docs.push_back(pyhost::to_json(task));
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& worker : run.worker_info)
+  for (const auto& worker : worker_info)
     workers.push_back({{"id", worker.id}, {"startup_s", worker.startup_s}});
-  nlohmann::json doc = {{"mode", run.mode},     {"workers", run.workers},    {"python", run.python},
-                        {"wall_s", run.wall_s}, {"worker_startup", workers}, {"tasks", tasks}};
-  doc["peak_rss_mb"] =
-      run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
+  nlohmann::json doc = {{"mode", mode},     {"workers", this->workers},  {"python", python},
+                        {"wall_s", wall_s}, {"worker_startup", workers}, {"tasks", task_docs}};
+  doc["peak_rss_mb"] = peak_rss_kb ? nlohmann::json(*peak_rss_kb / 1024.0) : nlohmann::json();
   return doc;
 }
 
+namespace {
+
+template <typename T>
+T value_or(const nlohmann::json& doc, const char* key, T fallback) {
+  auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return fallback;
+  return it->get<T>();
+}
+
+TaskResult task_from_json(const nlohmann::json& item) {
+  TaskResult task;
+  task.id = item.at("id").get<int>();
+  task.worker = value_or<int>(item, "worker", -1);
+  const std::string status = item.at("status").get<std::string>();
+  auto parsed = task_status_from_string(status);
+  if (!parsed)
+    throw std::runtime_error(fmt::format("task {}: unknown status '{}'", task.id, status));
+  task.status = *parsed;
+  task.exit_code = value_or<int>(item, "exit_code", task.status == TaskStatus::Ok ? 0 : 1);
+  task.start_s = value_or<double>(item, "start_s", 0);
+  task.end_s = value_or<double>(item, "end_s", task.start_s);
+  task.cpu_s = value_or<double>(item, "cpu_s", 0);
+  task.runq_s = value_or<double>(item, "runq_s", 0);
+  task.peak_rss_kb = static_cast<long>(value_or<double>(item, "peak_rss_mb", 0) * 1024);
+  task.stdout_text = value_or<std::string>(item, "stdout", "");
+  task.stderr_text = value_or<std::string>(item, "stderr", "");
+  task.stdout_truncated = value_or<bool>(item, "stdout_truncated", false);
+  task.stderr_truncated = value_or<bool>(item, "stderr_truncated", false);
+  task.error = value_or<std::string>(item, "error", "");
+  return task;
+}
+
+}  // namespace
+
+RunResult RunResult::from_json(const nlohmann::json& doc) {
+  try {
+    if (!doc.is_object()) throw std::runtime_error("not a JSON object");
+    RunResult run;
+    run.mode = doc.at("mode").get<std::string>();
+    run.workers = value_or<int>(doc, "workers", 1);
+    run.python = value_or<std::string>(doc, "python", "");
+    run.wall_s = doc.at("wall_s").get<double>();
+    if (auto it = doc.find("peak_rss_mb"); it != doc.end() && it->is_number())
+      run.peak_rss_kb = static_cast<long>(it->get<double>() * 1024);
+    if (auto it = doc.find("worker_startup"); it != doc.end() && it->is_array()) {
+      for (const auto& worker : *it) {
+        const int id = worker.at("id").get<int>();
+        if (id < 0 || id > 1'000'000) throw std::runtime_error("bad worker id");
+        run.worker_info.push_back({id, worker.at("startup_s").get<double>()});
+      }
+    }
+    for (const auto& item : doc.at("tasks")) run.tasks.push_back(task_from_json(item));
+    return run;
+  } catch (const nlohmann::json::exception& error) {
+    throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));
+  } catch (const std::runtime_error& error) {
+    throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));
+  }
+}
+
 void write_json_atomically(const std::string& path, const nlohmann::json& doc) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path temp = target;
-  temp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + temp.string());
-    out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + temp.string());
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw std::runtime_error("cannot write " + target.string() + ": " + ec.message());
-  }
+  write_file_atomically(path,
+                        doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 long peak_rss_kb_self() {

@@ -39,11 +39,11 @@ double thread_runqueue_seconds() {
   return static_cast<double>(waiting) * 1e-9;
 }
 
-InterpreterRole role_for(const RunPlan& plan) {
+InterpreterRole role_for(const RunPlan& plan, const ModeInfo& mode) {
   InterpreterRole role;
   role.capture = !plan.is_plain_python() || plan.record_output;
   role.passthrough = plan.is_plain_python();
-  role.shared_interpreter = plan.mode == Mode::Threads;
+  role.shared_interpreter = mode.interpreter == WorkerInterpreter::Main && !mode.single_worker;
   role.per_task_cleanup = !plan.is_plain_python();
   return role;
 }
@@ -51,10 +51,10 @@ InterpreterRole role_for(const RunPlan& plan) {
 TaskRunner::TaskRunner(const RunPlan& plan, const InterpreterRole& role) : plan_(plan) {
   PyRef module = PyRef::steal(PyImport_ImportModule("pyhost._host"));
   if (!module) throw_python_error("pyhost: cannot import the pyhost runtime (pyhost._host)");
-  PyRef configured = PyRef::steal(PyObject_CallMethod(
-      module.get(), "configure", "siiiiii", std::string(to_string(plan.mode)).c_str(), plan.workers,
-      plan.tasks, int(role.capture), int(role.passthrough), int(role.shared_interpreter),
-      int(role.per_task_cleanup)));
+  PyRef configured = PyRef::steal(
+      PyObject_CallMethod(module.get(), "configure", "siiiiii", plan.mode.c_str(), plan.workers,
+                          plan.tasks, int(role.capture), int(role.passthrough),
+                          int(role.shared_interpreter), int(role.per_task_cleanup)));
   if (!configured) throw_python_error("pyhost: cannot configure the pyhost runtime");
   run_task_ = PyRef::steal(PyObject_GetAttrString(module.get(), "run_task"));
   if (!run_task_) throw_python_error("pyhost: pyhost._host.run_task is missing");

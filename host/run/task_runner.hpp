@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "pyhost/output_mux.hpp"
+#include "output/output_mux.hpp"
 #include "pyhost/py_ref.hpp"
 #include "pyhost/results.hpp"
 #include "pyhost/run.hpp"
@@ -17,7 +17,7 @@ struct InterpreterRole {
   bool per_task_cleanup = false;    // join threads / run atexit at each task's end
 };
 
-InterpreterRole role_for(const RunPlan& plan);
+InterpreterRole role_for(const RunPlan& plan, const ModeInfo& mode);
 
 class TaskRunner {
  public:

@@ -15,9 +15,9 @@
 
 #include "process/frame_io.hpp"
 #include "pyhost/interpreter.hpp"
-#include "pyhost/process_pool.hpp"
 #include "pyhost/python_error.hpp"
 #include "run/task_runner.hpp"
+#include "run/worker_process.hpp"
 
 namespace pyhost {
 namespace {
@@ -25,18 +25,13 @@ namespace {
 using proto::Frame;
 using proto::FrameType;
 
-RunPlan plan_from(const nlohmann::json& spec) {
+RunPlan plan_from(const proto::RunTaskPayload& spec) {
   RunPlan plan;
-  plan.mode = Mode::Processes;
-  const std::string kind = spec.at("kind");
-  plan.target.kind = kind == "module" ? TaskTarget::Kind::Module
-                     : kind == "code" ? TaskTarget::Kind::Code
-                                      : TaskTarget::Kind::Script;
-  plan.target.value = spec.at("target");
-  plan.target.args = spec.at("args").get<std::vector<std::string>>();
-  plan.workers = spec.at("workers");
-  plan.tasks = spec.at("tasks");
-  plan.timeout_s = spec.value("timeout_s", 0.0);
+  plan.mode = spec.mode;
+  plan.target = spec.target;
+  plan.workers = spec.workers;
+  plan.tasks = spec.tasks;
+  plan.timeout_s = spec.timeout_s;
   return plan;
 }
 
@@ -85,11 +80,8 @@ int run_worker_process(long memory_limit_mb) {
     limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(memory_limit_mb) << 20;
     ::setrlimit(RLIMIT_AS, &limit);
   }
-  writer.send(
-      {FrameType::Hello, 0,
-       nlohmann::json{
-           {"version", proto::kVersion}, {"pid", ::getpid()}, {"python", runtime->info().version}}
-           .dump()});
+  writer.send({FrameType::Hello, 0,
+               proto::encode_payload(proto::HelloPayload{::getpid(), runtime->info().version})});
 
   OutputMux::Options mux_options;
   mux_options.style = OutputStyle::Passthrough;  // fds 1/2: the pipes to the host
@@ -104,7 +96,7 @@ int run_worker_process(long memory_limit_mb) {
     while (reader.read(frame) == proto::ReadStatus::Frame) {
       if (frame.type == FrameType::Shutdown) break;
       if (frame.type != FrameType::RunTask) continue;
-      const auto spec = nlohmann::json::parse(frame.payload);
+      const proto::RunTaskPayload spec = proto::decode_run_task(frame.payload);
       if (!plan) {
         plan = plan_from(spec);
         InterpreterRole role;
@@ -112,20 +104,20 @@ int run_worker_process(long memory_limit_mb) {
         runner.emplace(*plan, role);
       }
       const double cpu0 = process_cpu_seconds();
-      TaskResult result = runner->run(static_cast<int>(frame.task), spec.at("worker"),
+      TaskResult result = runner->run(static_cast<int>(frame.task), spec.worker,
                                       std::chrono::steady_clock::now(), mux);
       rusage usage{};
       ::getrusage(RUSAGE_SELF, &usage);
-      writer.send({FrameType::Result, frame.task,
-                   nlohmann::json{{"exit_code", result.exit_code},
-                                  {"status", to_string(result.status)},
-                                  {"error", result.error},
-                                  {"cpu_s", process_cpu_seconds() - cpu0},
-                                  {"peak_rss_kb", usage.ru_maxrss},
-                                  {"wall_s", result.wall_s()},
-                                  {"runq_s", result.runq_s},
-                                  {"tainted", result.worker_tainted}}
-                       .dump()});
+      proto::ResultPayload report;
+      report.exit_code = result.exit_code;
+      report.status = result.status;
+      report.error = result.error;
+      report.cpu_s = process_cpu_seconds() - cpu0;
+      report.runq_s = result.runq_s;
+      report.wall_s = result.wall_s();
+      report.peak_rss_kb = usage.ru_maxrss;
+      report.tainted = result.worker_tainted;
+      writer.send({FrameType::Result, frame.task, proto::encode_payload(report)});
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "pyhost worker: %s\n", error.what());

@@ -1,4 +1,4 @@
-#include "pyhost/host_signals.hpp"
+#include "util/host_signals.hpp"
 
 #include <signal.h>
 

@@ -1,10 +1,32 @@
-// libFuzzer target: the frame decoder must reject any byte stream cleanly (ProtocolError) and
-// never crash, hang or read out of bounds. Inputs are fed in pieces, as pipes deliver them.
+// libFuzzer target: the frame decoder and the payload decoders must reject any byte stream
+// cleanly (ProtocolError) and never crash, hang or read out of bounds. Inputs are fed in pieces,
+// as pipes deliver them.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "pyhost/protocol.hpp"
+#include "process/protocol.hpp"
+
+namespace {
+
+// Every decoder on every payload: each either decodes it or throws ProtocolError.
+void decode_payloads(std::string_view payload) {
+  using namespace pyhost::proto;
+  try {
+    decode_hello(payload);
+  } catch (const ProtocolError&) {
+  }
+  try {
+    decode_run_task(payload);
+  } catch (const ProtocolError&) {
+  }
+  try {
+    decode_result(payload);
+  } catch (const ProtocolError&) {
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace pyhost::proto;
@@ -22,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         again.feed(encode(*frame));
         auto copy = again.next();
         if (!copy || copy->payload != frame->payload || copy->type != frame->type) __builtin_trap();
+        decode_payloads(frame->payload);
       }
     }
   } catch (const ProtocolError&) {

@@ -1,4 +1,5 @@
-// What a run produced: one record per task, the same shape in every mode (and in --json).
+// What a run produced: one record per task, the same shape in every mode, and its JSON form
+// (what `pyhost run --json` writes and what compare, batch and applications read back).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@ namespace pyhost {
 enum class TaskStatus { Ok, Failed, Crashed, Timeout };
 
 std::string_view to_string(TaskStatus status);
+std::optional<TaskStatus> task_status_from_string(std::string_view text);
 
 struct TaskResult {
   int id = 0;
@@ -46,14 +48,21 @@ struct RunResult {
   std::vector<TaskResult> tasks;
   int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
   int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
+  bool flush_failed = false;  // flushing stdout/stderr when Python was finalised failed
 
   bool all_ok() const;
+  // Until the last worker could take a task (0 without workers).
+  double startup_s() const;
+
+  // The document of `pyhost run --json`.
+  nlohmann::json to_json() const;
+  // Reads such a document back; throws std::runtime_error naming what is wrong with it.
+  static RunResult from_json(const nlohmann::json& doc);
 };
 
 nlohmann::json to_json(const TaskResult& task);
-nlohmann::json to_json(const RunResult& run);
 
-// Writes `doc` to `path` through a temporary file and rename, so readers never see half a file.
+// Writes `doc` to `path` so that readers never see half a file (temp file, fsync, rename).
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);
 
 // Peak resident set size of this process and of its waited-for children, in KiB.

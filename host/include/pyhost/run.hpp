@@ -1,22 +1,23 @@
-// Running a script as K tasks over N workers in one of the execution modes.
+// Running a script as K tasks over N workers in one execution mode: the plan, and the one entry
+// point that runs it. `pyhost run` is a thin layer over this; so is an application that embeds
+// libpyhost (see examples/embed/).
 #pragma once
 
-#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "pyhost/output_mux.hpp"
+#include "pyhost/modes.hpp"
 #include "pyhost/results.hpp"
 
 namespace pyhost {
 
-class PythonRuntime;
-
-enum class Mode { Serial, Threads, Subinterpreters, Processes };
-
-std::optional<Mode> parse_mode(std::string_view name);
-std::string_view to_string(Mode mode);
+enum class OutputStyle {
+  Passthrough,  // one task: bytes go out as written, untagged
+  Prefixed,     // lines stream out as they complete, "[task k] " in front
+  Grouped,      // a task's lines go out in one block when it finishes
+};
 
 // What each task runs: like python's SCRIPT, -m MODULE or -c CODE, followed by its arguments.
 struct TaskTarget {
@@ -29,23 +30,51 @@ struct TaskTarget {
 std::string_view to_string(TaskTarget::Kind kind);
 
 struct RunPlan {
-  Mode mode = Mode::Serial;
-  int workers = 1;
-  int tasks = 1;
+  std::string mode = "serial";  // a name from all_modes()
+  int workers = 0;              // 0: the mode's default (cores, or 1 for serial)
+  int tasks = 0;                // 0: as many as workers
   TaskTarget target;
-  OutputStyle output = OutputStyle::Prefixed;
+  OutputStyle output = OutputStyle::Prefixed;  // with several tasks
   bool record_output = false;  // keep each task's stdout/stderr in the result (--json)
   double timeout_s = 0;        // per task; 0: none. TimeoutError raised in the task at the deadline
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
   bool fresh_workers = false;  // processes mode: a new worker process for every task
 
-  // One task in serial mode runs exactly like `python`: the real sys.stdout/sys.stderr.
-  bool is_plain_python() const { return mode == Mode::Serial && tasks == 1; }
+  // The plan with its defaults filled in (workers, tasks) for a machine of `cores` CPUs.
+  // Throws PlanError when it cannot run: unknown mode, counts below 1, a script that is missing.
+  RunPlan resolved(int cores) const;
+  // The row of the mode table; throws PlanError for an unknown mode.
+  const ModeInfo& mode_info() const;
+  // One task of the baseline mode runs exactly like `python`: the real sys.stdout/sys.stderr,
+  // python's own signal handling.
+  bool is_plain_python() const;
+  // How task output leaves the host: one task's as written, several tasks' as chosen.
+  OutputStyle effective_output() const { return tasks == 1 ? OutputStyle::Passthrough : output; }
+  // The words of `pyhost run` that make this plan (after the program name), writing its result
+  // to `json_path` when given. Fields left at their defaults are left out.
+  std::vector<std::string> to_argv(const std::string& json_path = {}) const;
 };
 
-// Runs the plan in this process (serial, threads, subinterpreters). Called on the thread that
-// created `runtime`, holding the main GIL; returns holding it.
-RunResult run_in_process(PythonRuntime& runtime, const RunPlan& plan);
+// A plan that cannot run as written (usage error: exit status 2 of `pyhost run`).
+class PlanError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The plan names a mode that this build or machine does not have (exit status 3).
+class ModeUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs the plan and returns every task's result; task failures are results, not exceptions.
+// In-process modes need the embedded CPython: when a PythonRuntime is active in this process,
+// call on the thread holding its main GIL (as the thread that constructed it does) and it is
+// used and left running; otherwise one is created for the run and finalised after it. A run
+// that had to abandon a worker stuck in C code (result.abandoned_workers > 0) leaves Python
+// initialised: the process should exit without finalising it (std::_Exit), as `pyhost run` does.
+// Throws PlanError, ModeUnavailable, or std::runtime_error when Python cannot be started.
+RunResult run(const RunPlan& plan);
 
 }  // namespace pyhost

@@ -1,8 +1,9 @@
 // ChildProcess: exit codes, signals, CPU time, files, env, cwd, process groups, RAII cleanup.
 #include "batch/child_process.hpp"
-#include "batch/file_util.hpp"
+#include "util/files.hpp"
 
 #include "batch_test_util.hpp"
+#include "util/process_info.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -63,7 +63,7 @@ tags = ["nightly"]
   ASSERT_EQ(f.jobs.size(), 2u);
   const JobSpec& prep = f.jobs[0];
   EXPECT_EQ(prep.name, "prepare");
-  EXPECT_EQ(prep.kind, TargetKind::script);
+  EXPECT_EQ(prep.kind, TaskTarget::Kind::Script);
   EXPECT_EQ(prep.target, (dir_.path() / "prep.py").string());
   EXPECT_EQ(prep.args, (std::vector<std::string>{"--n", "3"}));
   EXPECT_EQ(prep.env.at("SEED"), "1");
@@ -103,12 +103,12 @@ args = []
 retries = 0
 )toml");
   const JobSpec& one = f.jobs[0];
-  EXPECT_EQ(one.kind, TargetKind::script);
+  EXPECT_EQ(one.kind, TaskTarget::Kind::Script);
   EXPECT_EQ(one.args, std::vector<std::string>{"x"});
   EXPECT_EQ(one.retries, 1);
   EXPECT_DOUBLE_EQ(*one.timeout_s, 2.5);
   const JobSpec& two = f.jobs[1];
-  EXPECT_EQ(two.kind, TargetKind::code) << "a job's target replaces the defaults' one";
+  EXPECT_EQ(two.kind, TaskTarget::Kind::Code) << "a job's target replaces the defaults' one";
   EXPECT_EQ(two.target, "print(2)");
   EXPECT_TRUE(two.args.empty());
   EXPECT_EQ(two.retries, 0);
@@ -119,7 +119,7 @@ retries = 0
 
 TEST_F(JobFileTest, ModuleTarget) {
   JobFile f = parse("[[job]]\nname = \"m\"\nmodule = \"json.tool\"\nneeds = []\n");
-  EXPECT_EQ(f.jobs[0].kind, TargetKind::module);
+  EXPECT_EQ(f.jobs[0].kind, TaskTarget::Kind::Module);
   EXPECT_EQ(f.jobs[0].target, "json.tool");
 }
 

@@ -1,10 +1,10 @@
 // Results model and file: JSON shape, atomic rewrite, --resume loading, output tails,
 // classification of how a child ended, the child's command line.
 #include "batch/attempt_outcome.hpp"
-#include "batch/file_util.hpp"
 #include "batch/job_command.hpp"
 #include "batch/job_result.hpp"
 #include "batch/results_file.hpp"
+#include "util/files.hpp"
 
 #include "batch_test_util.hpp"
 
@@ -25,7 +25,7 @@ AttemptResult attempt(int n, Status status, double start, double end, double cpu
   AttemptResult a;
   a.attempt = n;
   a.status = status;
-  a.exit_code = status == Status::ok ? 0 : 1;
+  a.exit_code = status == Status::Ok ? 0 : 1;
   a.start_s = start;
   a.end_s = end;
   a.wall_s = end - start;
@@ -36,7 +36,7 @@ AttemptResult attempt(int n, Status status, double start, double end, double cpu
 }
 
 TEST(BatchResults, StatusNamesRoundTrip) {
-  for (Status s : {Status::ok, Status::failed, Status::crashed, Status::timeout, Status::skipped})
+  for (Status s : {Status::Ok, Status::Failed, Status::Crashed, Status::Timeout, Status::Skipped})
     EXPECT_EQ(status_from_string(to_string(s)), s);
   EXPECT_EQ(status_from_string("bogus"), std::nullopt);
 }
@@ -44,8 +44,8 @@ TEST(BatchResults, StatusNamesRoundTrip) {
 TEST(BatchResults, JobJsonSumsAttempts) {
   JobResult r;
   r.name = "flaky";
-  r.status = Status::ok;
-  r.attempts = {attempt(1, Status::failed, 1.0, 1.5, 0.25), attempt(2, Status::ok, 2.0, 3.0, 0.5)};
+  r.status = Status::Ok;
+  r.attempts = {attempt(1, Status::Failed, 1.0, 1.5, 0.25), attempt(2, Status::Ok, 2.0, 3.0, 0.5)};
   r.attempts[0].reason = "exit code 1";
   r.command = {"pyhost", "run", "x.py"};
   json j = to_json(r);
@@ -145,10 +145,10 @@ TEST(BatchResults, AtomicWriteReplacesAndFailsCleanly) {
 TEST(BatchResults, ReadTail) {
   ScratchDir dir;
   auto path = dir.write("out", "0123456789");
-  OutputTail whole = read_tail(path, 64);
+  FileTail whole = read_tail(path, 64);
   EXPECT_EQ(whole.text, "0123456789");
   EXPECT_FALSE(whole.truncated());
-  OutputTail tail = read_tail(path, 4);
+  FileTail tail = read_tail(path, 4);
   EXPECT_EQ(tail.text, "6789");
   EXPECT_EQ(tail.bytes, 10u);
   EXPECT_TRUE(tail.truncated());
@@ -159,15 +159,15 @@ TEST(BatchOutcome, Classification) {
   ExitStatus ok{0, 0, 0.1};
   ExitStatus three{3, 0, 0.1};
   ExitStatus segv{std::nullopt, SIGSEGV, 0.1};
-  EXPECT_EQ(classify_attempt(ok, false, {}, nullptr).status, Status::ok);
+  EXPECT_EQ(classify_attempt(ok, false, {}, nullptr).status, Status::Ok);
   Outcome failed = classify_attempt(three, false, {}, nullptr);
-  EXPECT_EQ(failed.status, Status::failed);
+  EXPECT_EQ(failed.status, Status::Failed);
   EXPECT_EQ(failed.reason, "exit code 3");
   Outcome crashed = classify_attempt(segv, false, {}, nullptr);
-  EXPECT_EQ(crashed.status, Status::crashed);
+  EXPECT_EQ(crashed.status, Status::Crashed);
   EXPECT_EQ(crashed.reason, "killed by SIGSEGV");
   Outcome timeout = classify_attempt(segv, true, 1.5, nullptr);
-  EXPECT_EQ(timeout.status, Status::timeout);
+  EXPECT_EQ(timeout.status, Status::Timeout);
   EXPECT_EQ(timeout.reason, "timed out after 1.5 s");
 }
 
@@ -175,31 +175,31 @@ TEST(BatchOutcome, MultiTaskRunReportsTheWorstTask) {
   ExitStatus one{1, 0, 0};
   json run = {{"tasks", {{{"id", 0}, {"status", "ok"}}, {{"id", 1}, {"status", "crashed"}}}}};
   Outcome o = classify_attempt(one, false, {}, run);
-  EXPECT_EQ(o.status, Status::crashed);
+  EXPECT_EQ(o.status, Status::Crashed);
   EXPECT_EQ(o.reason, "task 1 crashed (exit code 1)");
   run["tasks"].push_back({{"id", 2}, {"status", "timeout"}});
-  EXPECT_EQ(classify_attempt(one, false, {}, run).status, Status::timeout);
+  EXPECT_EQ(classify_attempt(one, false, {}, run).status, Status::Timeout);
 }
 
 TEST(BatchCommand, RunArguments) {
   JobSpec j;
   j.name = "train";
-  j.kind = TargetKind::script;
+  j.kind = TaskTarget::Kind::Script;
   j.target = "/abs/train.py";
   j.args = {"--lr", "0.1", "two words"};
   EXPECT_THAT(run_arguments(j, "/r/train.attempt1.json"),
-              ElementsAre("run", "--json", "/r/train.attempt1.json", "/abs/train.py", "--lr", "0.1",
-                          "two words"));
+              ElementsAre("run", "--mode", "serial", "--json", "/r/train.attempt1.json", "--",
+                          "/abs/train.py", "--lr", "0.1", "two words"));
   j.mode = "processes";
   j.workers = 2;
   j.tasks = 4;
-  j.kind = TargetKind::module;
+  j.kind = TaskTarget::Kind::Module;
   j.target = "pkg.mod";
   j.args = {};
   EXPECT_THAT(run_arguments(j, "f.json"),
               ElementsAre("run", "--mode", "processes", "--workers", "2", "--tasks", "4", "--json",
                           "f.json", "-m", "pkg.mod"));
-  j.kind = TargetKind::code;
+  j.kind = TaskTarget::Kind::Code;
   j.target = "print(1)";
   EXPECT_THAT(run_arguments(j, "f.json"), ::testing::Contains("-c"));
 }

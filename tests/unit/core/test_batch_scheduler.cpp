@@ -1,7 +1,7 @@
 // Scheduler, driven with /bin/sh jobs: concurrency limit, needs and skips, retries with
 // back-off, timeouts, crashes, --fail-fast, and SIGINT/SIGTERM of pyhost.
-#include "batch/file_util.hpp"
 #include "batch/scheduler.hpp"
+#include "util/files.hpp"
 
 #include "batch_test_util.hpp"
 
@@ -51,7 +51,7 @@ class SchedulerTest : public ::testing::Test {
                std::vector<std::string> needs = {}) {
     JobSpec s;
     s.name = name;
-    s.kind = TargetKind::code;
+    s.kind = TaskTarget::Kind::Code;
     s.target = script;
     s.needs = std::move(needs);
     s.cwd = dir_.path();
@@ -100,13 +100,13 @@ TEST_F(SchedulerTest, StatusesExitCodesAndOutput) {
   job("fail", "exit 3");
   job("crash", "kill -ABRT $$");
   EXPECT_EQ(run({.max_jobs = 3}), 0);
-  EXPECT_EQ(result("ok").status, Status::ok);
+  EXPECT_EQ(result("ok").status, Status::Ok);
   EXPECT_EQ(result("ok").attempts.at(0).out.text, "out\n");
   EXPECT_EQ(result("ok").attempts.at(0).err.text, "err\n");
-  EXPECT_EQ(result("fail").status, Status::failed);
+  EXPECT_EQ(result("fail").status, Status::Failed);
   EXPECT_EQ(result("fail").attempts.at(0).exit_code, 3);
   EXPECT_EQ(result("fail").reason, "exit code 3");
-  EXPECT_EQ(result("crash").status, Status::crashed);
+  EXPECT_EQ(result("crash").status, Status::Crashed);
   EXPECT_EQ(result("crash").attempts.at(0).signal, "SIGABRT");
   EXPECT_EQ(result("crash").command.at(0), "/bin/sh");
 }
@@ -118,11 +118,11 @@ TEST_F(SchedulerTest, NeedsOrderAndSkipsTransitively) {
   job("after_bad", "touch after_bad.ran", {"bad"});
   job("after_after", "touch after_after.ran", {"after_bad", "second"});
   EXPECT_EQ(run({.max_jobs = 4}), 0);
-  EXPECT_EQ(result("second").status, Status::ok);
-  EXPECT_EQ(result("after_bad").status, Status::skipped);
+  EXPECT_EQ(result("second").status, Status::Ok);
+  EXPECT_EQ(result("after_bad").status, Status::Skipped);
   EXPECT_EQ(result("after_bad").reason, "needs 'bad', which ended failed");
   EXPECT_TRUE(result("after_bad").attempts.empty());
-  EXPECT_EQ(result("after_after").status, Status::skipped);
+  EXPECT_EQ(result("after_after").status, Status::Skipped);
   EXPECT_EQ(result("after_after").reason, "needs 'after_bad', which was skipped");
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "after_bad.ran"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "after_after.ran"));
@@ -146,11 +146,11 @@ TEST_F(SchedulerTest, RetriesWithBackoffUntilSuccess) {
   job("flaky", "[ \"$ATTEMPT\" -ge 3 ]").retries = 5;
   job("hopeless", "exit 2").retries = 2;
   EXPECT_EQ(run({.max_jobs = 2}), 0);
-  EXPECT_EQ(result("flaky").status, Status::ok);
+  EXPECT_EQ(result("flaky").status, Status::Ok);
   EXPECT_EQ(result("flaky").attempts.size(), 3u);
-  EXPECT_EQ(result("flaky").attempts[0].status, Status::failed);
+  EXPECT_EQ(result("flaky").attempts[0].status, Status::Failed);
   EXPECT_THAT(rec_.retries["flaky"], ::testing::ElementsAre(0.02, 0.04)) << "doubling back-off";
-  EXPECT_EQ(result("hopeless").status, Status::failed);
+  EXPECT_EQ(result("hopeless").status, Status::Failed);
   EXPECT_EQ(result("hopeless").attempts.size(), 3u);
 }
 
@@ -160,9 +160,9 @@ TEST_F(SchedulerTest, TimeoutStopsTheWholeProcessGroup) {
   auto start = Clock::now();
   EXPECT_EQ(run({.max_jobs = 2}), 0);
   double took = std::chrono::duration<double>(Clock::now() - start).count();
-  EXPECT_EQ(result("endless").status, Status::timeout);
+  EXPECT_EQ(result("endless").status, Status::Timeout);
   EXPECT_EQ(result("endless").reason, "timed out after 0.3 s");
-  EXPECT_EQ(result("stubborn").status, Status::timeout);
+  EXPECT_EQ(result("stubborn").status, Status::Timeout);
   EXPECT_EQ(result("stubborn").attempts[0].signal, "SIGKILL") << "SIGKILL after the grace";
   EXPECT_GE(result("endless").attempts[0].wall_s, 0.29);
   EXPECT_LT(took, 15.0);
@@ -173,8 +173,8 @@ TEST_F(SchedulerTest, TimeoutIsRetried) {
   j.timeout_s = 0.3;
   j.retries = 1;
   EXPECT_EQ(run(), 0);
-  EXPECT_EQ(result("slow_first").status, Status::ok);
-  EXPECT_EQ(result("slow_first").attempts[0].status, Status::timeout);
+  EXPECT_EQ(result("slow_first").status, Status::Ok);
+  EXPECT_EQ(result("slow_first").attempts[0].status, Status::Timeout);
 }
 
 TEST_F(SchedulerTest, FailFastStartsNothingNew) {
@@ -183,10 +183,10 @@ TEST_F(SchedulerTest, FailFastStartsNothingNew) {
   job("independent", "touch independent.ran");
   job("after_ok", "touch after_ok.ran", {"independent"});
   EXPECT_EQ(run({.max_jobs = 1, .fail_fast = true}), 0);
-  EXPECT_EQ(result("bad").status, Status::failed);
-  EXPECT_EQ(result("independent").status, Status::skipped);
+  EXPECT_EQ(result("bad").status, Status::Failed);
+  EXPECT_EQ(result("independent").status, Status::Skipped);
   EXPECT_THAT(result("independent").reason, HasSubstr("--fail-fast after job 'bad' failed"));
-  EXPECT_EQ(result("after_ok").status, Status::skipped);
+  EXPECT_EQ(result("after_ok").status, Status::Skipped);
   EXPECT_EQ(rec_.started, std::vector<std::string>{"bad#1"});
 }
 
@@ -196,13 +196,13 @@ TEST_F(SchedulerTest, AlreadyOkJobsDoNotRunButSatisfyNeeds) {
   EXPECT_EQ(run({}, {"done_before"}), 0);
   EXPECT_FALSE(rec_.results.count("done_before"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "done_before.ran"));
-  EXPECT_EQ(result("next").status, Status::ok);
+  EXPECT_EQ(result("next").status, Status::Ok);
 }
 
 TEST_F(SchedulerTest, LaunchFailureIsAFailedAttempt) {
   job("nowhere", "exit 0").cwd = dir_.path() / "missing";
   EXPECT_EQ(run(), 0);
-  EXPECT_EQ(result("nowhere").status, Status::failed);
+  EXPECT_EQ(result("nowhere").status, Status::Failed);
   EXPECT_THAT(result("nowhere").reason, HasSubstr("cannot start"));
 }
 
@@ -215,10 +215,10 @@ TEST_F(SchedulerTest, SigintStopsRunningJobsAndSkipsTheRest) {
   auto start = Clock::now();
   EXPECT_EQ(run({.max_jobs = 1}), SIGINT);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 15.0);
-  EXPECT_EQ(result("running").status, Status::crashed);
+  EXPECT_EQ(result("running").status, Status::Crashed);
   EXPECT_TRUE(result("running").interrupted);
   EXPECT_THAT(result("running").reason, HasSubstr("interrupted by SIGINT"));
-  EXPECT_EQ(result("waiting").status, Status::skipped);
+  EXPECT_EQ(result("waiting").status, Status::Skipped);
   EXPECT_THAT(result("waiting").reason, HasSubstr("got SIGINT"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "waiting.ran"));
 }
@@ -231,7 +231,7 @@ TEST_F(SchedulerTest, SigtermIsForwardedAndReported) {
       sent = ::kill(::getpid(), SIGTERM) == 0;
   };
   EXPECT_EQ(run(), SIGTERM);
-  EXPECT_EQ(result("handles_term").status, Status::failed);
+  EXPECT_EQ(result("handles_term").status, Status::Failed);
   EXPECT_EQ(result("handles_term").attempts[0].exit_code, 7);
 }
 

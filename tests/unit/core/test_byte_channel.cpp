@@ -4,7 +4,7 @@
 #include <thread>
 #include <vector>
 
-#include "pyhost/byte_channel.hpp"
+#include "channel/byte_channel.hpp"
 
 namespace pyhost {
 namespace {

@@ -2,43 +2,42 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 
 namespace pyhost::compare {
 namespace {
 
 using ::testing::HasSubstr;
 
-TaskSample task(int id, int worker, double start, double end, double cpu, double runq = 0) {
-  TaskSample t;
+TaskResult task(int id, int worker, double start, double end, double cpu, double runq = 0) {
+  TaskResult t;
   t.id = id;
   t.worker = worker;
-  t.status = "ok";
+  t.status = TaskStatus::Ok;
   t.exit_code = 0;
   t.start_s = start;
   t.end_s = end;
-  t.wall_s = end - start;
   t.cpu_s = cpu;
   t.runq_s = runq;
   return t;
 }
 
-RunSample run(const std::string& mode, int workers, std::vector<TaskSample> tasks,
+RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks,
               double wall = 0) {
-  RunSample r;
+  RunResult r;
   r.mode = mode;
   r.workers = workers;
   r.python = "3.13.0";
   r.tasks = std::move(tasks);
-  r.wall_s = wall > 0 ? wall : r.task_span_s();
-  r.peak_rss_mb = 12.5;
-  r.worker_startup_s.assign(static_cast<std::size_t>(workers), 0.001);
+  r.wall_s = wall > 0 ? wall : task_span_s(r);
+  r.peak_rss_kb = static_cast<long>(12.5 * 1024);
+  for (int w = 0; w < workers; ++w) r.worker_info.push_back({w, 0.001});
   return r;
 }
 
 // Two CPU-bound tasks of 1 s each, measured `n` times with a little spread.
-std::vector<RunSample> serial_cpu(int n = 3) {
-  std::vector<RunSample> runs;
+std::vector<RunResult> serial_cpu(int n = 3) {
+  std::vector<RunResult> runs;
   for (int i = 0; i < n; ++i) {
     const double d = 0.01 * i;
     runs.push_back(run("serial", 1, {task(0, 0, 0, 1 + d, 1), task(1, 0, 1 + d, 2 + d, 1)}));
@@ -47,8 +46,8 @@ std::vector<RunSample> serial_cpu(int n = 3) {
 }
 
 // Two threads on one GIL: both in flight for 2 s, each on a CPU half of it.
-std::vector<RunSample> threads_cpu(int n = 3) {
-  std::vector<RunSample> runs;
+std::vector<RunResult> threads_cpu(int n = 3) {
+  std::vector<RunResult> runs;
   for (int i = 0; i < n; ++i) {
     const double d = 0.01 * i;
     runs.push_back(run("threads", 2, {task(0, 0, 0, 2 + d, 1), task(1, 1, 0, 2 + d, 1)}));
@@ -57,8 +56,8 @@ std::vector<RunSample> threads_cpu(int n = 3) {
 }
 
 // Two sub-interpreters side by side: 1 s each, on a CPU all the time.
-std::vector<RunSample> subinterpreters_cpu(int n = 3) {
-  std::vector<RunSample> runs;
+std::vector<RunResult> subinterpreters_cpu(int n = 3) {
+  std::vector<RunResult> runs;
   for (int i = 0; i < n; ++i) {
     const double d = 0.01 * i;
     runs.push_back(run("subinterpreters", 2, {task(0, 0, 0, 1 + d, 1), task(1, 1, 0, 1 + d, 1)}));
@@ -66,7 +65,7 @@ std::vector<RunSample> subinterpreters_cpu(int n = 3) {
   return runs;
 }
 
-Comparison compare(std::vector<std::pair<Config, std::vector<RunSample>>> configs, int cores = 2) {
+Comparison compare(std::vector<std::pair<Config, std::vector<RunResult>>> configs, int cores = 2) {
   Comparison c;
   c.python = "3.13.0";
   c.cores = cores;
@@ -93,50 +92,17 @@ bool has_warning(const Comparison& c, const std::string& text, int times = 0) {
   return found > times;
 }
 
-TEST(CompareModel, ParsesWhatPyhostRunWrites) {
-  const auto doc = nlohmann::json::parse(R"({
-    "mode": "threads", "workers": 2, "python": "3.13.0", "wall_s": 0.68,
-    "peak_rss_mb": 12.8, "worker_startup": [{"id": 1, "startup_s": 0.0003}, {"id": 0, "startup_s": 0.002}],
-    "tasks": [
-      {"id": 0, "worker": 0, "status": "ok", "exit_code": 0, "start_s": 0.011, "end_s": 0.679,
-       "wall_s": 0.668, "cpu_s": 0.26, "runq_s": 0.23, "stdout": "x\n", "stderr": ""},
-      {"id": 1, "worker": 1, "status": "failed", "exit_code": 3, "start_s": 0.011, "end_s": 0.5,
-       "wall_s": 0.489, "cpu_s": 0.2, "stdout": "", "stderr": "Traceback...\nValueError\n"}
-    ], "something_new": true})");
-  const RunSample r = parse_run_json(doc);
-  EXPECT_EQ(r.mode, "threads");
-  EXPECT_EQ(r.workers, 2);
-  EXPECT_DOUBLE_EQ(r.wall_s, 0.68);
-  ASSERT_TRUE(r.peak_rss_mb);
-  EXPECT_DOUBLE_EQ(*r.peak_rss_mb, 12.8);
-  ASSERT_EQ(r.worker_startup_s.size(), 2u);
-  EXPECT_DOUBLE_EQ(r.worker_startup_s[0], 0.002);
-  EXPECT_DOUBLE_EQ(r.startup_s(), 0.002);
-  ASSERT_EQ(r.tasks.size(), 2u);
-  EXPECT_DOUBLE_EQ(r.tasks[0].runq_s, 0.23);
-  EXPECT_DOUBLE_EQ(r.tasks[1].runq_s, 0);  // absent without schedstats
-  EXPECT_EQ(r.tasks[1].exit_code, 3);
-  EXPECT_THAT(r.tasks[1].stderr_text, HasSubstr("ValueError"));
-  EXPECT_FALSE(r.all_ok());
-
-  auto null_rss = doc;
-  null_rss["peak_rss_mb"] = nullptr;
-  EXPECT_FALSE(parse_run_json(null_rss).peak_rss_mb);
-  EXPECT_THROW(parse_run_json(nlohmann::json::parse(R"({"mode": "serial"})")), std::runtime_error);
-  EXPECT_THROW(parse_run_json(nlohmann::json::parse("[1, 2]")), std::runtime_error);
-}
-
 TEST(CompareModel, OffCpuShareIsPerWorkerOverTheSumOfItsTasks) {
   // Worker 0 ran two tasks: walls 1 + 1, CPU 0.5 + 0.3, run queue 0.2 + 0 -> (2 - 0.8 - 0.2) / 2.
   // Worker 1 ran one: wall 1, CPU 0.9 -> 0.1. Averaged over the two threads: 0.3.
-  const RunSample r =
+  const RunResult r =
       run("threads", 2, {task(0, 0, 0, 1, 0.5, 0.2), task(2, 0, 1, 2, 0.3), task(1, 1, 0, 1, 0.9)});
-  EXPECT_NEAR(r.off_cpu_fraction(), (0.5 + 0.1) / 2, 1e-12);
-  EXPECT_NEAR(r.runq_fraction(), 0.2 / 3, 1e-12);
-  EXPECT_NEAR(r.cpu_share(), 1.7 / 2.8, 1e-12);
-  EXPECT_NEAR(r.runnable_parallelism(), 1.9 / 2, 1e-12);
-  EXPECT_NEAR(r.cpu_util(), 1.7 / 2, 1e-12);
-  EXPECT_DOUBLE_EQ(r.task_span_s(), 2);
+  EXPECT_NEAR(off_cpu_fraction(r), (0.5 + 0.1) / 2, 1e-12);
+  EXPECT_NEAR(runq_fraction(r), 0.2 / 3, 1e-12);
+  EXPECT_NEAR(cpu_share(r), 1.7 / 2.8, 1e-12);
+  EXPECT_NEAR(runnable_parallelism(r), 1.9 / 2, 1e-12);
+  EXPECT_NEAR(cpu_util(r), 1.7 / 2, 1e-12);
+  EXPECT_DOUBLE_EQ(task_span_s(r), 2);
 }
 
 TEST(CompareModel, PlanPutsTheSerialBaselineFirst) {
@@ -254,11 +220,11 @@ TEST(CompareModel, CpuBoundThreadsWaitForTheGilAndSubinterpretersScale) {
 }
 
 TEST(CompareModel, TasksThatNeverOverlapDidNoParallelWork) {
-  std::vector<RunSample> one_by_one;
+  std::vector<RunResult> one_by_one;
   for (int i = 0; i < 3; ++i)
     one_by_one.push_back(
         run("subinterpreters", 2, {task(0, 0, 0, 1, 0.01), task(1, 1, 1, 2, 0.01)}));
-  std::vector<RunSample> serial;
+  std::vector<RunResult> serial;
   for (int i = 0; i < 3; ++i)
     serial.push_back(run("serial", 1, {task(0, 0, 0, 1, 0.01), task(1, 0, 1, 2, 0.01)}));
   const Comparison c =
@@ -270,7 +236,7 @@ TEST(CompareModel, TasksThatNeverOverlapDidNoParallelWork) {
 }
 
 TEST(CompareModel, WaitingThreadsOverlapAndAreNotBlamedOnTheGil) {
-  std::vector<RunSample> serial, threads;
+  std::vector<RunResult> serial, threads;
   for (int i = 0; i < 3; ++i) {
     serial.push_back(run("serial", 1, {task(0, 0, 0, 1, 0.01), task(1, 0, 1, 2, 0.01)}));
     threads.push_back(
@@ -286,7 +252,7 @@ TEST(CompareModel, WaitingThreadsOverlapAndAreNotBlamedOnTheGil) {
 }
 
 TEST(CompareModel, WarnsAboutUnstableRunsOutliersAndTooManyWorkers) {
-  std::vector<RunSample> noisy;
+  std::vector<RunResult> noisy;
   for (double wall : {1.0, 1.3, 1.0, 1.01, 0.99, 1.0})
     noisy.push_back(
         run("threads", 4, {task(0, 0, 0, wall, wall), task(1, 1, 0, wall, wall)}, wall));
@@ -297,7 +263,7 @@ TEST(CompareModel, WarnsAboutUnstableRunsOutliersAndTooManyWorkers) {
                           "median, kept in the statistics: threads -j4 1.300 s (median 1.000 s)"));
   EXPECT_EQ(find(c, "threads", 4).wall.outliers.size(), 1u);
   // A run 2 % off tight neighbours is an outlier by the score, counted, but not worth a warning.
-  std::vector<RunSample> tight;
+  std::vector<RunResult> tight;
   for (double wall : {1.0, 1.02, 1.0, 1.001, 0.999, 1.0})
     tight.push_back(
         run("threads", 2, {task(0, 0, 0, wall, wall), task(1, 1, 0, wall, wall)}, wall));
@@ -311,7 +277,7 @@ TEST(CompareModel, WarnsAboutUnstableRunsOutliersAndTooManyWorkers) {
 TEST(CompareModel, WithoutRunQueueDelaysTurnTakingIsOnlyJudgedOnAQuietMachine) {
   // processes that report no run-queue delay, squeezed onto one CPU by other programs: they look
   // like tasks that took turns, but the busy machine (seen in the threads runs) explains it.
-  std::vector<RunSample> squeezed, busy_threads;
+  std::vector<RunResult> squeezed, busy_threads;
   for (int i = 0; i < 3; ++i) {
     squeezed.push_back(run("processes", 2, {task(0, 0, 0, 1, 0.5), task(1, 1, 0, 1, 0.5)}));
     busy_threads.push_back(
@@ -329,10 +295,10 @@ TEST(CompareModel, WithoutRunQueueDelaysTurnTakingIsOnlyJudgedOnAQuietMachine) {
 }
 
 TEST(CompareModel, WarnsWhenTheMachineWasBusy) {
-  std::vector<RunSample> busy;
+  std::vector<RunResult> busy;
   for (int i = 0; i < 3; ++i)
     busy.push_back(run("serial", 1, {task(0, 0, 0, 1, 0.6, 0.4), task(1, 0, 1, 2, 0.6, 0.4)}));
-  std::vector<RunSample> busier;
+  std::vector<RunResult> busier;
   for (int i = 0; i < 3; ++i)
     busier.push_back(run("threads", 2, {task(0, 0, 0, 1, 0.5, 0.5), task(1, 1, 0, 1, 0.5, 0.5)}));
   const Comparison c = compare({{{"serial", 1, 2}, busy}, {{"threads", 2, 2}, busier}});

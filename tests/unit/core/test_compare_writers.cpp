@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "pyhost/compare.hpp"
+#include "report/compare.hpp"
 #include "report/compare_table.hpp"
 
 namespace pyhost::compare {
@@ -13,27 +13,26 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TaskSample task(int id, int worker, double start, double end, double cpu) {
-  TaskSample t;
+TaskResult task(int id, int worker, double start, double end, double cpu) {
+  TaskResult t;
   t.id = id;
   t.worker = worker;
-  t.status = "ok";
+  t.status = TaskStatus::Ok;
   t.start_s = start;
   t.end_s = end;
-  t.wall_s = end - start;
   t.cpu_s = cpu;
   return t;
 }
 
-RunSample run(const std::string& mode, int workers, std::vector<TaskSample> tasks) {
-  RunSample r;
+RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks) {
+  RunResult r;
   r.mode = mode;
   r.workers = workers;
   r.python = "3.13.0";
   r.tasks = std::move(tasks);
-  r.wall_s = r.task_span_s() + 0.002;
-  r.peak_rss_mb = 20;
-  r.worker_startup_s.assign(static_cast<std::size_t>(workers), 0.002);
+  r.wall_s = task_span_s(r) + 0.002;
+  r.peak_rss_kb = static_cast<long>(20 * 1024);
+  for (int w = 0; w < workers; ++w) r.worker_info.push_back({w, 0.002});
   return r;
 }
 
@@ -46,7 +45,7 @@ Comparison sample_comparison(const std::string& script = "scripts/cpu_bound.py")
   c.tasks = 2;
   c.repeat = 3;
   c.warmup = 1;
-  std::vector<RunSample> serial, threads, sub1, sub2;
+  std::vector<RunResult> serial, threads, sub1, sub2;
   for (int i = 0; i < 3; ++i) {
     const double d = 0.01 * i;
     serial.push_back(
@@ -214,8 +213,7 @@ TEST(CompareWriters, HtmlIsSelfContainedWithTheCharts) {
   EXPECT_EQ(count(html, "http"), count(html, "xmlns=\"http://www.w3.org/2000/svg\""));
 }
 
-TEST(CompareWriters, HtmlEscapeAndNumberFormats) {
-  EXPECT_EQ(html_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+TEST(CompareWriters, NumberFormats) {
   EXPECT_EQ(format_seconds(0.5181), "0.518");
   EXPECT_EQ(format_seconds(12.345), "12.35");
   EXPECT_EQ(format_seconds(0.00071), "0.0007");

@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "pyhost/output_mux.hpp"
+#include "output/output_mux.hpp"
 
 namespace pyhost {
 namespace {

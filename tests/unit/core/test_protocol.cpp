@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "pyhost/protocol.hpp"
+#include "process/protocol.hpp"
 
 namespace pyhost::proto {
 namespace {

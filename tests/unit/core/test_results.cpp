@@ -54,7 +54,7 @@ TEST(Results, JsonFileIsWrittenWholeAndInvalidUtf8Survives) {
   run.tasks.resize(1);
   run.tasks[0].stdout_text = "bad byte \xff here";
   auto path = std::filesystem::temp_directory_path() / "pyhost_results_test.json";
-  write_json_atomically(path.string(), to_json(run));
+  write_json_atomically(path.string(), run.to_json());
   std::ifstream in(path);
   nlohmann::json doc = nlohmann::json::parse(in);
   EXPECT_EQ(doc["mode"], "threads");
@@ -66,10 +66,87 @@ TEST(Results, JsonFileIsWrittenWholeAndInvalidUtf8Survives) {
 TEST(Results, UnwritablePathThrowsWithTheName) {
   RunResult run;
   try {
-    write_json_atomically("/nonexistent-dir/x.json", to_json(run));
+    write_json_atomically("/nonexistent-dir/x.json", run.to_json());
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& error) {
     EXPECT_NE(std::string(error.what()).find("/nonexistent-dir/x.json"), std::string::npos);
+  }
+}
+
+TEST(Results, FromJsonReadsWhatPyhostRunWrites) {
+  const auto doc = nlohmann::json::parse(R"({
+    "mode": "threads", "workers": 2, "python": "3.13.0", "wall_s": 0.68,
+    "peak_rss_mb": 12.8, "worker_startup": [{"id": 1, "startup_s": 0.0003}, {"id": 0, "startup_s": 0.002}],
+    "tasks": [
+      {"id": 0, "worker": 0, "status": "ok", "exit_code": 0, "start_s": 0.011, "end_s": 0.679,
+       "wall_s": 0.668, "cpu_s": 0.26, "runq_s": 0.23, "stdout": "x\n", "stderr": ""},
+      {"id": 1, "worker": 1, "status": "failed", "exit_code": 3, "start_s": 0.011, "end_s": 0.5,
+       "wall_s": 0.489, "cpu_s": 0.2, "stdout": "", "stderr": "Traceback...\nValueError\n"}
+    ], "something_new": true})");
+  const RunResult r = RunResult::from_json(doc);
+  EXPECT_EQ(r.mode, "threads");
+  EXPECT_EQ(r.workers, 2);
+  EXPECT_DOUBLE_EQ(r.wall_s, 0.68);
+  ASSERT_TRUE(r.peak_rss_kb);
+  EXPECT_NEAR(*r.peak_rss_kb / 1024.0, 12.8, 0.001);
+  ASSERT_EQ(r.worker_info.size(), 2u);
+  EXPECT_EQ(r.worker_info[1].id, 0);
+  EXPECT_DOUBLE_EQ(r.worker_info[1].startup_s, 0.002);
+  EXPECT_DOUBLE_EQ(r.startup_s(), 0.002);
+  ASSERT_EQ(r.tasks.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.tasks[0].runq_s, 0.23);
+  EXPECT_DOUBLE_EQ(r.tasks[1].runq_s, 0);  // absent without schedstats
+  EXPECT_EQ(r.tasks[1].exit_code, 3);
+  EXPECT_NE(r.tasks[1].stderr_text.find("ValueError"), std::string::npos);
+  EXPECT_EQ(r.tasks[0].stdout_text, "x\n");
+  EXPECT_EQ(r.tasks[1].status, TaskStatus::Failed);
+  EXPECT_FALSE(r.all_ok());
+
+  auto null_rss = doc;
+  null_rss["peak_rss_mb"] = nullptr;
+  EXPECT_FALSE(RunResult::from_json(null_rss).peak_rss_kb);
+  EXPECT_THROW(RunResult::from_json(nlohmann::json::parse(R"({"mode": "serial"})")),
+               std::runtime_error);
+  EXPECT_THROW(RunResult::from_json(nlohmann::json::parse("[1, 2]")), std::runtime_error);
+}
+
+TEST(Results, JsonRoundTripKeepsEveryField) {
+  RunResult run;
+  run.mode = "processes";
+  run.workers = 3;
+  run.python = "3.13.0";
+  run.wall_s = 1.5;
+  run.peak_rss_kb = 20480;
+  run.worker_info = {{0, 0.01}, {1, 0.02}};
+  TaskResult task;
+  task.id = 0;
+  task.worker = 1;
+  task.status = TaskStatus::Crashed;
+  task.exit_code = 139;
+  task.start_s = 0.1;
+  task.end_s = 0.9;
+  task.cpu_s = 0.7;
+  task.runq_s = 0.05;
+  task.peak_rss_kb = 10240;
+  task.stdout_text = "partial";
+  task.stderr_truncated = true;
+  task.error = "worker killed by SIGSEGV";
+  run.tasks = {task};
+  const RunResult back = RunResult::from_json(nlohmann::json::parse(run.to_json().dump()));
+  EXPECT_EQ(back.to_json(), run.to_json());
+  EXPECT_EQ(back.tasks[0].status, TaskStatus::Crashed);
+  EXPECT_TRUE(back.tasks[0].stderr_truncated);
+  EXPECT_DOUBLE_EQ(back.startup_s(), 0.02);
+}
+
+TEST(Results, FromJsonRejectsAnUnknownStatusByName) {
+  auto doc = nlohmann::json::parse(
+      R"({"mode": "serial", "wall_s": 1, "tasks": [{"id": 0, "status": "exploded"}]})");
+  try {
+    RunResult::from_json(doc);
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("exploded"), std::string::npos);
   }
 }
 

@@ -27,7 +27,7 @@ class RuntimeEnvironment : public ::testing::Environment {
   }
 };
 
-RunPlan code_plan(Mode mode, int workers, int tasks, std::string code) {
+RunPlan code_plan(std::string mode, int workers, int tasks, std::string code) {
   RunPlan plan;
   plan.mode = mode;
   plan.workers = workers;
@@ -125,23 +125,23 @@ TEST(SubInterpreter, ManyCreatedAndEndedConcurrently) {
   EXPECT_EQ(ok.load(), 12);
 }
 
-class ModeTest : public ::testing::TestWithParam<Mode> {};
+// pyhost::run with a runtime the application made: it is used, and left running.
+class ModeTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModeTest, RunsEveryTaskWithItsOwnResult) {
   RunPlan plan = code_plan(GetParam(), 2, 5,
                            "import pyhost, sys\n"
                            "print('task', pyhost.task_id, pyhost.mode)\n"
                            "sys.exit(pyhost.task_id % 2)\n");
-  RunResult result = run_in_process(*g_runtime, plan);
+  RunResult result = run(plan);
   ASSERT_EQ(result.tasks.size(), 5u);
-  EXPECT_EQ(result.mode, to_string(GetParam()));
+  EXPECT_EQ(result.mode, GetParam());
   for (int k = 0; k < 5; ++k) {
     const TaskResult& task = result.tasks[static_cast<std::size_t>(k)];
     EXPECT_EQ(task.id, k);
     EXPECT_EQ(task.exit_code, k % 2);
     EXPECT_EQ(task.status, k % 2 ? TaskStatus::Failed : TaskStatus::Ok);
-    EXPECT_EQ(task.stdout_text,
-              "task " + std::to_string(k) + " " + std::string(to_string(GetParam())) + "\n");
+    EXPECT_EQ(task.stdout_text, "task " + std::to_string(k) + " " + GetParam() + "\n");
     EXPECT_GE(task.worker, 0);
     EXPECT_LT(task.worker, 2);
     EXPECT_LE(task.start_s, task.end_s);
@@ -150,8 +150,7 @@ TEST_P(ModeTest, RunsEveryTaskWithItsOwnResult) {
 }
 
 TEST_P(ModeTest, ExceptionBecomesExitCodeOneWithTraceback) {
-  RunResult result =
-      run_in_process(*g_runtime, code_plan(GetParam(), 1, 2, "raise RuntimeError('no')"));
+  RunResult result = run(code_plan(GetParam(), 1, 2, "raise RuntimeError('no')"));
   for (const TaskResult& task : result.tasks) {
     EXPECT_EQ(task.exit_code, 1);
     EXPECT_NE(task.stderr_text.find("RuntimeError: no"), std::string::npos) << task.stderr_text;
@@ -162,16 +161,16 @@ TEST_P(ModeTest, ExceptionBecomesExitCodeOneWithTraceback) {
 // freeing the stream under print()'s borrowed reference (a crash every few runs on 3.13).
 TEST_P(ModeTest, RepeatedRunsWithHeavyPrintingStayHealthy) {
   for (int round = 0; round < 8; ++round) {
-    RunResult result = run_in_process(*g_runtime, code_plan(GetParam(), 4, 8,
-                                                            "import pyhost\n"
-                                                            "class Box: pass\n"
-                                                            "for i in range(200):\n"
-                                                            "    b = Box(); b.i = i\n"
-                                                            "    try:\n"
-                                                            "        b.missing\n"
-                                                            "    except AttributeError:\n"
-                                                            "        pass\n"
-                                                            "    print(pyhost.task_id, i)\n"));
+    RunResult result = run(code_plan(GetParam(), 4, 8,
+                                     "import pyhost\n"
+                                     "class Box: pass\n"
+                                     "for i in range(200):\n"
+                                     "    b = Box(); b.i = i\n"
+                                     "    try:\n"
+                                     "        b.missing\n"
+                                     "    except AttributeError:\n"
+                                     "        pass\n"
+                                     "    print(pyhost.task_id, i)\n"));
     ASSERT_TRUE(result.all_ok()) << "round " << round;
     for (const TaskResult& task : result.tasks)
       EXPECT_EQ(std::count(task.stdout_text.begin(), task.stdout_text.end(), '\n'), 200);
@@ -179,9 +178,28 @@ TEST_P(ModeTest, RepeatedRunsWithHeavyPrintingStayHealthy) {
   EXPECT_GE(eval_long("__import__('gc').collect()"), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllInProcessModes, ModeTest,
-                         ::testing::Values(Mode::Serial, Mode::Threads, Mode::Subinterpreters),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+std::vector<std::string> in_process_modes() {
+  std::vector<std::string> names;
+  for (const auto& mode : all_modes())
+    if (mode.engine == Engine::InProcess) names.emplace_back(mode.name);
+  return names;
+}
+
+TEST(ModeTable, InProcessModesAreTheOnesThisTestCovers) {
+  EXPECT_EQ(in_process_modes(), (std::vector<std::string>{"serial", "threads", "subinterpreters"}));
+}
+
+TEST(RunApi, BadPlansAreErrorsNotCrashes) {
+  EXPECT_THROW(run(code_plan("no-such-mode", 1, 1, "pass")), PlanError);
+  RunPlan missing = code_plan("serial", 1, 1, "");
+  missing.target = {TaskTarget::Kind::Script, "/nonexistent/script.py", {}};
+  EXPECT_THROW(run(missing), PlanError);
+  // The runtime the application made is still usable.
+  EXPECT_EQ(eval_long("6 * 7"), 42);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllInProcessModes, ModeTest, ::testing::ValuesIn(in_process_modes()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace pyhost

@@ -8,13 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace pyhost {
+#include "pyhost/run.hpp"
 
-enum class OutputStyle {
-  Passthrough,  // one task: bytes go out as written, untagged
-  Prefixed,     // lines stream out as they complete, "[task k] " in front
-  Grouped,      // a task's lines go out in one block when it finishes
-};
+namespace pyhost {
 
 enum class StreamId { Out = 1, Err = 2 };
 

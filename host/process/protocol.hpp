@@ -5,12 +5,14 @@
 //
 // Frame = 16-byte header + payload. Header fields are little-endian:
 //   u32 magic 'PYHW' | u16 version | u16 type | u32 task id | u32 payload length
-// Hello    worker -> host  payload: JSON {"version", "pid", "python"}
+// Hello    worker -> host  payload: JSON {"version", "pid", "python"}             (HelloPayload)
 // RunTask  host -> worker  payload: JSON {"kind", "target", "args", "worker", "mode", "workers",
-//                                          "tasks", "timeout_s"}
+//                                          "tasks", "timeout_s"}                (RunTaskPayload)
 // Result   worker -> host  payload: JSON {"exit_code", "status", "error", "cpu_s", "runq_s",
-//                                          "peak_rss_kb", "wall_s", "tainted"}
+//                                          "peak_rss_kb", "wall_s", "tainted"}  (ResultPayload)
 // Shutdown host -> worker  payload: empty
+// Payloads are encoded and decoded only by the functions below; a payload that does not have
+// the documented shape is a ProtocolError too.
 // A decoder rejects anything else (bad magic, version, type or a length over the limit) with a
 // ProtocolError that says what was wrong.
 #pragma once
@@ -22,6 +24,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "pyhost/results.hpp"
+#include "pyhost/run.hpp"
 
 namespace pyhost::proto {
 
@@ -61,5 +66,37 @@ class FrameDecoder {
   std::size_t consumed_ = 0;
   bool failed_ = false;
 };
+
+// ---- Payloads ---------------------------------------------------------------------------------
+
+struct HelloPayload {
+  long pid = 0;
+  std::string python;  // the worker's CPython version
+};
+
+struct RunTaskPayload {
+  TaskTarget target;
+  int worker = 0;
+  std::string mode;
+  int workers = 1, tasks = 1;
+  double timeout_s = 0;
+};
+
+struct ResultPayload {
+  int exit_code = 1;
+  TaskStatus status = TaskStatus::Failed;
+  std::string error;
+  double cpu_s = 0, runq_s = 0, wall_s = 0;
+  long peak_rss_kb = 0;
+  bool tainted = false;  // the task left threads running: the worker cannot be reused
+};
+
+std::string encode_payload(const HelloPayload& hello);
+std::string encode_payload(const RunTaskPayload& task);
+std::string encode_payload(const ResultPayload& result);
+// Each throws ProtocolError when the payload is not of its documented shape.
+HelloPayload decode_hello(std::string_view payload);
+RunTaskPayload decode_run_task(std::string_view payload);
+ResultPayload decode_result(std::string_view payload);
 
 }  // namespace pyhost::proto

@@ -1,17 +1,18 @@
-#include "batch/file_util.hpp"
-
-#include "batch/unique_fd.hpp"
-
-#include <fmt/format.h>
+#include "util/files.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <system_error>
 
-namespace pyhost::batch {
+#include "util/unique_fd.hpp"
+
+namespace pyhost {
 
 namespace fs = std::filesystem;
 
@@ -44,7 +45,7 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
     write_all(fd.get(), content, "cannot write " + tmp);
     if (::fsync(fd.get()) != 0) throw_errno("cannot fsync " + tmp);
     if (::close(fd.release()) != 0) throw_errno("cannot close " + tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot rename to " + path.string());
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot write " + path.string());
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
@@ -54,8 +55,8 @@ void write_file_atomically(const fs::path& path, std::string_view content) {
   if (dfd.get() >= 0) ::fsync(dfd.get());
 }
 
-OutputTail read_tail(const fs::path& path, size_t max_bytes) {
-  OutputTail tail;
+FileTail read_tail(const fs::path& path, std::size_t max_bytes) {
+  FileTail tail;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return tail;
   off_t size = ::lseek(fd.get(), 0, SEEK_END);
@@ -90,4 +91,15 @@ std::string read_file(const fs::path& path) {
   return out;
 }
 
-}  // namespace pyhost::batch
+TempDir::TempDir(std::string_view prefix) {
+  std::string pattern = (fs::temp_directory_path() / fmt::format("{}-XXXXXX", prefix)).string();
+  if (!::mkdtemp(pattern.data())) throw_errno("cannot create a temporary directory");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+}  // namespace pyhost

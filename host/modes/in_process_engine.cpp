@@ -1,4 +1,5 @@
-// serial, threads and subinterpreters: the modes that run tasks inside this process.
+// The engine of the modes that run tasks on threads of this process, each worker in the main
+// interpreter or in a sub-interpreter of its own (serial, threads, subinterpreters).
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -8,12 +9,15 @@
 #include <thread>
 #include <vector>
 
+#include "embed/host_module.hpp"
 #include "embed/task_watch.hpp"
-#include "modes/worker_pool.hpp"
+#include "modes/engine.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/python_error.hpp"
 #include "pyhost/thread_state.hpp"
 #include "run/task_runner.hpp"
+#include "schedule/supervisor.hpp"
+#include "util/host_signals.hpp"
 
 namespace pyhost {
 namespace {
@@ -23,11 +27,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 // Takes tasks off the board until none are left, in the interpreter whose GIL this thread holds.
-void work_through(TaskBoard& board, int worker,
+void work_through(TaskBoard& board, const InterpreterRole& role, int worker,
                   std::chrono::steady_clock::time_point worker_start) {
   std::optional<TaskRunner> runner;
   try {
-    runner.emplace(board.plan(), role_for(board.plan()));
+    runner.emplace(board.plan(), role);
   } catch (const std::exception& error) {
     board.worker_failed(worker, error.what());
     return;
@@ -46,7 +50,8 @@ void work_through(TaskBoard& board, int worker,
 // The worker threads of a supervised run; more are launched to replace abandoned ones.
 class WorkerThreads {
  public:
-  WorkerThreads(PythonRuntime& runtime, TaskBoard& board) : runtime_(runtime), board_(board) {}
+  WorkerThreads(PythonRuntime& runtime, TaskBoard& board, const ModeInfo& mode)
+      : runtime_(runtime), board_(board), mode_(mode), role_(role_for(board.plan(), mode)) {}
 
   void launch() {
     const int worker = board_.new_worker_id();
@@ -72,18 +77,18 @@ class WorkerThreads {
     // must take them. The host's handler only records a signal, on whatever thread.
     const auto worker_start = std::chrono::steady_clock::now();
     try {
-      if (board_.plan().mode == Mode::Subinterpreters) {
+      if (mode_.interpreter == WorkerInterpreter::OwnSubinterpreter) {
         auto interpreter = std::make_unique<SubInterpreter>(runtime_);
         {
           GilHold gil(interpreter->thread_state());
-          work_through(board_, worker, worker_start);
+          work_through(board_, role_, worker, worker_start);
         }
         // Ending it would wait for the threads a task left running: leave it to process exit.
         if (board_.abandoned(worker)) (void)interpreter.release();
       } else {
         ThreadState tstate(runtime_.main_interpreter());
         GilHold gil(tstate.get());
-        work_through(board_, worker, worker_start);
+        work_through(board_, role_, worker, worker_start);
       }
     } catch (const std::exception& error) {
       board_.worker_failed(worker, error.what());
@@ -93,20 +98,23 @@ class WorkerThreads {
 
   PythonRuntime& runtime_;
   TaskBoard& board_;
+  const ModeInfo& mode_;
+  const InterpreterRole role_;
   std::mutex mutex_;
   std::vector<std::pair<int, std::thread>> threads_;
 };
 
-}  // namespace
-
-RunResult run_plain_serial(TaskBoard& board) {
+// One task as plain python on the calling (main) thread, which holds the GIL.
+RunResult run_plain_serial(TaskBoard& board, const ModeInfo& mode) {
   const int worker = board.new_worker_id();
-  work_through(board, worker, board.start());
+  work_through(board, role_for(board.plan(), mode), worker, board.start());
   board.worker_exited(worker);
-  return board.finish("serial");
+  return board.finish();
 }
 
-RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, int& signal) {
+// The plan's tasks on worker threads under supervision. Called with the main GIL released.
+RunResult run_supervised(PythonRuntime& runtime, TaskBoard& board, const ModeInfo& mode,
+                         int& signal) {
   const RunPlan& plan = board.plan();
   // Static: a thread left stuck in C code may still reach it after this function returns.
   static std::mutex pools_mutex;
@@ -114,10 +122,10 @@ RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, in
   WorkerThreads* workers;
   {
     std::lock_guard lock(pools_mutex);
-    pools.push_back(std::make_unique<WorkerThreads>(runtime, board));
+    pools.push_back(std::make_unique<WorkerThreads>(runtime, board, mode));
     workers = pools.back().get();
   }
-  const int count = plan.mode == Mode::Serial ? 1 : std::max(1, std::min(plan.workers, plan.tasks));
+  const int count = mode.single_worker ? 1 : std::max(1, std::min(plan.workers, plan.tasks));
   for (int i = 0; i < count; ++i) workers->launch();
 
   SupervisorHooks hooks;
@@ -142,7 +150,69 @@ RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, in
   signal = supervise(board, hooks);
   workers->join_or_detach();
   reset_task_stops();
-  return board.finish(std::string(to_string(plan.mode)));
+  return board.finish();
+}
+
+// A thread a task left behind may still be inside OutputMux::write when the run ends, so muxes
+// are kept until the process exits rather than freed under it.
+OutputMux& retain_mux(OutputMux::Options options) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<OutputMux>> muxes;
+  std::lock_guard lock(mutex);
+  muxes.push_back(std::make_unique<OutputMux>(options));
+  return *muxes.back();
+}
+
+// Likewise for boards: an abandoned worker reports to its board whenever it comes back.
+TaskBoard& retain_board(const RunPlan& plan, OutputMux& mux) {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<TaskBoard>> boards;
+  std::lock_guard lock(mutex);
+  boards.push_back(std::make_unique<TaskBoard>(plan, mux));
+  return *boards.back();
+}
+
+class InProcessEngine final : public ModeEngine {
+ public:
+  bool needs_runtime() const override { return true; }
+
+  RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override {
+    OutputMux::Options options;
+    options.style = plan.effective_output();
+    options.tag = plan.tasks > 1;
+    OutputMux& mux = retain_mux(options);
+    set_output_sink(&mux);
+    struct SinkReset {
+      ~SinkReset() { set_output_sink(nullptr); }
+    } sink_reset;
+
+    if (mode.interpreter == WorkerInterpreter::OwnSubinterpreter && !SubInterpreter::has_own_gil())
+      mux.host_message("pyhost: CPython " + runtime->info().version +
+                       " has no per-interpreter GIL (PEP 684 needs 3.12+): sub-interpreters "
+                       "share one GIL and will not run in parallel.");
+
+    TaskBoard& board = retain_board(plan, mux);
+    RunResult result;
+    if (plan.is_plain_python() && plan.timeout_s <= 0) {
+      result = run_plain_serial(board, mode);  // python's own signal handling, on this thread
+    } else {
+      HostSignals signals;
+      GilRelease main_thread_supervises;
+      int signal = 0;
+      result = run_supervised(*runtime, board, mode, signal);
+      result.stopped_by_signal = signal;
+    }
+    result.python = runtime->info().version;
+    result.peak_rss_kb = peak_rss_kb_self();
+    return result;
+  }
+};
+
+}  // namespace
+
+ModeEngine& in_process_engine() {
+  static InProcessEngine engine;
+  return engine;
 }
 
 }  // namespace pyhost

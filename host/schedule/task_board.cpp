@@ -1,10 +1,8 @@
-#include "modes/worker_pool.hpp"
+#include "schedule/task_board.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-
-#include "pyhost/host_signals.hpp"
 
 namespace pyhost {
 
@@ -173,10 +171,10 @@ void TaskBoard::wait_for_change(std::chrono::milliseconds at_most) {
   changed_.wait_for(lock, at_most, [this] { return settled_locked(); });
 }
 
-RunResult TaskBoard::finish(std::string mode_name) {
+RunResult TaskBoard::finish() {
   std::lock_guard lock(mutex_);
   RunResult run;
-  run.mode = std::move(mode_name);
+  run.mode = plan_.mode;
   run.workers = plan_.workers;
   run.wall_s = elapsed_s();
   for (std::size_t i = 0; i < results_.size(); ++i) {
@@ -195,34 +193,6 @@ RunResult TaskBoard::finish(std::string mode_name) {
   run.worker_info = workers_;
   run.abandoned_workers = static_cast<int>(abandoned_.size());
   return run;
-}
-
-int supervise(TaskBoard& board, const SupervisorHooks& hooks) {
-  const RunPlan& plan = board.plan();
-  const auto grace = std::chrono::duration_cast<TaskBoard::Clock::duration>(
-      std::chrono::duration<double>(plan.kill_after_s));
-  const auto hard_limit = std::chrono::duration_cast<TaskBoard::Clock::duration>(
-      std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
-  int signal = 0;
-  std::optional<TaskBoard::Clock::time_point> stop_deadline;
-  while (!board.settled()) {
-    board.wait_for_change(std::chrono::milliseconds(20));
-    if (hooks.on_tick) hooks.on_tick();
-    const auto now = TaskBoard::Clock::now();
-    if (int received = HostSignals::received(); received != 0 && signal == 0) {
-      signal = received;
-      board.stop();
-      if (hooks.on_signal) hooks.on_signal(signal);
-      stop_deadline = now + grace;
-    }
-    for (const auto& entry : board.running()) {
-      if (plan.timeout_s > 0 && now - entry.since > hard_limit && hooks.on_overdue)
-        hooks.on_overdue(entry);
-      else if (stop_deadline && now > *stop_deadline && hooks.on_stuck)
-        hooks.on_stuck(entry);
-    }
-  }
-  return signal;
 }
 
 }  // namespace pyhost

@@ -5,7 +5,7 @@
 
 #include <utility>
 
-namespace pyhost::batch {
+namespace pyhost {
 
 class UniqueFd {
  public:
@@ -13,8 +13,7 @@ class UniqueFd {
   UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   UniqueFd& operator=(UniqueFd&& other) noexcept {
     if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
+      reset(std::exchange(other.fd_, -1));
     }
     return *this;
   }
@@ -24,13 +23,13 @@ class UniqueFd {
 
   int get() const { return fd_; }
   int release() { return std::exchange(fd_, -1); }
-  void reset() {
+  void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_ = fd;
   }
 
  private:
   int fd_;
 };
 
-}  // namespace pyhost::batch
+}  // namespace pyhost

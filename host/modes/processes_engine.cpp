@@ -1,5 +1,4 @@
 // The host side of processes mode: one slot thread per worker process, under the supervisor.
-#include "pyhost/process_pool.hpp"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -15,15 +14,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
-#include "modes/worker_pool.hpp"
+#include "modes/engine.hpp"
+#include "output/output_mux.hpp"
 #include "process/frame_io.hpp"
-#include "pyhost/host_signals.hpp"
-#include "pyhost/output_mux.hpp"
-#include "pyhost/protocol.hpp"
+#include "process/protocol.hpp"
+#include "schedule/supervisor.hpp"
+#include "util/host_signals.hpp"
+#include "util/process_info.hpp"
+#include "util/unique_fd.hpp"
 
 namespace bp = boost::process;
 
@@ -34,37 +35,7 @@ using proto::Frame;
 using proto::FrameType;
 using Clock = std::chrono::steady_clock;
 
-std::string signal_name(int signo) {
-  const char* abbrev = ::sigabbrev_np(signo);
-  return abbrev ? std::string("SIG") + abbrev : fmt::format("signal {}", signo);
-}
-
-std::string self_exe() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("pyhost") : exe.string();
-}
-
-// A file descriptor owned by the host.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 // Close-on-exec from birth: a worker spawned by another slot at the same moment must not inherit
 // this worker's pipe ends (it would keep them open and hide this worker's death).
@@ -97,7 +68,7 @@ class WorkerProcess {
     std::vector<std::string> args = {"__worker"};
     if (plan.memory_limit_mb > 0)
       args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
-    child_ = bp::child(self_exe(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
+    child_ = bp::child(self_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
                        bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
                        bp::posix::fd.bind(3, frames_in_r.get()),
                        bp::posix::fd.bind(4, frames_out_w.get()));
@@ -236,15 +207,15 @@ class LiveWorkers {
   std::map<int, pid_t> pids_;
 };
 
-nlohmann::json run_task_spec(const RunPlan& plan, int worker) {
-  return {{"kind", std::string(to_string(plan.target.kind))},
-          {"target", plan.target.value},
-          {"args", plan.target.args},
-          {"worker", worker},
-          {"mode", "processes"},
-          {"workers", plan.workers},
-          {"tasks", plan.tasks},
-          {"timeout_s", plan.timeout_s}};
+proto::RunTaskPayload run_task_spec(const RunPlan& plan, int worker) {
+  proto::RunTaskPayload spec;
+  spec.target = plan.target;
+  spec.worker = worker;
+  spec.mode = plan.mode;
+  spec.workers = plan.workers;
+  spec.tasks = plan.tasks;
+  spec.timeout_s = plan.timeout_s;
+  return spec;
 }
 
 class Slot {
@@ -329,7 +300,7 @@ class Slot {
           Clock::now() + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
     process_->writer().send({FrameType::RunTask, static_cast<std::uint32_t>(task),
-                             run_task_spec(plan, worker_).dump()});
+                             proto::encode_payload(run_task_spec(plan, worker_))});
     Frame frame;
     bool finished = false;
     auto to_task = [this, task](StreamId stream, std::string_view text) {
@@ -341,18 +312,17 @@ class Slot {
           case WorkerProcess::Event::Frame:
             if (frame.type == FrameType::Result) {
               process_->drain(to_task);
-              auto doc = nlohmann::json::parse(frame.payload);
-              result.exit_code = doc.at("exit_code");
-              result.cpu_s = doc.value("cpu_s", 0.0);
-              result.runq_s = doc.value("runq_s", 0.0);
-              result.peak_rss_kb = doc.value("peak_rss_kb", 0L);
-              result.error = doc.value("error", std::string());
-              const std::string status = doc.value("status", std::string("failed"));
-              result.status = status == "ok"        ? TaskStatus::Ok
-                              : status == "timeout" ? TaskStatus::Timeout
-                                                    : TaskStatus::Failed;
+              const proto::ResultPayload report = proto::decode_result(frame.payload);
+              result.exit_code = report.exit_code;
+              result.cpu_s = report.cpu_s;
+              result.runq_s = report.runq_s;
+              result.peak_rss_kb = report.peak_rss_kb;
+              result.error = report.error;
+              // A worker cannot know that its process crashed: only the host says `crashed`.
+              result.status =
+                  report.status == TaskStatus::Crashed ? TaskStatus::Failed : report.status;
               // Threads the task left running would hang the worker's next task or exit.
-              if (doc.value("tainted", false)) {
+              if (report.tainted) {
                 process_->terminate(std::chrono::milliseconds(200));
                 process_->drain(to_task);
                 process_->reap();
@@ -385,7 +355,7 @@ class Slot {
           }
         }
       }
-    } catch (const std::exception& error) {  // ProtocolError, or a Result that is not JSON
+    } catch (const std::exception& error) {  // ProtocolError: a frame or payload out of shape
       result.status = TaskStatus::Crashed;
       result.error = std::string("worker protocol error: ") + error.what();
       process_->kill(SIGKILL);
@@ -408,11 +378,15 @@ class Slot {
   std::unique_ptr<WorkerProcess> process_;
 };
 
-}  // namespace
+class ProcessesEngine final : public ModeEngine {
+ public:
+  bool needs_runtime() const override { return false; }
+  RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override;
+};
 
-RunResult run_in_processes(const RunPlan& plan) {
+RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRuntime*) {
   OutputMux::Options options;
-  options.style = plan.tasks == 1 ? OutputStyle::Passthrough : plan.output;
+  options.style = plan.effective_output();
   options.tag = plan.tasks > 1;
   OutputMux mux(options);
   TaskBoard board(plan, mux);
@@ -436,12 +410,19 @@ RunResult run_in_processes(const RunPlan& plan) {
   hooks.on_stuck = [&live](const TaskBoard::Running& entry) { live.signal(entry.worker, SIGKILL); };
   const int signal = supervise(board, hooks);
   for (auto& slot : slots) slot.join();
-  RunResult result = board.finish("processes");
+  RunResult result = board.finish();
   result.stopped_by_signal = signal;
   long peak = 0;
   for (const auto& task : result.tasks) peak = std::max(peak, task.peak_rss_kb);
   result.peak_rss_kb = std::max(peak, peak_rss_kb_self());
   return result;
+}
+
+}  // namespace
+
+ModeEngine& processes_engine() {
+  static ProcessesEngine engine;
+  return engine;
 }
 
 }  // namespace pyhost

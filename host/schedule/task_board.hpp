@@ -1,18 +1,16 @@
-// What every mode shares: handing out task ids, collecting results, and supervising the run
-// (hard timeouts, Ctrl-C/SIGTERM, workers that never come back).
+// The task board of a run: which task each worker takes next, which are running since when,
+// and their results. Every engine hands out tasks and collects results through it; the
+// supervisor watches it. Plain C++ (no CPython): unit-tested with fake workers, also under TSan.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "pyhost/output_mux.hpp"
+#include "output/output_mux.hpp"
 #include "pyhost/results.hpp"
 #include "pyhost/run.hpp"
 
@@ -63,7 +61,7 @@ class TaskBoard {
   double elapsed_s() const;
 
   // Results in task order; tasks never run are `failed` with the reason.
-  RunResult finish(std::string mode_name);
+  RunResult finish();
 
  private:
   bool settled_locked() const;
@@ -85,24 +83,5 @@ class TaskBoard {
   std::vector<WorkerInfo> workers_;
   std::string worker_errors_;
 };
-
-// Reactions of a mode to what the supervisor sees.
-struct SupervisorHooks {
-  std::function<void()> on_tick;                              // e.g. replace lost workers
-  std::function<void(int signal)> on_signal;                  // forward the stop to running tasks
-  std::function<void(const TaskBoard::Running&)> on_overdue;  // past timeout + kill-after
-  std::function<void(const TaskBoard::Running&)> on_stuck;    // still running after a stop's grace
-};
-
-// Watches deadlines and signals until the board is settled; returns the signal that stopped
-// the run (0 if none). Runs on the calling thread, which must not hold any GIL.
-int supervise(TaskBoard& board, const SupervisorHooks& hooks);
-
-class PythonRuntime;
-// One task as plain python on the calling (main) thread, which holds the GIL.
-RunResult run_plain_serial(TaskBoard& board);
-// Runs the plan's tasks on worker threads under supervision (threads, subinterpreters, and
-// serial when supervision is needed). Call with the main GIL released.
-RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, int& signal);
 
 }  // namespace pyhost

@@ -12,73 +12,50 @@
 #include <string>
 #include <vector>
 
+#include "pyhost/modes.hpp"
+#include "pyhost/results.hpp"
 #include "report/stats.hpp"
 
 namespace pyhost::compare {
 
-// ---- What one `pyhost run --json` file says -------------------------------------------------
+// ---- What one run says (a `pyhost run --json` document, read with RunResult::from_json) ------
 
-struct TaskSample {
-  int id = 0;
-  int worker = -1;
-  std::string status = "failed";
-  int exit_code = 1;
-  double start_s = 0, end_s = 0, wall_s = 0, cpu_s = 0, runq_s = 0;
-  std::string stderr_text;
-  std::string error;
-};
-
-struct RunSample {
-  std::string mode;
-  int workers = 1;
-  std::string python;
-  double wall_s = 0;
-  std::optional<double> peak_rss_mb;
-  std::vector<double> worker_startup_s;  // indexed by worker id
-  std::vector<TaskSample> tasks;
-
-  bool all_ok() const;
-  // Time until the last worker could take a task (0 without workers).
-  double startup_s() const;
-  // From the first task's start to the last task's end.
-  double task_span_s() const;
-  // Sum of the tasks' CPU time over the run's wall time: CPUs kept busy on average.
-  double cpu_util() const;
-  // Per worker (one OS thread in the in-process modes): the share of its tasks' wall time that
-  // was neither on a CPU nor waiting in the run queue, (wall - cpu - runq) / wall, summed over
-  // its tasks; then averaged over workers. For CPU-bound code in threads mode this is the time
-  // spent waiting for the GIL. Clamped to [0, 1].
-  double off_cpu_fraction() const;
-  // Share of the tasks' wall time spent waiting for a CPU (run queue): how busy the machine was.
-  double runq_fraction() const;
-  // CPU time over the time the tasks could have run, sum(cpu) / sum(wall - runq): near 1 for
-  // CPU-bound work whatever the load of the machine, near 0 for tasks that wait (I/O, sleep).
-  double cpu_share() const;
-  // Tasks running or ready to run at once, on average over the time any task was in flight:
-  // sum(cpu + runq) / busy. Tasks that take turns (one GIL, one lock) stay near 1.
-  double runnable_parallelism() const;
-  // Whether the run-queue delay was measured at all (some task has one above zero).
-  bool runq_measured() const;
-  stats::Overlap overlap() const;
-};
-
-// Parses the document `pyhost run --json` writes; throws std::runtime_error on a bad shape.
-RunSample parse_run_json(const nlohmann::json& doc);
+// Time until the last worker could take a task (0 without workers).
+double startup_s(const RunResult& run);
+// From the first task's start to the last task's end.
+double task_span_s(const RunResult& run);
+// Sum of the tasks' CPU time over the run's wall time: CPUs kept busy on average.
+double cpu_util(const RunResult& run);
+// Per worker (one OS thread in the in-process modes): the share of its tasks' wall time that
+// was neither on a CPU nor waiting in the run queue, (wall - cpu - runq) / wall, summed over
+// its tasks; then averaged over workers. For CPU-bound code in threads mode this is the time
+// spent waiting for the GIL. Clamped to [0, 1].
+double off_cpu_fraction(const RunResult& run);
+// Share of the tasks' wall time spent waiting for a CPU (run queue): how busy the machine was.
+double runq_fraction(const RunResult& run);
+// CPU time over the time the tasks could have run, sum(cpu) / sum(wall - runq): near 1 for
+// CPU-bound work whatever the load of the machine, near 0 for tasks that wait (I/O, sleep).
+double cpu_share(const RunResult& run);
+// Tasks running or ready to run at once, on average over the time any task was in flight:
+// sum(cpu + runq) / busy. Tasks that take turns (one GIL, one lock) stay near 1.
+double runnable_parallelism(const RunResult& run);
+// Whether the run-queue delay was measured at all (some task has one above zero).
+bool runq_measured(const RunResult& run);
+stats::Overlap overlap(const RunResult& run);
 
 // ---- Plan ----------------------------------------------------------------------------------
 
 struct Config {
-  std::string mode;
+  std::string mode;  // a name from the mode table (pyhost/modes.hpp)
   int workers = 1;
   int tasks = 1;
   std::string label() const;  // "threads -j2", "serial"
+  // The mode's row; throws std::invalid_argument for a name that is no mode.
+  const ModeInfo& mode_info() const;
   bool operator==(const Config&) const = default;
 };
 
-// Modes that run in this process and so share a thread's CPU clock: GIL wait applies.
-bool in_process_parallel_mode(const std::string& mode);
-
-// serial (always first: the baseline, one worker) then every other mode at every worker count.
+// The baseline mode (always first, one worker) then every other mode at every worker count.
 std::vector<Config> plan_configs(const std::vector<std::string>& modes,
                                  const std::vector<int>& workers, int tasks);
 
@@ -110,8 +87,8 @@ struct ConfigResult {
   std::optional<double> peak_rss_mb;  // max over runs
   double startup_s = 0;           // median over runs of the time until the last worker was ready
   double task_s = 0;              // median over runs of the span of the tasks
-  double cpu_share = 0;           // median over runs of RunSample::cpu_share
-  double runnable = 0;            // median over runs of RunSample::runnable_parallelism
+  double cpu_share = 0;           // median over runs of cpu_share(run)
+  double runnable = 0;            // median over runs of runnable_parallelism(run)
   bool runq_measured = false;     // some run reported run-queue delays
   double concurrency = 0;         // tasks in flight on average (timeline of the median run)
   double overlapped = 0;          // median share of the busy time with two tasks in flight
@@ -140,7 +117,7 @@ struct Comparison {
 };
 
 // The measures of one configuration that do not need the baseline.
-ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs);
+ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs);
 // Speedups against serial, Amdahl fits, "no parallel work", warnings, explanations, verdicts.
 //
 // A configuration with two workers or more "did no parallel work" when its tasks never
@@ -156,7 +133,7 @@ void finish(Comparison& comparison);
 struct RunOutcome {
   enum class Kind { Ok, Failed, Unavailable };
   Kind kind = Kind::Ok;
-  RunSample sample;     // Ok (and Failed, when the child wrote its JSON)
+  RunResult sample;     // Ok (and Failed, when the child wrote its JSON)
   std::string message;  // Failed / Unavailable: what went wrong, with the task's stderr
 };
 
@@ -168,7 +145,7 @@ struct DriveResult {
   bool ok = true;
   std::string failed_config;  // label of the configuration that failed
   std::string message;
-  std::vector<std::pair<Config, std::vector<RunSample>>> runs;  // measured runs per config
+  std::vector<std::pair<Config, std::vector<RunResult>>> runs;  // measured runs per config
   std::vector<std::string> skipped;  // warnings about modes left out (not available)
 };
 

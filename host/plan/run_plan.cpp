@@ -1,0 +1,80 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "pyhost/run.hpp"
+
+namespace pyhost {
+
+std::string_view to_string(TaskTarget::Kind kind) {
+  switch (kind) {
+    case TaskTarget::Kind::Script:
+      return "script";
+    case TaskTarget::Kind::Module:
+      return "module";
+    case TaskTarget::Kind::Code:
+      return "code";
+  }
+  return "script";
+}
+
+const ModeInfo& RunPlan::mode_info() const {
+  const ModeInfo* info = find_mode(mode);
+  if (!info) throw PlanError(fmt::format("unknown mode '{}' ({})", mode, mode_names()));
+  return *info;
+}
+
+bool RunPlan::is_plain_python() const {
+  return mode_info().baseline && tasks == 1;
+}
+
+RunPlan RunPlan::resolved(int cores) const {
+  const ModeInfo& info = mode_info();
+  if (workers < 0) throw PlanError("workers must be at least 1");
+  if (tasks < 0) throw PlanError("tasks must be at least 1");
+  if (timeout_s < 0 || kill_after_s < 0) throw PlanError("timeouts must not be negative");
+  RunPlan plan = *this;
+  if (plan.workers == 0) plan.workers = info.default_workers(std::max(1, cores));
+  if (plan.tasks == 0) plan.tasks = plan.workers;
+  if (target.value.empty() && target.kind != TaskTarget::Kind::Code)
+    throw PlanError("nothing to run: give a SCRIPT, -m MODULE or -c CODE");
+  if (target.kind == TaskTarget::Kind::Script) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(target.value, ec))
+      throw PlanError(fmt::format("can't open file '{}': {}", target.value,
+                                  std::filesystem::exists(target.value, ec)
+                                      ? "not a regular file"
+                                      : "No such file or directory"));
+  }
+  return plan;
+}
+
+std::vector<std::string> RunPlan::to_argv(const std::string& json_path) const {
+  std::vector<std::string> argv = {"run", "--mode", mode};
+  if (workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(workers)});
+  if (tasks > 0) argv.insert(argv.end(), {"--tasks", std::to_string(tasks)});
+  if (output == OutputStyle::Grouped) argv.insert(argv.end(), {"--output", "grouped"});
+  if (timeout_s > 0) argv.insert(argv.end(), {"--timeout", fmt::format("{}", timeout_s)});
+  if (kill_after_s != RunPlan{}.kill_after_s)
+    argv.insert(argv.end(), {"--kill-after", fmt::format("{}", kill_after_s)});
+  if (memory_limit_mb > 0)
+    argv.insert(argv.end(), {"--memory-limit", std::to_string(memory_limit_mb)});
+  if (fresh_workers) argv.push_back("--fresh-workers");
+  if (!json_path.empty()) argv.insert(argv.end(), {"--json", json_path});
+  switch (target.kind) {
+    case TaskTarget::Kind::Script:
+      // "--": a script whose name starts with '-' is still the script.
+      argv.insert(argv.end(), {"--", target.value});
+      break;
+    case TaskTarget::Kind::Module:
+      argv.insert(argv.end(), {"-m", target.value});
+      break;
+    case TaskTarget::Kind::Code:
+      argv.insert(argv.end(), {"-c", target.value});
+      break;
+  }
+  argv.insert(argv.end(), target.args.begin(), target.args.end());
+  return argv;
+}
+
+}  // namespace pyhost
