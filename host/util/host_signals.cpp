@@ -19,6 +19,8 @@ void on_signal(int signo) {
 }  // namespace
 
 HostSignals::HostSignals() {
+  // A signal that stopped an earlier run of this process must not stop this one.
+  g_received.store(0);
   struct sigaction action {};
   action.sa_handler = &on_signal;
   sigemptyset(&action.sa_mask);
