@@ -72,6 +72,8 @@ list(GET _best_info 4 _lib)
 list(GET _best_info 5 _include)
 list(GET _best_info 6 PYHOST_PYTHON_EXE)
 
+set(PYHOST_PYTHON_INCLUDE "${_include}")
+set(PYHOST_PYTHON_LIBRARY "${PYHOST_PYTHON_LIBDIR}/${_lib}")
 add_library(pyhost::python SHARED IMPORTED GLOBAL)
 set_target_properties(pyhost::python PROPERTIES
   IMPORTED_LOCATION "${PYHOST_PYTHON_LIBDIR}/${_lib}"

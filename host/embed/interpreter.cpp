@@ -16,6 +16,7 @@
 
 #ifdef PYHOST_WITH_KERNELS
 #include "pyhost/kernels.hpp"
+#include "util/process_info.hpp"
 #endif
 
 namespace fs = std::filesystem;
@@ -45,12 +46,13 @@ std::string venv_version(const fs::path& venv) {
   return {};
 }
 
+// The `pyhost` Python package: $PYHOST_RUNTIME_DIR, else the installation's share/pyhost/runtime
+// beside the pyhost executable or the libpyhost an application loaded, else the source tree.
 std::string find_runtime_dir() {
   if (const char* env = std::getenv("PYHOST_RUNTIME_DIR"); env && *env) return env;
   std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path installed = exe.parent_path().parent_path() / "share/pyhost/runtime";
+  for (const fs::path& base : {self_exe().parent_path(), library_dir()}) {
+    fs::path installed = base.parent_path() / "share/pyhost/runtime";
     if (fs::exists(installed / "pyhost/__init__.py", ec)) return installed.string();
   }
   return PYHOST_SOURCE_RUNTIME_DIR;

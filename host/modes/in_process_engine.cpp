@@ -180,6 +180,8 @@ class InProcessEngine final : public ModeEngine {
     OutputMux::Options options;
     options.style = plan.effective_output();
     options.tag = plan.tasks > 1;
+    options.out_fd = plan.echo_fd(1);
+    options.err_fd = plan.echo_fd(2);
     OutputMux& mux = retain_mux(options);
     set_output_sink(&mux);
     struct SinkReset {

@@ -68,7 +68,7 @@ class WorkerProcess {
     std::vector<std::string> args = {"__worker"};
     if (plan.memory_limit_mb > 0)
       args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
-    child_ = bp::child(self_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
+    child_ = bp::child(pyhost_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
                        bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
                        bp::posix::fd.bind(3, frames_in_r.get()),
                        bp::posix::fd.bind(4, frames_out_w.get()));
@@ -247,7 +247,9 @@ class Slot {
     try {
       process_ = std::make_unique<WorkerProcess>(board_.plan());
       Frame hello;
-      auto to_host_stderr = [](StreamId, std::string_view text) { write_fully(2, text); };
+      auto to_host_stderr = [this](StreamId, std::string_view text) {
+        if (const int fd = board_.plan().echo_fd(2); fd >= 0) write_fully(fd, text);
+      };
       auto event = process_->next(hello, start + std::chrono::seconds(60), to_host_stderr);
       if (event != WorkerProcess::Event::Frame || hello.type != FrameType::Hello)
         throw std::runtime_error("no Hello from the worker (" + process_->reap() + ")");
@@ -268,8 +270,9 @@ class Slot {
       Frame ignored;
       // A clean exit closes the pipe; one that lingers is terminated. Output after the last
       // task (atexit of the worker) goes to the host's own streams.
-      auto untagged = [](StreamId stream, std::string_view text) {
-        write_fully(stream == StreamId::Out ? 1 : 2, text);
+      auto untagged = [this](StreamId stream, std::string_view text) {
+        const int fd = board_.plan().echo_fd(stream == StreamId::Out ? 1 : 2);
+        if (fd >= 0) write_fully(fd, text);
       };
       auto event = process_->next(ignored, Clock::now() + std::chrono::seconds(5), untagged);
       if (event != WorkerProcess::Event::Closed)
@@ -380,6 +383,11 @@ class Slot {
 
 class ProcessesEngine final : public ModeEngine {
  public:
+  std::optional<std::string> unavailable(const ModeInfo&) const override {
+    if (pyhost_exe().empty())
+      return "its workers are pyhost executables, and none was found (set PYHOST_EXE)";
+    return std::nullopt;
+  }
   bool needs_runtime() const override { return false; }
   RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override;
 };
@@ -388,6 +396,8 @@ RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRunti
   OutputMux::Options options;
   options.style = plan.effective_output();
   options.tag = plan.tasks > 1;
+  options.out_fd = plan.echo_fd(1);
+  options.err_fd = plan.echo_fd(2);
   OutputMux mux(options);
   TaskBoard board(plan, mux);
   LiveWorkers live;

@@ -34,7 +34,8 @@ void OutputMux::record(Pending& pending, StreamId stream, std::string_view data)
 }
 
 void OutputMux::emit_raw(StreamId stream, std::string_view data) {
-  write_fully(stream == StreamId::Out ? options_.out_fd : options_.err_fd, data);
+  const int fd = stream == StreamId::Out ? options_.out_fd : options_.err_fd;
+  if (fd >= 0) write_fully(fd, data);
 }
 
 void OutputMux::emit_lines(int task, StreamId stream, std::string_view lines) {

@@ -23,8 +23,8 @@ class OutputMux {
  public:
   struct Options {
     OutputStyle style = OutputStyle::Prefixed;
-    bool tag = true;  // "[task k] " prefix on each line
-    int out_fd = 1, err_fd = 2;
+    bool tag = true;                       // "[task k] " prefix on each line
+    int out_fd = 1, err_fd = 2;            // -1: not echoed (recorded only)
     std::size_t record_limit = 16u << 20;  // bytes kept per stream per task (for --json)
   };
   explicit OutputMux(Options options);

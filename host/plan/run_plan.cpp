@@ -25,7 +25,7 @@ const ModeInfo& RunPlan::mode_info() const {
 }
 
 bool RunPlan::is_plain_python() const {
-  return mode_info().baseline && tasks == 1;
+  return mode_info().baseline && tasks == 1 && echo_output;
 }
 
 RunPlan RunPlan::resolved(int cores) const {

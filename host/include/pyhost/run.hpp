@@ -36,6 +36,7 @@ struct RunPlan {
   TaskTarget target;
   OutputStyle output = OutputStyle::Prefixed;  // with several tasks
   bool record_output = false;  // keep each task's stdout/stderr in the result (--json)
+  bool echo_output = true;     // pass task output on to this process's stdout/stderr
   double timeout_s = 0;        // per task; 0: none. TimeoutError raised in the task at the deadline
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
@@ -46,11 +47,13 @@ struct RunPlan {
   RunPlan resolved(int cores) const;
   // The row of the mode table; throws PlanError for an unknown mode.
   const ModeInfo& mode_info() const;
-  // One task of the baseline mode runs exactly like `python`: the real sys.stdout/sys.stderr,
-  // python's own signal handling.
+  // One task of the baseline mode, echoed, runs exactly like `python`: the real
+  // sys.stdout/sys.stderr, python's own signal handling.
   bool is_plain_python() const;
   // How task output leaves the host: one task's as written, several tasks' as chosen.
   OutputStyle effective_output() const { return tasks == 1 ? OutputStyle::Passthrough : output; }
+  // Where task output goes: this process's stdout/stderr, or nowhere (echo_output off).
+  int echo_fd(int stream_fd) const { return echo_output ? stream_fd : -1; }
   // The words of `pyhost run` that make this plan (after the program name), writing its result
   // to `json_path` when given. Fields left at their defaults are left out.
   std::vector<std::string> to_argv(const std::string& json_path = {}) const;
