@@ -59,9 +59,12 @@ int main(int argc, char** argv) {
   using namespace pyhost::cli;
   g_raw_argv.assign(argv, argv + argc);
 
+  // Named: parse() of a word list (not argc/argv) does not take the name from argv[0], and
+  // without one every usage line reads "Usage: [OPTIONS] ..." / "Usage: run ...".
   CLI::App app{
       "pyhost: run, compare and automate Python scripts across threads, "
-      "sub-interpreters, processes and GPUs."};
+      "sub-interpreters, processes and GPUs.",
+      "pyhost"};
   app.require_subcommand(1);
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")
