@@ -131,7 +131,11 @@ class _OutputPipe:
             try:
                 if cut:
                     self.output.write(self.stream_no, data[:cut].decode("utf-8", "surrogateescape"))
-            except Exception:  # noqa: BLE001 - the task's stream is gone: drop the output
+            except BrokenPipeError:
+                # Nobody reads the task's stream any more: closing the pipe makes the worker's
+                # writes fail too, as they would in the task itself.
+                self.ended = True
+            except Exception:  # noqa: BLE001 - the task's stream is unusable: drop the output
                 pass
             finally:
                 if self.ended:

@@ -164,20 +164,24 @@ def _report(exc):
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
     exc.__traceback__ = tb
-    if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
-        # "module numpy does not support loading in subinterpreters"
-        words = str(exc).split()
-        name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
-        sys.stderr.write(
-            f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does not "
-            "support them); run this script with --mode processes or --mode threads.\n"
-        )
+    # stderr may be gone (its reader went away: BrokenPipeError): then, as python, say nothing.
     try:
-        sys.excepthook(type(exc), exc, tb)
-    except Exception:
-        import traceback
+        if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
+            # "module numpy does not support loading in subinterpreters"
+            words = str(exc).split()
+            name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
+            sys.stderr.write(
+                f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does "
+                "not support them); run this script with --mode processes or --mode threads.\n"
+            )
+        try:
+            sys.excepthook(type(exc), exc, tb)
+        except Exception:
+            import traceback
 
-        traceback.print_exception(type(exc), exc, tb)
+            traceback.print_exception(type(exc), exc, tb)
+    except Exception:
+        pass
 
 
 def _flush_streams():
