@@ -2,8 +2,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -25,6 +30,35 @@ void setup_logging(const std::string& level_name) {
     name = env ? env : "warn";
   }
   spdlog::set_level(spdlog::level::from_str(name));
+}
+
+// A reader that goes away (`pyhost ... | head -1`) ends pyhost as it ends python, never by a
+// signal or an abort. SIGPIPE is ignored (python does the same), so writes fail with EPIPE: task
+// output then raises BrokenPipeError in the task (OutputMux, _pyhost.write), and a host message
+// that cannot be written (fmt::print throws std::system_error, uncaught) ends the process with
+// python's status for output it could not flush at exit. This runs on the thrower's stack, as
+// std::terminate does: nothing is unwound (a worker stuck in C code would block that).
+constexpr int kExitOutputLost = 120;
+
+std::terminate_handler g_default_terminate = nullptr;
+
+void terminate_unless_reader_gone() {
+  try {
+    if (std::exception_ptr error = std::current_exception()) std::rethrow_exception(error);
+  } catch (const std::system_error& error) {
+    if (error.code().value() == EPIPE) {
+      std::fflush(stdout);  // if that is the stream still read
+      std::_Exit(kExitOutputLost);
+    }
+  } catch (...) {
+  }
+  if (g_default_terminate != nullptr) g_default_terminate();
+  std::abort();
+}
+
+void survive_readers_that_go_away() {
+  std::signal(SIGPIPE, SIG_IGN);
+  g_default_terminate = std::set_terminate(&terminate_unless_reader_gone);
 }
 
 }  // namespace
@@ -58,10 +92,14 @@ const std::vector<std::string>& raw_argv() {
 int main(int argc, char** argv) {
   using namespace pyhost::cli;
   g_raw_argv.assign(argv, argv + argc);
+  survive_readers_that_go_away();
 
+  // Named: parse() of a word list (not argc/argv) does not take the name from argv[0], and
+  // without one every usage line reads "Usage: [OPTIONS] ..." / "Usage: run ...".
   CLI::App app{
       "pyhost: run, compare and automate Python scripts across threads, "
-      "sub-interpreters, processes and GPUs."};
+      "sub-interpreters, processes and GPUs.",
+      "pyhost"};
   app.require_subcommand(1);
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
 #include <string_view>
 
 #include "embed/executor_functions.hpp"
@@ -40,14 +41,20 @@ PyObject* host_write(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   std::string_view data(PyBytes_AS_STRING(bytes.get()),
                         static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
   const StreamId id = stream == 1 ? StreamId::Out : StreamId::Err;
+  bool read = true;
   // Writing may block on a full pipe: never do that holding the GIL.
   Py_BEGIN_ALLOW_THREADS if (OutputMux* sink = g_output_sink.load(std::memory_order_acquire)) {
-    sink->write(task, id, data);
+    read = sink->write(task, id, data);
   }
   else {
-    write_fully(stream, data);
+    read = write_fully(stream, data);
   }
-  Py_END_ALLOW_THREADS Py_RETURN_NONE;
+  Py_END_ALLOW_THREADS if (!read) {
+    // Nobody reads this stream any more: the task gets what python's own streams raise.
+    errno = EPIPE;
+    return PyErr_SetFromErrno(PyExc_OSError);  // BrokenPipeError
+  }
+  Py_RETURN_NONE;
 }
 
 // block_signals(): the calling thread stops taking SIGINT/SIGTERM, so that they reach the thread

@@ -167,6 +167,9 @@ class WorkerProcess {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n > 0) {
       on_output(stream, std::string_view(buffer, static_cast<std::size_t>(n)));
+      // Nobody reads the host's stream any more: the worker's writes must fail too (python's
+      // BrokenPipeError), not go on into the void.
+      if (stdio_reader_gone(stream)) fd.reset();
       return true;
     }
     if (n == 0) fd.reset();  // EOF: nothing more will come

@@ -3,19 +3,32 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 namespace pyhost {
+namespace {
 
-void write_fully(int fd, std::string_view data) {
+std::atomic<bool> g_stdio_gone[2];  // fd 1, fd 2
+
+}  // namespace
+
+bool write_fully(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // EPIPE and friends: the reader went away
+      if (errno != EPIPE) return true;  // other errors: best effort, the rest is dropped
+      if (fd == 1 || fd == 2) g_stdio_gone[fd - 1].store(true, std::memory_order_relaxed);
+      return false;  // the reader went away
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
+  return true;
+}
+
+bool stdio_reader_gone(StreamId stream) {
+  return g_stdio_gone[stream == StreamId::Out ? 0 : 1].load(std::memory_order_relaxed);
 }
 
 OutputMux::OutputMux(Options options) : options_(options) {}
@@ -34,8 +47,15 @@ void OutputMux::record(Pending& pending, StreamId stream, std::string_view data)
 }
 
 void OutputMux::emit_raw(StreamId stream, std::string_view data) {
+  bool& gone = gone_[index(stream)];
   const int fd = stream == StreamId::Out ? options_.out_fd : options_.err_fd;
-  if (fd >= 0) write_fully(fd, data);
+  if (gone || fd < 0) return;
+  if (!write_fully(fd, data)) gone = true;
+}
+
+bool OutputMux::reader_gone(StreamId stream) {
+  std::lock_guard lock(mutex_);
+  return gone_[index(stream)];
 }
 
 void OutputMux::emit_lines(int task, StreamId stream, std::string_view lines) {
@@ -56,19 +76,19 @@ void OutputMux::emit_lines(int task, StreamId stream, std::string_view lines) {
   emit_raw(stream, tagged);
 }
 
-void OutputMux::write(int task, StreamId stream, std::string_view data) {
+bool OutputMux::write(int task, StreamId stream, std::string_view data) {
   std::lock_guard lock(mutex_);
   Pending& pending = tasks_[task];
   record(pending, stream, data);
   if (options_.style == OutputStyle::Passthrough) {
     emit_raw(stream, data);
-    return;
+    return !gone_[index(stream)];
   }
   std::string& partial = pending.partial[index(stream)];
   std::size_t last_newline = data.rfind('\n');
   if (last_newline == std::string_view::npos) {
     partial.append(data);
-    return;
+    return !gone_[index(stream)];
   }
   std::string complete = std::move(partial);
   complete.append(data.substr(0, last_newline + 1));
@@ -78,6 +98,7 @@ void OutputMux::write(int task, StreamId stream, std::string_view data) {
   } else {
     emit_lines(task, stream, complete);
   }
+  return !gone_[index(stream)];
 }
 
 void OutputMux::finish_task(int task) {

@@ -29,7 +29,11 @@ class OutputMux {
   };
   explicit OutputMux(Options options);
 
-  void write(int task, StreamId stream, std::string_view data);
+  // False when nobody reads the stream any more (a write to it failed with EPIPE, now or
+  // before): the writer should stop, as python raises BrokenPipeError. The data is recorded.
+  bool write(int task, StreamId stream, std::string_view data);
+  // True once a write to the stream found its reader gone.
+  bool reader_gone(StreamId stream);
   // Emits what the task still holds (an unterminated last line gets its newline).
   void finish_task(int task);
   // The task's recorded output (up to record_limit per stream); the record is dropped.
@@ -46,15 +50,22 @@ class OutputMux {
   static int index(StreamId stream) { return stream == StreamId::Out ? 0 : 1; }
   void record(Pending& pending, StreamId stream, std::string_view data);
   void emit_lines(int task, StreamId stream, std::string_view lines);
-  void emit_raw(StreamId stream, std::string_view data);
+  void emit_raw(StreamId stream, std::string_view data);  // remembers a reader gone
   std::string prefix(int task) const;
 
   Options options_;
   std::mutex mutex_;  // guards tasks_ and the file descriptors' write order
   std::map<int, Pending> tasks_;
+  bool gone_[2] = {false, false};  // the reader of out_fd / err_fd went away
 };
 
-// write(2) until done; EINTR retried, a closed pipe drops the rest (output is best effort).
-void write_fully(int fd, std::string_view data);
+// write(2) until done; EINTR retried. False when the reader went away (EPIPE; pyhost ignores
+// SIGPIPE, as python does): the rest is dropped. Other errors drop the rest too (best effort).
+bool write_fully(int fd, std::string_view data);
+
+// True once a write_fully to this process's stdout (Out) or stderr (Err) found no reader: the
+// host's own streams, which outlive every mux (processes mode then closes its workers' pipes,
+// so that their writes fail too).
+bool stdio_reader_gone(StreamId stream);
 
 }  // namespace pyhost

@@ -74,6 +74,11 @@ def _setup(settings):
 
             _host.settings.update(settings["host_settings"])
             _host._interp_task = _host.TaskContext(*task)
+            # A process worker is itself a `pyhost run` task (task 0) on this thread: its calls
+            # run for the calling task (pyhost.task_id, output).
+            from _thread import get_ident
+
+            _host._tasks_by_thread[get_ident()] = _host._interp_task
             if settings.get("capture"):
                 from . import _streams
 
@@ -184,6 +189,12 @@ def serve_process(task_fd, rpc_fd, progress_fd):
     global rpc
     # Ctrl-C reaches the whole process group: the executor decides what happens to its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # stdout/stderr are pipes the executor forwards to its task: lines as they are printed.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
     conn = socket.socket(fileno=task_fd)
     rpc = _frames.Connection(socket.socket(fileno=rpc_fd))
     frames = _frames.Connection(conn)

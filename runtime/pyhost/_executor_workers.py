@@ -27,7 +27,8 @@ _INTERPRETER_MAIN = (
 
 
 class InterpreterWorker:
-    def __init__(self, index, setup):
+    # Its output needs no forwarding: it is set up to write as the task (same process, same mux).
+    def __init__(self, index, setup, output=None):
         import _pyhost
 
         self._pyhost = _pyhost
@@ -64,14 +65,128 @@ class InterpreterWorker:
         return None  # a sub-interpreter that crashes takes the process with it
 
 
+class TaskOutput:
+    """Where the output of an executor's process workers goes: the stdout/stderr of the task that
+    created the executor (under pyhost with several tasks: that task's "[task k]" lines and its
+    --json record), whichever thread forwards it."""
+
+    def __init__(self):
+        self._streams = {1: sys.stdout, 2: sys.stderr}
+        self._task = None
+        host = sys.modules.get("pyhost._host")
+        if host is not None:
+            self._task = host.current_task()
+
+    def write(self, stream_no, text):
+        stream = self._streams[stream_no]
+        if stream is None:
+            return
+        streams = sys.modules.get("pyhost._streams")
+        if self._task is not None and streams is not None and isinstance(stream, streams.TaskStream):
+            import _pyhost
+
+            _pyhost.write(self._task.task_id, stream_no, text)
+            return
+        stream.write(text)
+        stream.flush()
+
+
+class _OutputPipe:
+    """The executor's end of a process worker's stdout or stderr: whole lines go to the task."""
+
+    def __init__(self, fd, stream_no, output):
+        os.set_blocking(fd, False)
+        self.fd = fd
+        self.stream_no = stream_no
+        self.output = output
+        self.partial = b""
+        self.lock = threading.Lock()
+        self.ended = False
+
+    def pump(self):
+        """Forwards what the pipe holds now, complete lines only (the rest waits for its end of
+        line, or for the end of the pipe). False once the pipe has ended."""
+        with self.lock:  # the forwarder and a reader about to deliver results both pump
+            if self.ended:
+                return False
+            chunks = [self.partial]
+            while True:
+                try:
+                    data = os.read(self.fd, 65536)
+                except BlockingIOError:
+                    break
+                except InterruptedError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.ended = True
+                    break
+                chunks.append(data)
+            data = b"".join(chunks)
+            if self.ended and data and not data.endswith(b"\n"):
+                data += b"\n"
+            cut = data.rfind(b"\n") + 1
+            self.partial = data[cut:]
+            try:
+                if cut:
+                    self.output.write(self.stream_no, data[:cut].decode("utf-8", "surrogateescape"))
+            except BrokenPipeError:
+                # Nobody reads the task's stream any more: closing the pipe makes the worker's
+                # writes fail too, as they would in the task itself.
+                self.ended = True
+            except Exception:  # noqa: BLE001 - the task's stream is unusable: drop the output
+                pass
+            finally:
+                if self.ended:
+                    os.close(self.fd)
+            return not self.ended
+
+
+class _OutputForwarder:
+    """A thread that moves a process worker's stdout and stderr to the task as they come."""
+
+    def __init__(self, index, pipes):
+        self.pipes = pipes
+        self.thread = threading.Thread(target=self._run, name=f"pyhost-executor-output-{index}")
+        self.thread._pyhost_internal = True
+        self.thread.start()
+
+    def _run(self):
+        import select
+
+        poller = select.poll()
+        by_fd = {pipe.fd: pipe for pipe in self.pipes}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        while by_fd:
+            for fd, _ in poller.poll():
+                pipe = by_fd.get(fd)
+                if pipe is not None and not pipe.pump():
+                    poller.unregister(fd)
+                    del by_fd[fd]
+
+    def flush(self):
+        """Forwards everything already written (the worker flushes before it sends results)."""
+        for pipe in self.pipes:
+            pipe.pump()
+
+    def join(self):
+        # A process the worker started may hold the pipes open after the worker is gone: its
+        # output still goes to the task as long as it lasts, without holding up the executor.
+        self.thread.join(5.0)
+
+
 class ProcessWorker:
-    def __init__(self, index, setup):
+    def __init__(self, index, setup, output=None):
         from . import _frames
 
         self.index = index
         ours, theirs = socket.socketpair()
         rpc_ours, rpc_theirs = socket.socketpair()
         progress_fd = os.memfd_create("pyhost-executor-progress")
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
         try:
             os.ftruncate(progress_fd, 8)
             self._progress_map = mmap.mmap(progress_fd, 8)
@@ -79,11 +194,21 @@ class ProcessWorker:
             self.progress[0] = -1
             fds = (theirs.fileno(), rpc_theirs.fileno(), progress_fd)
             command = [_host_executable(), "run", "-m", "pyhost._executor_process", *map(str, fds)]
-            self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL)
+            # Its stdout/stderr come back here, to be written as the calling task's output.
+            self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL,
+                                            stdout=out_w, stderr=err_w)
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
         finally:
             theirs.close()
             rpc_theirs.close()
             os.close(progress_fd)
+            os.close(out_w)
+            os.close(err_w)
+        output = output or TaskOutput()
+        self.output = _OutputForwarder(index, [_OutputPipe(out_r, 1, output), _OutputPipe(err_r, 2, output)])
         self.pid = self.process.pid
         self.frames = _frames.Connection(ours)
         self.rpc = _frames.Connection(rpc_ours)
@@ -106,9 +231,12 @@ class ProcessWorker:
 
     def receive(self):
         try:
-            return self.frames.receive()
+            message = self.frames.receive()
         except OSError:
-            return None
+            message = None
+        # What the calls printed comes out before their results are delivered.
+        self.output.flush()
+        return message
 
     def stop(self):
         self.send(protocol.TAG_STOP, b"")
@@ -123,6 +251,7 @@ class ProcessWorker:
             except OSError:
                 pass
         self.rpc_thread.join()
+        self.output.join()
         self.frames.close()
         self.rpc.close()
         return None if code == 0 else code

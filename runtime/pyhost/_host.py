@@ -164,20 +164,24 @@ def _report(exc):
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
     exc.__traceback__ = tb
-    if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
-        # "module numpy does not support loading in subinterpreters"
-        words = str(exc).split()
-        name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
-        sys.stderr.write(
-            f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does not "
-            "support them); run this script with --mode processes or --mode threads.\n"
-        )
+    # stderr may be gone (its reader went away: BrokenPipeError): then, as python, say nothing.
     try:
-        sys.excepthook(type(exc), exc, tb)
-    except Exception:
-        import traceback
+        if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
+            # "module numpy does not support loading in subinterpreters"
+            words = str(exc).split()
+            name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
+            sys.stderr.write(
+                f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does "
+                "not support them); run this script with --mode processes or --mode threads.\n"
+            )
+        try:
+            sys.excepthook(type(exc), exc, tb)
+        except Exception:
+            import traceback
 
-        traceback.print_exception(type(exc), exc, tb)
+            traceback.print_exception(type(exc), exc, tb)
+    except Exception:
+        pass
 
 
 def _flush_streams():
@@ -350,7 +354,31 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
 
 
 def shutdown_interpreter():
-    """Join the interpreter's remaining non-daemon threads before it is ended."""
+    """Join the interpreter's remaining non-daemon threads before it is ended (a sub-interpreter:
+    Py_EndInterpreter follows), and run its atexit handlers, as Py_EndInterpreter would next."""
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
+    _run_atexit()
+    if threading is not None:
+        _forget_dummy_thread(threading)
+
+
+def _forget_dummy_thread(threading):
+    """Drops the _DummyThread that threading made for this host thread, while threading is whole.
+
+    A host thread that runs a sub-interpreter is not threading's main thread (that is the process's
+    main thread), so current_thread() there makes a _DummyThread, removed from threading._active by
+    a __del__ kept on a thread-local. CPython 3.13 (before 3.13.3, gh-130522) frees that local
+    only when Py_EndInterpreter clears the thread state, after the module dicts were cleared: the
+    __del__ then prints "Exception ignored in: <function _DeleteDummyThreadOnDel.__del__ ...>
+    TypeError: 'NoneType' object does not support the context manager protocol". Deleting it
+    now runs that __del__ while threading still works.
+    """
+    local_info = getattr(threading, "_thread_local_info", None)
+    if local_info is None:
+        return
+    try:
+        del local_info._track_dummy_thread_ref
+    except AttributeError:
+        pass

@@ -174,6 +174,8 @@ class Executor(concurrent.futures.Executor):
             sys.modules["__mp_main__"] = main  # results may name classes of __mp_main__
         self._worker_type = workers_impl.InterpreterWorker if self.mode == "subinterpreters" \
             else workers_impl.ProcessWorker
+        # The task that makes the executor gets its workers' output, replacements' included.
+        self._output = workers_impl.TaskOutput() if self.mode == "processes" else None
         try:
             for index in range(workers):
                 self._start_worker(index)
@@ -309,7 +311,7 @@ class Executor(concurrent.futures.Executor):
 
     def _start_worker(self, index):
         mode = self.mode
-        slot = _WorkerSlot(self._worker_type(index, workers_impl.setup_message(index, mode)))
+        slot = _WorkerSlot(self._worker_type(index, workers_impl.setup_message(index, mode), self._output))
         slot.reader = threading.Thread(target=self._read_results, args=(slot,),
                                        name=f"pyhost-executor-{mode}-{index}")
         slot.reader._pyhost_internal = True

@@ -154,5 +154,32 @@ TEST(OutputMux, ClosedReaderDoesNotCrashTheWriter) {
   SUCCEED();
 }
 
+// The writer learns that nobody reads (to raise BrokenPipeError), from then on and whatever the
+// style, while the output is still recorded (--json).
+TEST(OutputMux, WriteSaysWhenTheReaderIsGone) {
+  signal(SIGPIPE, SIG_IGN);
+  for (OutputStyle style : {OutputStyle::Passthrough, OutputStyle::Prefixed, OutputStyle::Grouped}) {
+    int out[2], err[2];
+    ASSERT_EQ(::pipe(out), 0);
+    ASSERT_EQ(::pipe(err), 0);
+    OutputMux mux(options(style, out[1], err[1]));
+    EXPECT_TRUE(mux.write(0, StreamId::Out, "read\n"));
+    ::close(out[0]);
+    // An unfinished line is held (and its write succeeds), except in passthrough.
+    EXPECT_EQ(mux.write(0, StreamId::Out, "partial"), style != OutputStyle::Passthrough);
+    mux.finish_task(0);  // grouped: the first write to the closed pipe
+    mux.write(1, StreamId::Out, "lost\n");
+    mux.finish_task(1);
+    EXPECT_TRUE(mux.reader_gone(StreamId::Out));
+    EXPECT_FALSE(mux.write(1, StreamId::Out, "x"));
+    EXPECT_FALSE(mux.reader_gone(StreamId::Err));
+    EXPECT_TRUE(mux.write(1, StreamId::Err, "still read\n"));
+    EXPECT_EQ(mux.take_recorded(1).out, "lost\nx");
+    ::close(out[1]);
+    ::close(err[0]);
+    ::close(err[1]);
+  }
+}
+
 }  // namespace
 }  // namespace pyhost
