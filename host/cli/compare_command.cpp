@@ -286,8 +286,8 @@ Command add_compare_command(CLI::App& parent) {
       "compare",
       "Measure a script in several execution modes and worker counts: speedup, efficiency, GIL "
       "wait, and reports.\n"
-      "Usage: pyhost compare [OPTIONS] SCRIPT [ARGS...] [OPTIONS]\n"
-      "   or: pyhost compare [OPTIONS] SCRIPT -- ARGS...   (for ARGS that start with '-')");
+      "Synopsis: pyhost compare [OPTIONS] SCRIPT [ARGS...] [OPTIONS]\n"
+      "      or: pyhost compare [OPTIONS] SCRIPT -- ARGS...   (for ARGS that start with '-')");
   app->add_option("script", args->script, "the script to measure")->required();
   app->add_option("args", args->script_args, "arguments for the script")->allow_extra_args();
   app->add_option("--modes", args->modes, "comma-separated modes (default: " + mode_names() + ")");

@@ -134,7 +134,7 @@ Command add_run_command(CLI::App& parent) {
   CLI::App* app =
       parent.add_subcommand("run",
                             "Run a script (or -m MODULE, -c CODE) as K tasks over N workers.\n"
-                            "Usage: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
+                            "Synopsis: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
   app->add_option("--mode", plan.mode, "execution mode: " + mode_names())
       ->check(CLI::IsMember(mode_choices()));
   app->add_option("-j,--workers", plan.workers, "workers (default: cores; 1 for serial)")
