@@ -58,6 +58,8 @@ TaskRunner::TaskRunner(const RunPlan& plan, const InterpreterRole& role) : plan_
   if (!configured) throw_python_error("pyhost: cannot configure the pyhost runtime");
   run_task_ = PyRef::steal(PyObject_GetAttrString(module.get(), "run_task"));
   if (!run_task_) throw_python_error("pyhost: pyhost._host.run_task is missing");
+  worker_done_ = PyRef::steal(PyObject_GetAttrString(module.get(), "worker_done"));
+  if (!worker_done_) throw_python_error("pyhost: pyhost._host.worker_done is missing");
 
   kind_ = PyRef::steal(PyUnicode_FromString(std::string(to_string(plan.target.kind)).c_str()));
   target_ = unicode(plan.target.value);
@@ -67,6 +69,11 @@ TaskRunner::TaskRunner(const RunPlan& plan, const InterpreterRole& role) : plan_
     PyRef item = unicode(arg);
     if (PyList_Append(args_.get(), item.get()) != 0) throw_python_error("pyhost: argv");
   }
+}
+
+TaskRunner::~TaskRunner() {
+  PyRef done = PyRef::steal(PyObject_CallNoArgs(worker_done_.get()));
+  if (!done) PyErr_WriteUnraisable(worker_done_.get());
 }
 
 TaskResult TaskRunner::run(int task, int worker, std::chrono::steady_clock::time_point run_start,

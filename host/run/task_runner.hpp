@@ -23,6 +23,10 @@ class TaskRunner {
  public:
   // Imports and configures pyhost._host in the current interpreter. Throws PythonError.
   TaskRunner(const RunPlan& plan, const InterpreterRole& role);
+  // Ends the worker's watcher thread in this interpreter. GIL held, on the worker's thread.
+  ~TaskRunner();
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
 
   // Runs task `task` as worker `worker`; its output goes to `mux`, its timings are measured on
   // this thread relative to `run_start`.
@@ -31,7 +35,7 @@ class TaskRunner {
 
  private:
   const RunPlan& plan_;
-  PyRef run_task_;
+  PyRef run_task_, worker_done_;
   PyRef kind_, target_, args_;
 };
 

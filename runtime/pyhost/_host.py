@@ -16,7 +16,7 @@ settings = {"mode": "serial", "workers": 1, "tasks": 1}
 _shared_interpreter = False  # threads mode: several tasks at once in this interpreter
 _per_task_cleanup = False  # the interpreter runs further tasks after this one
 _path0 = None
-_WATCH_DEADLINE, _WATCH_INTERRUPT, _WATCH_TERMINATE = 2, 3, 4
+_WATCH_CLOSED, _WATCH_DEADLINE, _WATCH_INTERRUPT, _WATCH_TERMINATE = 1, 2, 3, 4
 _configure_lock = allocate_lock()
 
 
@@ -116,22 +116,18 @@ def _run_code(code, main):
 
 def _execute(kind, target, args):
     if kind == "script":
-        import os
-
+        code, directory = _compiled_script(target)
         sys.argv = [target, *args]
-        _set_path0(os.path.dirname(os.path.realpath(target)))
-        with open(target, "rb") as source_file:
-            source = source_file.read()
+        _set_path0(directory)
         main = _fresh_main()
         main.__file__ = target
         main.__cached__ = None
-        code = compile(source, target, "exec")
         _run_code(code, main)
     elif kind == "code":
+        code = _compiled_code(target)
         sys.argv = ["-c", *args]
         _set_path0("")
         main = _fresh_main()
-        code = compile(target, "<string>", "exec")
         _run_code(code, main)
     elif kind == "module":
         import os
@@ -269,35 +265,84 @@ def _timeout_error(timeout):
     })
 
 
-class _Watch:
-    """A thread of this interpreter that stops the task at its deadline or on a host stop."""
+class _Watcher:
+    """The thread of this interpreter that stops the tasks of one worker thread at their deadline
+    or on a host stop. Started at the worker's first task and reused for every later one: a task
+    only arms it (no thread start, no wake-up unless it has a deadline)."""
 
-    def __init__(self, timeout):
+    def __init__(self):
         import _pyhost
         import threading
 
         self._pyhost = _pyhost
-        self.handle = _pyhost.watch_new(float(timeout or 0))
-        self.reason = 0
-        target = get_ident()
-        exceptions = {_WATCH_DEADLINE: _timeout_error(timeout or 0),
-                      _WATCH_INTERRUPT: KeyboardInterrupt, _WATCH_TERMINATE: KeyboardInterrupt}
-
-        def watch():
-            _pyhost.block_signals()  # Ctrl-C belongs to the task's thread
-            reason = _pyhost.watch_wait(self.handle)
-            if reason in exceptions and _pyhost.watch_fire(self.handle, target, exceptions[reason]):
-                self.reason = reason
-
-        self.thread = threading.Thread(target=watch, name="pyhost-watch")
+        self.handle = _pyhost.watcher_new()
+        self.timeout = 0.0
+        self.thread = threading.Thread(target=self._watch, name="pyhost-watch")
         self.thread._pyhost_internal = True
         self.thread.start()
 
-    def stop(self):
-        """Ends the watch; returns why it fired (0 if it did not)."""
-        self._pyhost.watch_cancel(self.handle)
+    def _watch(self):
+        _pyhost = self._pyhost
+        _pyhost.block_signals()  # Ctrl-C belongs to the task's thread
+        while True:
+            reason, generation = _pyhost.watcher_wait(self.handle)
+            if reason == _WATCH_CLOSED:
+                return
+            exception = _timeout_error(self.timeout) if reason == _WATCH_DEADLINE else KeyboardInterrupt
+            _pyhost.watcher_fire(self.handle, generation, reason, exception)
+
+    def arm(self, timeout):
+        self.timeout = timeout
+        self._pyhost.watcher_arm(self.handle, get_ident(), timeout)
+
+    def disarm(self):
+        """The task ended; returns why it was stopped (0 if it was not)."""
+        return self._pyhost.watcher_disarm(self.handle)
+
+    def close(self):
+        self._pyhost.watcher_close(self.handle)
         self.thread.join()
-        return self.reason
+
+
+_watchers = {}  # worker thread id -> its _Watcher
+
+
+def _watcher():
+    watcher = _watchers.get(get_ident())
+    if watcher is None:
+        watcher = _watchers[get_ident()] = _Watcher()
+    return watcher
+
+
+def worker_done():
+    """The calling worker thread runs no more tasks here: its watcher thread ends."""
+    watcher = _watchers.pop(get_ident(), None)
+    if watcher is not None:
+        watcher.close()
+
+
+# Compiled tasks, by what they run: every task of a run runs the same script or code, and
+# compiling it again for each (and resolving the script's directory) is most of a short task.
+_compiled = {}
+
+
+def _compiled_script(target):
+    entry = _compiled.get(("script", target))
+    if entry is None:
+        import os
+
+        with open(target, "rb") as source_file:
+            source = source_file.read()
+        entry = (compile(source, target, "exec"), os.path.dirname(os.path.realpath(target)))
+        _compiled[("script", target)] = entry
+    return entry
+
+
+def _compiled_code(target):
+    code = _compiled.get(("code", target))
+    if code is None:
+        code = _compiled[("code", target)] = compile(target, "<string>", "exec")
+    return code
 
 
 def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
@@ -313,9 +358,11 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
     if not _shared_interpreter:
         _interp_task = task
     before = _threads_before() if _per_task_cleanup else None
-    # Plain python (one serial task) keeps python's own Ctrl-C handling; it needs a watch only
+    # Plain python (one serial task) keeps python's own Ctrl-C handling; it needs a watcher only
     # for a timeout.
-    watch = _Watch(timeout) if (timeout or _per_task_cleanup) else None
+    watch = _watcher() if (timeout or _per_task_cleanup) else None
+    if watch is not None:
+        watch.arm(float(timeout or 0))
     reason = 0
     try:
         try:
@@ -338,7 +385,7 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
                 _report(exc)
                 code = code or 1
         if watch is not None:
-            reason = watch.stop()
+            reason = watch.disarm()
             watch = None
         # A task stopped while waiting for its threads leaves them running: this interpreter can
         # neither run more tasks safely nor be ended (that would wait for them).
@@ -347,7 +394,7 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
         return code, reason, tainted
     finally:
         if watch is not None:  # the runner itself was interrupted
-            watch.stop()
+            watch.disarm()
         _tasks_by_thread.pop(get_ident(), None)
         if not _shared_interpreter:
             _interp_task = None
@@ -356,6 +403,8 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
 def shutdown_interpreter():
     """Join the interpreter's remaining non-daemon threads before it is ended (a sub-interpreter:
     Py_EndInterpreter follows), and run its atexit handlers, as Py_EndInterpreter would next."""
+    for ident in list(_watchers):
+        _watchers.pop(ident).close()
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
