@@ -124,6 +124,15 @@ void OutputMux::finish_task(int task) {
   }
 }
 
+bool OutputMux::holds_output(int task) {
+  std::lock_guard lock(mutex_);
+  auto it = tasks_.find(task);
+  if (it == tasks_.end()) return false;
+  for (int i : {0, 1})
+    if (!it->second.partial[i].empty() || !it->second.block[i].empty()) return true;
+  return false;
+}
+
 CapturedOutput OutputMux::take_recorded(int task) {
   std::lock_guard lock(mutex_);
   auto it = tasks_.find(task);

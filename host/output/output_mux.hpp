@@ -36,6 +36,8 @@ class OutputMux {
   bool reader_gone(StreamId stream);
   // Emits what the task still holds (an unterminated last line gets its newline).
   void finish_task(int task);
+  // Whether finish_task(task) would write anything (an unterminated line, a held block).
+  bool holds_output(int task);
   // The task's recorded output (up to record_limit per stream); the record is dropped.
   CapturedOutput take_recorded(int task);
   // Writes host messages (not task output) to stderr without cutting a task's line.

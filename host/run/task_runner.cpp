@@ -1,10 +1,12 @@
 #include "run/task_runner.hpp"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cstdlib>
 
 #include "pyhost/python_error.hpp"
 #include "pyhost/thread_state.hpp"
@@ -31,12 +33,37 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-double thread_runqueue_seconds() {
+namespace {
+
+// This thread's /proc/thread-self/schedstat, opened once per thread and read with pread at every
+// task's start and end (opening it anew each time was a good part of a short task's cost).
+class SchedStat {
+ public:
+  SchedStat() : fd_(::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) {}
+  ~SchedStat() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   // "<on-cpu ns> <run-queue wait ns> <timeslices>"; absent without CONFIG_SCHEDSTATS.
-  std::ifstream in("/proc/thread-self/schedstat");
-  unsigned long long on_cpu = 0, waiting = 0;
-  if (!(in >> on_cpu >> waiting)) return 0;
-  return static_cast<double>(waiting) * 1e-9;
+  double runqueue_seconds() const {
+    char text[128];
+    const ssize_t n = fd_ >= 0 ? ::pread(fd_, text, sizeof text - 1, 0) : -1;
+    if (n <= 0) return 0;
+    text[n] = '\0';
+    char* end = nullptr;
+    std::strtoull(text, &end, 10);  // on-CPU time: the thread's CPU clock says it already
+    if (end == text) return 0;
+    return static_cast<double>(std::strtoull(end, nullptr, 10)) * 1e-9;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+double thread_runqueue_seconds() {
+  thread_local const SchedStat schedstat;
+  return schedstat.runqueue_seconds();
 }
 
 InterpreterRole role_for(const RunPlan& plan, const ModeInfo& mode) {
@@ -115,7 +142,7 @@ TaskResult TaskRunner::run(int task, int worker, std::chrono::steady_clock::time
   result.end_s = seconds_since(run_start);
   result.cpu_s = thread_cpu_seconds() - cpu0;
   result.runq_s = thread_runqueue_seconds() - runq0;
-  {
+  if (mux.holds_output(task)) {
     GilRelease unlocked;  // finishing may write to a full pipe
     mux.finish_task(task);
   }

@@ -45,7 +45,11 @@ bool TaskBoard::complete(TaskResult result) {
     running_.erase(result.id);
     if (done_[index]) return false;
     done_[index] = true;
+    ++done_count_;
     results_[index] = std::move(result);
+    // Only the supervisor waits on the board, and only for it to settle (it ticks anyway):
+    // waking it for every result would cost a thread hand-off per task.
+    if (!settled_locked()) return true;
   }
   notify();
   return true;
@@ -70,6 +74,7 @@ void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, 
     result.stdout_text = std::move(captured.out);
     result.stderr_text = std::move(captured.err);
     done_[index] = true;
+    ++done_count_;
     abandoned_.push_back(it->second.worker);
     running_.erase(it);
   }
@@ -149,7 +154,7 @@ bool TaskBoard::has_pending() const {
 
 bool TaskBoard::settled_locked() const {
   if (!running_.empty()) return false;
-  if (std::all_of(done_.begin(), done_.end(), [](bool done) { return done; })) return true;
+  if (done_count_ == plan_.tasks) return true;
   // Nothing runs and nothing more will: stopped, or no worker is left to take the rest.
   return stopped_ || (next_task_ >= plan_.tasks) || (live_ids_.empty() && !worker_errors_.empty());
 }

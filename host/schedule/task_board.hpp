@@ -78,6 +78,7 @@ class TaskBoard {
   std::vector<int> live_ids_;  // launched and not exited
   std::vector<TaskResult> results_;
   std::vector<bool> done_;
+  int done_count_ = 0;  // tasks in done_: settling is checked at every result, in O(1)
   std::map<int, Running> running_;
   std::vector<int> abandoned_;
   std::vector<WorkerInfo> workers_;
