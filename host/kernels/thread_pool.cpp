@@ -1,4 +1,4 @@
-#include "cuda/thread_pool.hpp"
+#include "kernels/thread_pool.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -128,7 +128,8 @@ void ThreadPool::set_threads(unsigned n) {
 }
 
 void ThreadPool::parallel_for(std::int64_t total,
-                              const std::function<void(std::int64_t, std::int64_t)>& fn) {
+                              const std::function<void(std::int64_t, std::int64_t)>& fn,
+                              std::int64_t grain) {
   if (total <= 0) return;
   unsigned n;
   {
@@ -142,7 +143,10 @@ void ThreadPool::parallel_for(std::int64_t total,
   auto job = std::make_shared<Job>();
   job->total = total;
   // ~8 chunks per thread balances uneven work (mandelbrot) at a small cost for even work.
-  job->chunk = std::max<std::int64_t>(1, total / (static_cast<std::int64_t>(n) * 8));
+  // Chunks are whole batches of `grain` indices: only the launch's last one runs a partial batch.
+  grain = std::max<std::int64_t>(1, grain);
+  const std::int64_t even = total / (static_cast<std::int64_t>(n) * 8);
+  job->chunk = std::max<std::int64_t>(grain, (even + grain - 1) / grain * grain);
   job->fn = &fn;
   job->max_helpers = n - 1;
   {
