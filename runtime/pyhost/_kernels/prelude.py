@@ -11,6 +11,10 @@ PRELUDE = r"""// ---- pyhost kernel prelude (compiled by NVRTC for CUDA and by t
 #define PH_CUDA 0
 #define PH_FN static inline
 #endif
+// PYHOST_KERNEL_LANES=0 compiles the CPU build with the checked scalar loop only.
+#ifndef PH_LANES_WANTED
+#define PH_LANES_WANTED 1
+#endif
 typedef float ph_f32;
 typedef double ph_f64;
 typedef int ph_i32;

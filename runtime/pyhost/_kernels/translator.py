@@ -1586,11 +1586,20 @@ class Translation:
         self.writable = writable      # [bool] per parameter
         self.dims = dims              # 1, 2, 3 or None when tid() is not used
         self.sites = sites            # id -> (kind, filename, lineno, line, detail, fn)
+        self.lanes = False            # the CPU build runs batches of indices (lanes.py)
+        self.lanes_note = ""          # ... or why not
 
     @property
     def full_source(self):
         from .prelude import PRELUDE
-        return PRELUDE + "\n" + self.source
+        if not self.lanes:
+            return PRELUDE + "\n" + self.source
+        from .lanes_prelude import LANES_PRELUDE
+        return PRELUDE + LANES_PRELUDE + "\n" + self.source
+
+    def cpu_source(self, lanes=True):
+        """The translation unit of the CPU build; ``lanes=False``: the scalar loop only."""
+        return f"#define PH_LANES_WANTED {1 if lanes else 0}\n" + self.full_source
 
 
 def _sanitize(name):
@@ -1601,7 +1610,8 @@ def translate_kernel(src, param_types):
     unit = Unit()
     base = _sanitize(src.name)
     body_name = f"ph_body_{base}"
-    result = FnTranslator(unit, src, param_types, kernel=True, cname=body_name).run()
+    scalar = FnTranslator(unit, src, param_types, kernel=True, cname=body_name)
+    result = scalar.run()
     # Funcs in dependency order (callees first), only those reachable in the final code.
     order, seen = [], set()
 
@@ -1639,20 +1649,47 @@ extern "C" __global__ void ph_k_{base}({kparams}) {{
     {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
-#else
-extern "C" void ph_c_{base}(void** ph_args, ph_i64 ph_begin, ph_i64 ph_end,
+#else""")
+    # The CPU build: a direct loop the compiler vectorises (direct.py, loop-free kernels), else
+    # whole batches of lanes (lanes.py), and the checked scalar loop for whatever they leave.
+    # ph_lanes_<name>() tells the host the batch size its chunks should be made of.
+    from .direct import LOOPLESS_NOTE, direct_kernel, direct_loop
+    from .lanes import LaneCode, cpu_batch_loop, lane_kernel
+    direct = direct_kernel(scalar, result, base)
+    if direct.code is None:
+        lane = lane_kernel(scalar, result, base)
+    else:
+        lane = LaneCode(None, LOOPLESS_NOTE)
+    parts.append(direct.note)
+    if direct.code is not None:
+        parts.append(direct.code)
+    parts.append(lane.note)
+    if lane.code is not None:
+        parts.append(lane.code)
+    parts.append(f"""extern "C" void ph_c_{base}(void** ph_args, ph_i64 ph_begin, ph_i64 ph_end,
                             const ph_i64* ph_dims, int* ph_err) {{
   const ph_i64 ph_n0 = ph_dims[0], ph_n1 = ph_dims[1];
   (void)ph_n0; (void)ph_n1;""")
     for k, (n, t) in enumerate(params):
         parts.append(f"  {ctype(t)} {mangle(n)} = *({ctype(t)}*)ph_args[{k}];")
-    parts.append(f"""  for (ph_i64 ph_f = ph_begin; ph_f < ph_end; ++ph_f) {{
+    fast = direct_loop(direct, base, call, dims) if direct.code is not None else \
+        cpu_batch_loop(lane, base, call, dims)
+    lanes_on = "PH_LANES_ON ? PH_L : 1" if lane.code is not None else "1"
+    loop = ('PH_LANES_WANTED ? "direct" : "scalar"' if direct.code is not None else
+            'PH_LANES_ON ? "lanes" : "scalar"' if lane.code is not None else '"scalar"')
+    parts.append(f"""  ph_i64 ph_f = ph_begin;
+{fast}  for (; ph_f < ph_end; ++ph_f) {{
     {decompose}
     {body_name}(ph_err, ph_x, ph_y, ph_z{sep}{call});
   }}
 }}
+extern "C" int ph_lanes_{base}(void) {{ return {lanes_on}; }}
+extern "C" const char* ph_loop_{base}(void) {{ return {loop}; }}
 #endif
 """)
     source = "\n".join(parts)
     sites = list(unit.site_info)
-    return Translation(src.name, base, source, params, writable, dims, sites)
+    tr = Translation(src.name, base, source, params, writable, dims, sites)
+    tr.lanes = lane.code is not None
+    tr.lanes_note = lane.note
+    return tr

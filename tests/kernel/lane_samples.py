@@ -1,0 +1,121 @@
+"""Kernels of test_kernels_lanes.py: each one exercises what the CPU's vector loops must get right
+(direct.py: loop-free kernels; lanes.py: masked batches of indices)."""
+from pyhost import _kernels as pk
+from pyhost._kernels import f32, f64, i32, i64
+
+
+@pk.kernel
+def mandel_f64(out: f64[:, :], x0: f64, y0: f64, step: f64, max_iter: i32):
+    """Divergent while loop; f64 results (the last |z|^2 and the count)."""
+    px, py = pk.tid()
+    cr = x0 + px * step
+    ci = y0 + py * step
+    zr, zi = 0.0, 0.0
+    n = 0
+    while n < max_iter and zr * zr + zi * zi <= 4.0:
+        zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+        n += 1
+    out[py, px] = zr * zr + zi * zi + n / 1000.0
+
+
+@pk.kernel
+def branches(x: f64[:], out: f64[:]):
+    """if/elif/else with different math per lane, a conditional expression and and/or."""
+    i = pk.tid()
+    v = x[i]
+    if v < -1.0:
+        r = v * v - 3.0 / v
+    elif v < 0.25:
+        r = (v // 0.125) + (v % 0.375)
+    elif v > 2.0 and v < 3.5 or v == 4.0:
+        r = v ** 0.5 if v > 2.5 else -v
+    else:
+        r = v / 7.0 + 1e-3
+    out[i] = r
+
+
+@pk.kernel
+def loops(limit: i32, x: f64[:], out: f64[:]):
+    """for with continue and break, a while with break, trip counts differing by lane."""
+    i = pk.tid()
+    acc = 0.0
+    for k in range(i % 13 + limit):
+        if k % 3 == 1:
+            continue
+        acc = acc * 0.5 + x[i] * k
+        if acc > 40.0:
+            break
+    j = 0
+    while True:
+        j += 1
+        acc -= 0.75
+        if acc < 0.0 or j > i % 7:
+            break
+    out[i] = acc + j
+
+
+@pk.kernel
+def early_return(x: f64[:], out: f64[:]):
+    """Lanes that return early must not run (or store) the rest."""
+    i = pk.tid()
+    if x[i] < 0.0:
+        out[i] = -1.0
+        return
+    s = 0.0
+    for k in range(4):
+        if s > x[i]:
+            out[i] = s
+            return
+        s += 1.5 * k
+    out[i] = s + x[i]
+
+
+@pk.kernel
+def stencil(a: f64[:, :], out: f64[:, :]):
+    """A guarded 5-point stencil: direct in the interior, checked at the borders."""
+    x, y = pk.tid()
+    h, w = a.shape
+    if 0 < x and x < w - 1 and 0 < y and y < h - 1:
+        out[y, x] = 0.25 * (a[y - 1, x] + a[y + 1, x] + a[y, x - 1] + a[y, x + 1]) - a[y, x]
+    else:
+        out[y, x] = a[y, x]
+
+
+@pk.kernel
+def wrap_stencil(a: f64[:, :], out: f64[:, :]):
+    """Unguarded: a[y - 1, x] at y = 0 is the last row (Python's negative index)."""
+    x, y = pk.tid()
+    out[y, x] = a[y - 1, x] * 2.0 + a[y, x - 1]
+
+
+@pk.kernel
+def shifted(x: f32[:], out: f32[:]):
+    """out[i] = x[i + 1]: IndexError at the last index (the direct loop's checked tail)."""
+    i = pk.tid()
+    out[i] = x[i + 1] * 0.5 + x[i]
+
+
+@pk.kernel
+def lane_index_error(x: f64[:], out: f64[:], bad: i64):
+    """A loop kernel where one index reads out of range."""
+    i = pk.tid()
+    s = 0.0
+    for k in range(3):
+        if i == bad:
+            s += x[i + 1000000]
+        s += x[i] * k
+    out[i] = s
+
+
+@pk.kernel
+def mc_hits(hits: i64[:], seed: i64, samples: i32):
+    """pyhost.random in a loop (lanes), integer results."""
+    t = pk.tid()
+    inside = 0
+    for k in range(samples):
+        c = 2 * (t * samples + k)
+        x = pk.random(seed, c)
+        y = pk.random(seed, c + 1)
+        if x * x + y * y <= 1.0:
+            inside += 1
+    hits[t] = inside
