@@ -54,6 +54,8 @@ def _annotation_of(pyfunc, src, index, required):
 class Func:
     """A ``@pyhost.func`` helper: callable from kernels (translated) and from Python."""
 
+    _kernel_role = "func"  # how lowering.py tells a helper from other callables
+
     def __init__(self, pyfunc):
         self._pyfunc = pyfunc
         functools.update_wrapper(self, pyfunc)
@@ -186,6 +188,8 @@ class _Launch:
 
 class Kernel:
     """A ``@pyhost.kernel``: launch with ``k[n](...)``, ``k[w, h](...)`` or ``k[w, h, d](...)``."""
+
+    _kernel_role = "kernel"
 
     def __init__(self, pyfunc):
         self._pyfunc = pyfunc

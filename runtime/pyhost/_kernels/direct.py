@@ -14,8 +14,9 @@ translator's, with the types it settled.
 """
 import ast
 
-from . import builtins as kb
-from .translator import FnTranslator, Val, _Out, cast
+from . import intrinsics
+from .lowering import FnTranslator, _Out
+from .typing_rules import Val, cast
 
 
 LOOPLESS_NOTE = "// lanes: no, the direct loop covers this kernel"
@@ -48,7 +49,7 @@ def _tid_dims(fn, resolve):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
                 isinstance(node.value, ast.Call) and not node.value.args:
             try:
-                is_tid = resolve(node.value.func) is kb.tid
+                is_tid = resolve(node.value.func) is intrinsics.tid
             except Exception:  # noqa: BLE001 - not a tid() call
                 is_tid = False
             if not is_tid:
@@ -118,8 +119,10 @@ class DirectTranslator(FnTranslator):
     def set_var_type(self, name, v, node):
         return self.var_types[name]  # settled by the scalar pass
 
-    def call_atomic_add(self, node):
-        raise NotDirect("the kernel uses atomic_add")
+    def call_intrinsic(self, entry, node, label):
+        if entry.python is intrinsics.atomic_add:
+            raise NotDirect("the kernel uses atomic_add")
+        return super().call_intrinsic(entry, node, label)
 
     def call_func(self, func, node):
         v = super().call_func(func, node)

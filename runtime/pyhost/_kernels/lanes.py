@@ -20,10 +20,11 @@ through the other.
 import ast
 import re
 
-from . import builtins as kb
+from . import intrinsics
 from . import types as kt
-from .translator import (ERR_VALUE, FnTranslator, Val, _Out, _promote_small, arith_type, cast,
-                         mangle)
+from .intrinsics import ERR_VALUE
+from .lowering import FnTranslator, _Out, mangle
+from .typing_rules import Val, _promote_small, arith_type, cast
 
 _USES_ERR = re.compile(r"\bph_err\b")
 
@@ -239,7 +240,7 @@ class LaneTranslator(FnTranslator):
         if isinstance(v.func, ast.Name) and v.func.id in self.local_set:
             return
         try:
-            if self.resolve_object(v.func) is not kb.tid:
+            if self.resolve_object(v.func) is not intrinsics.tid:
                 return
         except Exception:  # noqa: BLE001 - not a tid() call
             return
@@ -477,11 +478,13 @@ class LaneTranslator(FnTranslator):
         self.record(arr.origin, "store", node.slice)
         super().store_element(arr, idx, value, node)
 
-    def call_atomic_add(self, node):
+    def call_intrinsic(self, entry, node, label):
+        if entry.python is not intrinsics.atomic_add:
+            return super().call_intrinsic(entry, node, label)
         if node is not self.discarded:
             raise NotBatchable("the value atomic_add returns is used (it depends on the order "
                                "of the indices)")
-        v = super().call_atomic_add(node)
+        v = super().call_intrinsic(entry, node, label)
         a = node.args[0]
         origin = self.origins.get(a.id, frozenset()) if isinstance(a, ast.Name) else None
         if origin is None:
