@@ -1,61 +1,98 @@
 #include "kernels/cpu_compiler.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <boost/process.hpp>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
-namespace bp = boost::process;
+extern char** environ;
+
 namespace fs = std::filesystem;
 
 namespace pyhost::kernels {
 namespace {
 
-// Runs `exe args...`, returns (exit code, stdout+stderr). Throws if it cannot start or does not
-// finish in time. (A watchdog thread instead of child::wait_for, which in Boost 1.74 can sleep
-// for the whole timeout after the child has exited.)
+// Runs `exe args...` (stdin /dev/null), returns (exit code, stdout+stderr, the first 64 KiB).
+// Throws if it cannot start or does not finish in time (then it is killed). posix_spawn and a
+// pipe: the engine needs nothing beyond the C++ library, so it builds anywhere (bench/gpu_check).
 std::pair<int, std::string> run_capture(const std::string& exe,
                                         const std::vector<std::string>& args,
                                         std::chrono::seconds timeout) {
-  bp::ipstream out;
-  bp::child child(exe, bp::args(args), (bp::std_out & bp::std_err) > out, bp::std_in.close());
-  std::mutex mu;
-  std::condition_variable cv;
-  bool finished = false, killed = false;
-  const auto pid = child.id();
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, timeout, [&] { return finished; })) {
-      killed = true;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe: " + std::string(strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(exe.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (spawned != 0) {
+    ::close(fds[0]);
+    throw std::runtime_error("cannot run " + exe + ": " + strerror(spawned));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string text;
+  bool killed = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {  // timed out (or poll failed): stop the compiler
       ::kill(pid, SIGKILL);
+      killed = true;
+      break;
     }
-  });
-  std::string text, line;
-  while (std::getline(out, line)) {
-    if (text.size() < 64 * 1024) text += line + "\n";
+    char buf[4096];
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // end of output: the compiler closed its side
+    if (text.size() < 64 * 1024) text.append(buf, static_cast<std::size_t>(n));
   }
-  std::error_code ec;
-  child.wait(ec);
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    finished = true;
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  cv.notify_all();
-  watchdog.join();
   if (killed) {
     throw std::runtime_error(exe + " did not finish within " + std::to_string(timeout.count()) +
                              " s and was killed");
   }
-  return {child.exit_code(), text};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+}
+
+// `name` on $PATH, as a shell finds it; empty if it is not there.
+fs::path search_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    fs::path candidate = fs::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) return candidate;
+  }
+  return {};
 }
 
 // What -march=native means to `compiler` on this machine: the target options the driver passes
@@ -97,8 +134,7 @@ CompilerInfo probe() {
   }
   for (const char* name : {"c++", "g++", "clang++"}) candidates.emplace_back(name);
   for (const auto& cand : candidates) {
-    fs::path path = cand.find('/') != std::string::npos ? fs::path(cand)
-                                                        : fs::path(bp::search_path(cand).string());
+    fs::path path = cand.find('/') != std::string::npos ? fs::path(cand) : search_path(cand);
     std::error_code ec;
     if (path.empty() || !fs::exists(path, ec)) continue;
     try {

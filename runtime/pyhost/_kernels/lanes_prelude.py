@@ -228,8 +228,26 @@ PH_PURE2(ph_atan2) PH_PURE2(ph_pow) PH_PURE2(ph_fmod) PH_PURE2(ph_hypot) PH_PURE
 // pyhost.random on all lanes at once: the prelude's Philox-4x32-10, each 32-bit word in a 64-bit
 // vector lane (the 32x32 -> 64 products are exact), the same integer steps and the same two
 // exact double operations, so every lane gets the scalar function's bits.
+typedef unsigned long long ph_u64v __attribute__((vector_size(8 * PH_W)));
+// The low 32 bits of each 64-bit lane of a and b multiplied into 64 bits (one pmuludq; GCC
+// makes a full 64-bit multiply of a * b even when both are known to be below 2^32).
+PH_LI ph_u64v ph_mul32(ph_u64v a, ph_u64v b) {
+#if defined(__AVX512F__) && PH_W == 8
+  typedef int v16si __attribute__((vector_size(64)));
+  typedef long long v8di __attribute__((vector_size(64)));
+  return (ph_u64v)__builtin_ia32_pmuludq512_mask((v16si)a, (v16si)b, (v8di){}, (unsigned char)0xFF);
+#elif defined(__AVX2__) && PH_W == 4
+  typedef int v8si __attribute__((vector_size(32)));
+  return (ph_u64v)__builtin_ia32_pmuludq256((v8si)a, (v8si)b);
+#elif defined(__SSE2__) && PH_W == 2
+  typedef int v4si __attribute__((vector_size(16)));
+  return (ph_u64v)__builtin_ia32_pmuludq128((v4si)a, (v4si)b);
+#else
+  return (a & 0xFFFFFFFFull) * (b & 0xFFFFFFFFull);
+#endif
+}
 PH_LI V<double> ph_random_lanes(const V<long long>& seed, const V<long long>& counter) {
-  typedef unsigned long long uv __attribute__((vector_size(8 * PH_W)));
+  typedef ph_u64v uv;
   typedef double dv __attribute__((vector_size(8 * PH_W)));
   V<double> out;
   PH_PARTS {
@@ -241,7 +259,7 @@ PH_LI V<double> ph_random_lanes(const V<long long>& seed, const V<long long>& co
         k0 = (k0 + 0x9E3779B9ull) & m;
         k1 = (k1 + 0xBB67AE85ull) & m;
       }
-      const uv p0 = c0 * 0xD2511F53ull, p1 = c2 * 0xCD9E8D57ull;
+      const uv p0 = ph_mul32(c0, (uv){} + 0xD2511F53ull), p1 = ph_mul32(c2, (uv){} + 0xCD9E8D57ull);
       const uv n0 = (p1 >> 32) ^ c1 ^ k0, n2 = (p0 >> 32) ^ c3 ^ k1;
       c1 = p1 & m;
       c3 = p0 & m;
