@@ -119,3 +119,19 @@ def mc_hits(hits: i64[:], seed: i64, samples: i32):
         if x * x + y * y <= 1.0:
             inside += 1
     hits[t] = inside
+
+
+@pk.kernel
+def uniform_loops(n: i32, x: f64[:], out: f64[:]):
+    """A loop every lane runs alike (one scalar counter, no masks), the same range inside a
+    divergent if (masked), and a per-lane trip count."""
+    i = pk.tid()
+    acc = 0.0
+    for k in range(n):
+        acc += x[i] * k
+    if x[i] > 0.0:
+        for k in range(3, n, 2):
+            acc -= k * 0.5
+    for k in range(i % 5):
+        acc += 1.0
+    out[i] = acc

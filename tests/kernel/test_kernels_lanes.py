@@ -142,3 +142,13 @@ def test_generated_source_says_which_loop():
     assert "// direct loop: yes" in ls.stencil.source
     assert "// lanes: yes" in ls.mandel_f64.source
     assert "// direct loop: no (the kernel has a loop)" in ls.mandel_f64.source
+
+
+@pytest.mark.parametrize("n", [9, 70])
+def test_uniform_loops_run_unmasked_and_match(n, monkeypatch):
+    same_everywhere(ls.uniform_loops, n, lambda: (6, values(n), array.array("d", [0.0]) * n),
+                    monkeypatch, [2], expect_loop="lanes")
+    src = ls.uniform_loops.source
+    lanes = src[src.index("namespace ph_lanes"):]
+    assert "::ph_i64 ph_u1;" in lanes          # the first loop: a scalar counter
+    assert "::ph_i64 ph_u2;" not in lanes      # the one inside the divergent if: masked

@@ -113,6 +113,7 @@ class LaneTranslator(FnTranslator):
         self.accesses = []
         self.discarded = None
         self.mask_count = 0
+        self.uniform_counters = []   # scalar counters of uniform for loops
         self.counts = _assign_counts(scalar.src.tree)
 
     # -- driver --------------------------------------------------------------------------------
@@ -159,6 +160,8 @@ class LaneTranslator(FnTranslator):
         if self.mask_count:
             masks = ", ".join(f"ph_m{k}" for k in range(1, self.mask_count + 1))
             lines.append(f"  ph_bool {masks};")
+        for counter in self.uniform_counters:
+            lines.append(f"  ::ph_i64 {counter};")
         lines.extend(self.out.lines)
         lines.append("}")
         return "\n".join(lines)
@@ -332,6 +335,9 @@ class LaneTranslator(FnTranslator):
             start, stop, step = (self.materialize(a) for a in (start, stop, step))
         name = node.target.id
         t = self.var_types[name]
+        if self.uniform_loop(node):
+            self.uniform_for(node, name, t, start, stop, step)
+            return
         counter = self.new_tmp(kt.i64)
         lo, hi, st = (cast(a, kt.i64) for a in (start, stop, step))
         if step.const is not None:
@@ -350,6 +356,54 @@ class LaneTranslator(FnTranslator):
         self.loop_body(node.body,
                        lambda: self.assign_var(name, t, Val(counter, kt.i64, simple=True)))
         self.emit(f"{counter} = {counter} + {st};")
+        self.leave()
+        self.indent -= 1
+        self.emit("}")
+
+    def uniform_loop(self, node):
+        """Every lane runs this for loop the same number of times: all lanes are on where it
+        starts, its range() arguments are literals or parameters (never assigned), and nothing
+        in its body leaves it early (break, continue, return)."""
+        if not self.region.full:
+            return False
+        for a in node.iter.args:
+            if isinstance(a, ast.Constant):
+                continue
+            if not isinstance(a, ast.Name) or self.counts.get(a.id, 0):
+                return False
+            if a.id in self.local_set and (a.id not in self.param_names or
+                                           not isinstance(self.var_types.get(a.id), kt.ScalarType)):
+                return False
+        for stmt in node.body:
+            if any(isinstance(n, (ast.Break, ast.Continue)) for n in _walk_no_loops(stmt)):
+                return False
+            if any(isinstance(n, ast.Return) for n in ast.walk(stmt)):
+                return False
+        return True
+
+    def uniform_for(self, node, name, t, start, stop, step):
+        """A uniform loop: one scalar counter, and its body is a full region (assignments need
+        no mask)."""
+        counter = f"ph_u{len(self.uniform_counters) + 1}"
+        self.uniform_counters.append(counter)
+        lo, hi, st = (f"((::ph_i64){a.code})" if a.const is None else cast(a, kt.i64)
+                      for a in (start, stop, step))
+        if step.const is not None:
+            cond = f"{counter} < {hi}" if step.const > 0 else f"{counter} > {hi}"
+        else:
+            sid = self.site(node.iter, ERR_VALUE, "range() arg 3 must not be zero")
+            self.emit(f"ph_failif(ph_err, ph_bool({st} == 0), {sid});")
+            cond = f"({st} > 0 ? {counter} < {hi} : {counter} > {hi})"
+        w = self.new_mask()
+        self.emit(f"{w} = {self.region.var};")
+        self.emit(f"for ({counter} = {lo}; {cond}; {counter} += {st}) {{")
+        self.indent += 1
+        self.enter(w, "loop")
+        self.region.full = True
+        self.loop_depth += 1
+        self.assign_var(name, t, Val(counter, kt.i64, simple=True))
+        self.stmts(node.body)
+        self.loop_depth -= 1
         self.leave()
         self.indent -= 1
         self.emit("}")

@@ -24,7 +24,7 @@ LANES_PRELUDE = r"""// ---- pyhost lanes: PH_L indices at once on the CPU (GCC v
 #else
 #define PH_W 2
 #endif
-#define PH_L 16
+#define PH_L 32
 #define PH_K (PH_L / PH_W)
 #define PH_AI inline __attribute__((always_inline))
 #define PH_LI static PH_AI
@@ -271,10 +271,49 @@ PH_LI V<double> ph_random_lanes(const V<long long>& seed, const V<long long>& co
   }
   return out;
 }
+// The usual case, one seed for all lanes: the key schedule is computed once, in scalars, and the
+// high halves of the 64-bit lanes are left dirty (pmuludq reads the low halves only) until the
+// two output words are masked at the end: 2 multiplies, 2 shifts, 2 three-way xors per round.
+PH_LI V<double> ph_random_key(long long seed, const V<long long>& counter) {
+  typedef ph_u64v uv;
+  typedef double dv __attribute__((vector_size(8 * PH_W)));
+  unsigned k0[10], k1[10];
+  k0[0] = (unsigned)seed;
+  k1[0] = (unsigned)((unsigned long long)seed >> 32);
+  for (int r = 1; r < 10; ++r) {
+    k0[r] = k0[r - 1] + 0x9E3779B9u;
+    k1[r] = k1[r - 1] + 0xBB67AE85u;
+  }
+  V<double> out;
+  PH_PARTS {
+    const uv m = (uv){} + 0xFFFFFFFFull;
+    const uv c = (uv)counter.v[ph_k];
+    uv c0 = c, c1 = c >> 32, c2 = (uv){}, c3 = (uv){};
+    _Pragma("GCC unroll 10") for (int r = 0; r < 10; ++r) {
+      const uv p0 = ph_mul32(c0, (uv){} + 0xD2511F53ull), p1 = ph_mul32(c2, (uv){} + 0xCD9E8D57ull);
+      const uv n0 = (p1 >> 32) ^ c1 ^ (unsigned long long)k0[r];
+      const uv n2 = (p0 >> 32) ^ c3 ^ (unsigned long long)k1[r];
+      c1 = p1;
+      c3 = p0;
+      c0 = n0;
+      c2 = n2;
+    }
+    const dv hi = __builtin_convertvector(((c0 & m) >> 5), dv);
+    const dv lo = __builtin_convertvector(((c1 & m) >> 6), dv);
+    out.v[ph_k] = (hi * 67108864.0 + lo) * (1.0 / 9007199254740992.0);
+  }
+  return out;
+}
+PH_LI V<double> ph_random_on(long long seed, const V<long long>& c) { return ph_random_key(seed, c); }
+PH_LI V<double> ph_random_on(const V<long long>& seed, const V<long long>& c) {
+  return ph_random_lanes(seed, c);
+}
+PH_LI long long ph_seed_of(long long s) { return s; }
+template <typename T> PH_LI V<long long> ph_seed_of(const V<T>& s) { return V<long long>(s); }
 using ::ph_random;
 template <typename A, typename B, typename = typename en<any_lane<A, B>::ok>::type>
 PH_LI V<double> ph_random(const A& seed, const B& counter) {
-  return ph_random_lanes(V<long long>(seed), V<long long>(counter));
+  return ph_random_on(ph_seed_of(seed), V<long long>(counter));
 }
 using ::ph_f2i;
 template <typename T> PH_LI V<long long> ph_f2i(const V<T>& x) {
