@@ -135,3 +135,13 @@ def uniform_loops(n: i32, x: f64[:], out: f64[:]):
     for k in range(i % 5):
         acc += 1.0
     out[i] = acc
+
+
+@pk.kernel
+def lane_seeds(out: f64[:], base: i64):
+    """pyhost.random with a seed that differs by lane (the general Philox path)."""
+    i = pk.tid()
+    s = 0.0
+    for k in range(3):
+        s += pk.random(base + i * 7 + k, k * 1000 + i)
+    out[i] = s

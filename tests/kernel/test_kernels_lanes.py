@@ -152,3 +152,9 @@ def test_uniform_loops_run_unmasked_and_match(n, monkeypatch):
     lanes = src[src.index("namespace ph_lanes"):]
     assert "::ph_i64 ph_u1;" in lanes          # the first loop: a scalar counter
     assert "::ph_i64 ph_u2;" not in lanes      # the one inside the divergent if: masked
+
+
+def test_random_with_per_lane_seeds(monkeypatch):
+    n = 67
+    same_everywhere(ls.lane_seeds, n, lambda: (array.array("d", [0.0]) * n, -(1 << 40)),
+                    monkeypatch, [0], expect_loop="lanes")
