@@ -5,8 +5,7 @@ scalar loop for whatever they leave, plus ``ph_lanes_<name>()`` (the batch size 
 chunks to) and ``ph_loop_<name>()`` (which loop runs)."""
 from .direct import LOOPLESS_NOTE, direct_kernel, direct_loop
 from .lanes import LaneCode, cpu_batch_loop, lane_kernel
-from .lowering import mangle
-from .typing_rules import ctype
+from .typing_rules import ctype, mangle
 
 _DECOMPOSE = {
     1: "const ph_i64 ph_x = ph_f, ph_y = 0, ph_z = 0;",

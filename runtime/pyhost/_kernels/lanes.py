@@ -23,8 +23,8 @@ import re
 from . import intrinsics
 from . import types as kt
 from .intrinsics import ERR_VALUE
-from .lowering import FnTranslator, _Out, mangle
-from .typing_rules import Val, _promote_small, arith_type, cast
+from .lowering import FnTranslator, _Out
+from .typing_rules import Val, _promote_small, arith_type, cast, mangle
 
 _USES_ERR = re.compile(r"\bph_err\b")
 

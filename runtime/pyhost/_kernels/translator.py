@@ -6,7 +6,8 @@ for the CPU fallback (see ``prelude.py``). The stages, one module each:
   syntax.py        1. the supported subset (everything else is rejected at decoration time)
   typing_rules.py  2. types of values, joins, weak literals, casts
   lowering.py      2+3. one walk that types and lowers a function to C++ (repeated until the
-                   types of the locals settle); calls go to the intrinsics table
+                   types of the locals settle): lower_statements.py, lower_expressions.py;
+                   calls go to the intrinsics table
   intrinsics.py    every function kernels may call: typing, lowering, Python reference, prelude
   entry_points.py  4. the CUDA and CPU entry points (CPU loops: direct.py, lanes.py)
 This module drives them for one kernel (``translate_kernel``).
