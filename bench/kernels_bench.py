@@ -25,6 +25,12 @@ import sys
 import tempfile
 import time
 
+# Numba's default threading layer (OpenMP) spins while it waits; on a machine shared with other
+# work (load above the core count) each parallel call then takes 10-20 ms instead of 0.2. The
+# passive wait keeps numba's figures meaningful there; OMP_WAIT_POLICY=active restores the
+# default (set it in the environment to override).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
 
@@ -208,7 +214,8 @@ def numba_peer():
                ("stencil", nb_stencil))}
     return {"saxpy": nb_saxpy, "mandelbrot": nb_mandelbrot, "mc_pi": nb_mc_pi,
             "stencil": nb_stencil, "empty": nb_empty, "serial": serial,
-            "version": f"numba {numba.__version__}, {numba.get_num_threads()} threads"}, ""
+            "version": f"numba {numba.__version__}, {numba.get_num_threads()} threads, "
+                       f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"}, ""
 
 
 def warp_peer():
@@ -226,6 +233,15 @@ def warp_peer():
 
 # ---- the runs --------------------------------------------------------------------------------
 
+def f32_buffers(n):
+    """x (i % 1000) and y (ones): numpy arrays when numpy is there, so that pyhost and the peers
+    run on the same buffers (numpy aligns large arrays and may back them with huge pages, which
+    changes memory-bound timings), else array.array."""
+    if np is not None:
+        return (np.arange(n) % 1000).astype(np.float32), np.ones(n, dtype=np.float32)
+    return array.array("f", (float(i % 1000) for i in range(n))), array.array("f", [1.0]) * n
+
+
 def run_all(args):
     rows = []  # (kernel, size, impl, best_s, median_s, check)
     cores = native.cpu_threads()
@@ -241,17 +257,14 @@ def run_all(args):
     # SAXPY
     for n in args.saxpy_sizes:
         size = f"{n / 1e6:g}M f32"
-        x = array.array("f", (float(i % 1000) for i in range(n)))
-        y = array.array("f", [1.0]) * n
+        x, y = f32_buffers(n)
         add("saxpy", size, f"pyhost cpu x{cores}", lambda: saxpy[n](2.0, x, y))
         with_threads(1, lambda: add("saxpy", size, "pyhost cpu x1",
                                     lambda: saxpy[n](2.0, x, y)))
         if nb:
-            xn = np.frombuffer(x, dtype=np.float32)
-            yn = np.ones(n, dtype=np.float32)
             a32 = np.float32(2.0)
-            add("saxpy", size, "numba parallel", lambda: nb["saxpy"](a32, xn, yn))
-            add("saxpy", size, "numba serial", lambda: nb["serial"]["saxpy"](a32, xn, yn))
+            add("saxpy", size, "numba parallel", lambda: nb["saxpy"](a32, x, y))
+            add("saxpy", size, "numba serial", lambda: nb["serial"]["saxpy"](a32, x, y))
         if wpk:
             add("saxpy", size, "warp cpu", wpk["saxpy"](n))
     if args.python:
@@ -266,12 +279,14 @@ def run_all(args):
     w, h, it = args.width, args.height, args.max_iter
     size = f"{w}x{h} it={it}"
     step = 3.0 / w
-    img = memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
+    img = np.zeros((h, w), dtype=np.int32) if np is not None else \
+        memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
     ref = None
     if args.python:
+        pyimg = memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
         add("mandelbrot", size, "python",
-            lambda: mandelbrot_python(img, w, h, -2.2, -1.2, step, it), 1)
-        ref = img.tobytes()
+            lambda: mandelbrot_python(pyimg, w, h, -2.2, -1.2, step, it), 1)
+        ref = pyimg.tobytes()
     add("mandelbrot", size, f"pyhost cpu x{cores}",
         lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))
     if ref is not None:
@@ -291,14 +306,16 @@ def run_all(args):
     # Monte Carlo pi
     threads, samples = args.pi_threads, args.pi_samples
     size = f"{threads}x{samples} samples"
-    hits = array.array("q", [0]) * threads
+    hits = np.zeros(threads, dtype=np.int64) if np is not None else array.array("q", [0]) * threads
     add("mc_pi", size, f"pyhost cpu x{cores}", lambda: mc_pi[threads](hits, 7, samples))
     with_threads(1, lambda: add("mc_pi", size, "pyhost cpu x1",
                                 lambda: mc_pi[threads](hits, 7, samples)))
     if nb:
         hn = np.zeros(threads, dtype=np.int64)
+        mc_pi[threads](hn, 7, samples)  # the same buffer for both: numba must give its bits
+        expect = hn.tobytes()
         add("mc_pi", size, "numba parallel", lambda: nb["mc_pi"](hn, 7, samples))
-        assert hn.tobytes() == bytes(memoryview(hits).cast("B")), "numba's Philox differs"
+        assert hn.tobytes() == expect, "numba's Philox differs"
         add("mc_pi", size, "numba serial", lambda: nb["serial"]["mc_pi"](hn, 7, samples))
     if wpk:
         add("mc_pi", size, "warp cpu (wp.randf)", wpk["mc_pi"](threads, samples))
@@ -310,15 +327,16 @@ def run_all(args):
     for k in range(0, sw * sh, 7):
         a[k // sw, k % sw] = (k % 101) * 0.01
     out = memoryview(bytearray(8 * sw * sh)).cast("B").cast("d", (sh, sw))
+    if np is not None:  # the peers' buffers (numpy aligns and may use huge pages)
+        a, out = np.array(a), np.zeros((sh, sw))
     add("stencil", size, f"pyhost cpu x{cores}", lambda: stencil[sw, sh](a, out))
     with_threads(1, lambda: add("stencil", size, "pyhost cpu x1",
                                 lambda: stencil[sw, sh](a, out)))
     if nb:
-        an = np.asarray(a)
         on = np.zeros((sh, sw))
-        add("stencil", size, "numba parallel", lambda: nb["stencil"](an, on))
+        add("stencil", size, "numba parallel", lambda: nb["stencil"](a, on))
         assert on.tobytes() == out.tobytes(), "numba's stencil differs"
-        add("stencil", size, "numba serial", lambda: nb["serial"]["stencil"](an, on))
+        add("stencil", size, "numba serial", lambda: nb["serial"]["stencil"](a, on))
     if wpk:
         add("stencil", size, "warp cpu", wpk["stencil"](np.asarray(a)))
 

@@ -92,6 +92,8 @@ class DirectTranslator(FnTranslator):
         self.dims = result.dims
         self.tids = _tid_dims(scalar.src.tree, self.resolve_object)
         self.bounds = []   # (array code, [(array dim, launch dim, constant)]) of unchecked accesses
+        self.kernel_written = set(result.written)
+        self.hoisted = {}  # load code -> temporary: affine loads of arrays the kernel never writes
 
     def run(self):
         if self.dims is None or self.dims > 2:
@@ -112,6 +114,11 @@ class DirectTranslator(FnTranslator):
         self.loop_depth = 0
         self.unknown = None
         self.stmts(body)
+        # Affine loads of read-only arrays run first, whether or not the code that reads them
+        # runs: in the direct range they are in bounds, and the compiler then blends the
+        # branches of an if instead of masking each load.
+        self.out.lines[:0] = [f"  const {t.ctype} {tmp} = {code};"
+                              for code, (tmp, t) in self.hoisted.items()]
         if not self.bounds:
             raise NotDirect("no array is indexed by the launch index")
         return self.emit_function()
@@ -150,7 +157,12 @@ class DirectTranslator(FnTranslator):
         off = self.direct_offset(arr, node)
         if off is None:
             return super().load_element(arr, idx, node)
-        return Val(f"{arr.code}.data[{off}]", arr.type.dtype)
+        code = f"{arr.code}.data[{off}]"
+        if arr.origin and not (arr.origin & self.kernel_written):
+            if code not in self.hoisted:
+                self.hoisted[code] = (f"ph_ld{len(self.hoisted) + 1}", arr.type.dtype)
+            return Val(self.hoisted[code][0], arr.type.dtype, simple=True)
+        return Val(code, arr.type.dtype)
 
     def store_element(self, arr, idx, value, node):
         off = self.direct_offset(arr, node)
@@ -223,6 +235,7 @@ def direct_loop(direct, base, call, dims):
       for (ph_i64 ph_t0 = ph_x0; ph_t0 < ph_lo; ++ph_t0)
         ph_body_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});
 #pragma GCC ivdep
+#pragma GCC unroll 4
       for (ph_i64 ph_t0 = ph_lo; ph_t0 < ph_hi; ++ph_t0)
         ph_d_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});
       for (ph_i64 ph_t0 = ph_hi; ph_t0 < ph_x1; ++ph_t0)
