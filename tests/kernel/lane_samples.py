@@ -145,3 +145,11 @@ def lane_seeds(out: f64[:], base: i64):
     for k in range(3):
         s += pk.random(base + i * 7 + k, k * 1000 + i)
     out[i] = s
+
+
+@pk.kernel
+def reads_neighbour_written(y: f64[:]):
+    """Reads the element the previous index writes: neither vector loop may take it."""
+    i = pk.tid()
+    if i > 0:
+        y[i] = y[i - 1] * 0.5 + y[i]

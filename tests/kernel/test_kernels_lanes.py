@@ -158,3 +158,17 @@ def test_random_with_per_lane_seeds(monkeypatch):
     n = 67
     same_everywhere(ls.lane_seeds, n, lambda: (array.array("d", [0.0]) * n, -(1 << 40)),
                     monkeypatch, [0], expect_loop="lanes")
+
+
+def test_a_written_array_read_at_another_index_keeps_the_scalar_loop(monkeypatch, native):
+    n = 40
+    native.set_cpu_threads(1)  # one index after the other, as the python reference runs them
+    try:
+        vector, k = same_everywhere(ls.reads_neighbour_written, n,
+                                    lambda: (array.array("d", [1.0]) * n,), monkeypatch, [0])
+    finally:
+        native.set_cpu_threads(0)
+    assert k.loop == "scalar"
+    assert "is written and indexed by other than the launch index" in \
+        ls.reads_neighbour_written.source
+    assert vector[0][3] == ((1.0 * 0.5 + 1.0) * 0.5 + 1.0) * 0.5 + 1.0

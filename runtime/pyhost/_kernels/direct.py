@@ -153,7 +153,21 @@ class DirectTranslator(FnTranslator):
         self.bounds.append((arr.code, [(j, d, c) for j, (d, c) in enumerate(forms)]))
         return off
 
+    def own_access(self, arr, node):
+        """An array the kernel writes may only be read and written at each index's own element
+        (``y[i]``, ``out[y, x]``): the direct loop is vectorised (``ivdep``), so one index must
+        not see what another one writes (with the scalar loop it would, in index order)."""
+        if not (arr.origin & self.kernel_written):
+            return
+        idx_nodes = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+        forms = [affine_index(i, self.tids) for i in idx_nodes]
+        if None in forms or any(c for _, c in forms) or \
+                len({d for d, _ in forms}) != len(forms) or len(forms) != self.dims:
+            raise NotDirect(f"'{self.label(node.value)}' is written and indexed by other than "
+                            f"the launch index")
+
     def load_element(self, arr, idx, node):
+        self.own_access(arr, node)
         off = self.direct_offset(arr, node)
         if off is None:
             return super().load_element(arr, idx, node)
@@ -165,6 +179,7 @@ class DirectTranslator(FnTranslator):
         return Val(code, arr.type.dtype)
 
     def store_element(self, arr, idx, value, node):
+        self.own_access(arr, node)
         off = self.direct_offset(arr, node)
         if off is None:
             return super().store_element(arr, idx, value, node)
