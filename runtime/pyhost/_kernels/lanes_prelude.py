@@ -288,8 +288,11 @@ PH_LI V<double> ph_random_key(long long seed, const V<long long>& counter) {
   PH_PARTS {
     const uv m = (uv){} + 0xFFFFFFFFull;
     const uv c = (uv)counter.v[ph_k];
-    uv c0 = c, c1 = c >> 32, c2 = (uv){}, c3 = (uv){};
-    _Pragma("GCC unroll 10") for (int r = 0; r < 10; ++r) {
+    // Round 0 by hand: c2 = c3 = 0 there, and GCC cannot fold a pmuludq by zero.
+    const uv q0 = ph_mul32(c, (uv){} + 0xD2511F53ull);
+    uv c0 = (c >> 32) ^ (unsigned long long)k0[0], c1 = (uv){};
+    uv c2 = (q0 >> 32) ^ (unsigned long long)k1[0], c3 = q0;
+    _Pragma("GCC unroll 9") for (int r = 1; r < 10; ++r) {
       const uv p0 = ph_mul32(c0, (uv){} + 0xD2511F53ull), p1 = ph_mul32(c2, (uv){} + 0xCD9E8D57ull);
       const uv n0 = (p1 >> 32) ^ c1 ^ (unsigned long long)k0[r];
       const uv n2 = (p0 >> 32) ^ c3 ^ (unsigned long long)k1[r];
