@@ -8,9 +8,12 @@ computes for each row before it runs it, so inside that range it compiles to a p
 outside the range (a row's first or last elements in a stencil), runs the checked scalar body:
 the results and the errors are those of the scalar loop, element for element.
 
-Only kernels without ``for``/``while`` loops, atomics or writing ``@pyhost.func`` calls get it
-(kernels with loops get the lanes of ``lanes.py``); the rest of the translation is the scalar
-translator's, with the types it settled.
+Only 1-D and 2-D kernels without ``for``/``while`` loops, atomics or writing ``@pyhost.func``
+calls get it, and only where every array the kernel writes is read and written at each index's
+own element (the loop is vectorised: no index may see another one's writes); kernels with loops
+get the lanes of ``lanes.py``. Affine loads of arrays the kernel never writes are taken first,
+so that the compiler blends the two sides of an ``if`` instead of masking each load. The rest
+of the translation is the scalar translator's, with the types it settled.
 """
 import ast
 
