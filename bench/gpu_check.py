@@ -2,9 +2,10 @@
 
 Each part runs on its own, and one that cannot run is listed as skipped with the reason:
   status      the device, NVRTC, the engine's build
-  correctness every @pyhost.kernel example on the GPU against the python reference device (and
-              numpy where importable): SAXPY f32/f64, mandelbrot, Monte Carlo pi with atomics,
-              a 2-D stencil, device arrays kept on the GPU across launches
+  correctness kernels on the GPU against the python reference device (and numpy where
+              importable): SAXPY f32/f64, mandelbrot, Monte Carlo pi with atomics, a 2-D
+              stencil, device arrays kept on the GPU across launches
+  examples    scripts/kernels/*.py with PYHOST_DEVICE=cuda (each checks its own results)
   bandwidth   SAXPY on device arrays (12 bytes an element) against a copy kernel (8 bytes) and,
               with CuPy, a device-to-device cudaMemcpy
   launch      host-side overhead of a 1-element launch of an empty kernel on a device array
@@ -136,6 +137,24 @@ def with_device(dev, kernel, dims, args):
         kernel[dims](*args)
     finally:
         pk.set_device("auto")
+
+
+def part_examples(native, report):
+    """scripts/kernels/*.py (they check their own results) on the GPU, each in a new process."""
+    need_cuda(native)
+    folder = os.path.join(HERE, "..", "scripts", "kernels")
+    env = dict(os.environ, PYHOST_DEVICE="cuda", PYTHONPATH=os.pathsep.join(sys.path))
+    results = {}
+    for name in sorted(f for f in os.listdir(folder) if f.endswith(".py")):
+        res = subprocess.run([sys.executable, os.path.join(folder, name)], env=env,
+                             capture_output=True, text=True, timeout=90)
+        out = (res.stdout + res.stderr).strip().splitlines()
+        results[name] = {"ok": res.returncode == 0 and "cuda" in res.stdout,
+                         "rc": res.returncode, "first_line": out[0] if out else ""}
+    report["examples"] = results
+    bad = [k for k, v in results.items() if not v["ok"]]
+    return f"{len(results) - len(bad)}/{len(results)} ran on cuda and checked their results" + \
+        (f" (FAILED: {bad})" if bad else "")
 
 
 @pk.kernel
@@ -299,6 +318,7 @@ def main():
               "machine": {"node": platform.node(), "python": sys.version.split()[0]}}
     parts = [("status", lambda: part_status(native, report)),
              ("correctness", lambda: part_correctness(native, report)),
+             ("examples", lambda: part_examples(native, report)),
              ("bandwidth", lambda: part_bandwidth(native, report, args.n)),
              ("launch", lambda: part_launch(native, report)),
              ("compile", lambda: part_compile(native, report)),
@@ -320,7 +340,7 @@ def main():
             # The stand-in driver loads the modules NVRTC built but runs no code: the driver
             # path is exercised, the results and figures mean nothing.
             outcome = "ran (stand-in)"
-        elif outcome == "ran" and name == "correctness" and "FAILED" in text:
+        elif outcome == "ran" and "FAILED" in text:
             failed = True
         report["parts"][name] = {"outcome": outcome, "summary": text}
         print(f"gpu_check: {name:12s} {outcome:8s} {text}", flush=True)
