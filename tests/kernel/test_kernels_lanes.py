@@ -176,3 +176,13 @@ def test_a_written_array_read_at_another_index_keeps_the_scalar_loop(monkeypatch
     assert "is written and indexed by other than the launch index" in \
         ls.reads_neighbour_written.source
     assert vector[0][3] == ((1.0 * 0.5 + 1.0) * 0.5 + 1.0) * 0.5 + 1.0
+
+
+def test_a_func_with_a_loop_keeps_the_scalar_loop():
+    """Funcs run lane by lane; with a loop inside, that would be slower than the scalar loop
+    (and the direct loop cannot vectorise it either)."""
+    import kernel_samples as ks
+    src = ks.mandelbrot.source
+    assert "// direct loop: no (@pyhost.func escape_time() has a loop)" in src
+    assert "// lanes: no, the CPU runs one index at a time: @pyhost.func escape_time() has a " \
+           "loop" in src

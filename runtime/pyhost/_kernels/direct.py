@@ -135,6 +135,9 @@ class DirectTranslator(FnTranslator):
         return super().call_intrinsic(entry, node, label)
 
     def call_func(self, func, node):
+        fsrc = func._source()
+        if any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fsrc.tree)):
+            raise NotDirect(f"@pyhost.func {fsrc.name}() has a loop")
         v = super().call_func(func, node)
         if not v.pure:
             raise NotDirect(f"@pyhost.func {func._source().name}() writes memory")

@@ -548,6 +548,10 @@ class LaneTranslator(FnTranslator):
 
     def call_func(self, func, node):
         name = func._source().name
+        if any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(func._source().tree)):
+            # A func runs lane by lane (the scalar func on each lane that is on): with a loop
+            # inside, that is the scalar loop plus the masks' cost.
+            raise NotBatchable(f"@pyhost.func {name}() has a loop (funcs run lane by lane)")
         for a in node.args:
             if isinstance(a, ast.Name) and a.id in self.local_set and \
                     self.origins.get(a.id, frozenset()) & self.kernel_written:
