@@ -1,7 +1,7 @@
 """Kernels of test_kernels_lanes.py: each one exercises what the CPU's vector loops must get right
 (direct.py: loop-free kernels; lanes.py: masked batches of indices)."""
 from pyhost import _kernels as pk
-from pyhost._kernels import f32, f64, i32, i64
+from pyhost._kernels import boolean, f32, f64, i32, i64
 
 
 @pk.kernel
@@ -153,3 +153,48 @@ def reads_neighbour_written(y: f64[:]):
     i = pk.tid()
     if i > 0:
         y[i] = y[i - 1] * 0.5 + y[i]
+
+
+@pk.func
+def halvings(v: f64, limit: i32) -> i32:
+    """A loop with a return inside it and another after it."""
+    k = 0
+    while v > 1.0:
+        if k >= limit:
+            return -1
+        v = v * 0.5
+        k += 1
+    return k
+
+
+@pk.func
+def weight(a: f64[:], i: i64, s: f64) -> f64:
+    """Reads an array; an early return; a loop."""
+    if s < 0.0:
+        return a[i] * 2.0
+    acc = 0.0
+    for j in range(3):
+        acc += a[i] * j + s
+    return acc
+
+
+@pk.func
+def is_big(v: f64) -> boolean:
+    return v > 3.0
+
+
+@pk.func
+def nested(v: f64) -> f64:
+    return halvings(v, 6) * 0.25 + v
+
+
+@pk.kernel
+def with_funcs(x: f64[:], out: f64[:]):
+    """Funcs with loops and returns run as lanes under the caller's mask."""
+    i = pk.tid()
+    n = halvings(x[i] * 10.0, 4)
+    w = weight(x, i, x[i] - 1.0)
+    if is_big(w):
+        out[i] = w + n
+    else:
+        out[i] = nested(w) - n

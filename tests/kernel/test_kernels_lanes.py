@@ -178,11 +178,18 @@ def test_a_written_array_read_at_another_index_keeps_the_scalar_loop(monkeypatch
     assert vector[0][3] == ((1.0 * 0.5 + 1.0) * 0.5 + 1.0) * 0.5 + 1.0
 
 
-def test_a_func_with_a_loop_keeps_the_scalar_loop():
-    """Funcs run lane by lane; with a loop inside, that would be slower than the scalar loop
-    (and the direct loop cannot vectorise it either)."""
+@pytest.mark.parametrize("n", [13, 77])
+def test_funcs_with_loops_and_returns_run_as_lanes(n, monkeypatch):
+    same_everywhere(ls.with_funcs, n, lambda: (values(n), array.array("d", [0.0]) * n),
+                    monkeypatch, [1], expect_loop=LANES)
+    src = ls.with_funcs.source
+    assert "// direct loop: no (@pyhost.func halvings() has a loop)" in src
+    assert "static inline ph_i64 ph_lf_ph_f_halvings(" in src  # the func's own lanes
+
+
+def test_the_func_based_mandelbrot_example_runs_as_lanes(monkeypatch):
     import kernel_samples as ks
-    src = ks.mandelbrot.source
-    assert "// direct loop: no (@pyhost.func escape_time() has a loop)" in src
-    assert "// lanes: no, the CPU runs one index at a time: @pyhost.func escape_time() has a " \
-           "loop" in src
+    w, h = 45, 7
+    same_everywhere(ks.mandelbrot, (w, h),
+                    lambda: (memoryview(bytearray(4 * w * h)).cast("i", (h, w)), -2.0, -1.1,
+                             2.6 / w, 80), monkeypatch, [0], expect_loop=LANES)

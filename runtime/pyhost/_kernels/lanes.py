@@ -105,8 +105,9 @@ class _Access:
 class LaneTranslator(FnTranslator):
     """Emits ``ph_lanes::ph_lb_<name>``; raises NotBatchable where lanes could be told apart."""
 
-    def __init__(self, scalar, result, cname):
+    def __init__(self, scalar, result, cname, lane_funcs=None):
         super().__init__(scalar.unit, scalar.src, scalar.param_types, kernel=True, cname=cname)
+        self.lane_funcs = lane_funcs if lane_funcs is not None else LaneFuncs()
         self.var_types = dict(scalar.var_types)
         self.fixed = dict(scalar.fixed)
         self.origins = dict(scalar.origins)
@@ -124,6 +125,12 @@ class LaneTranslator(FnTranslator):
     def run(self):
         if self.dims is None:
             raise NotBatchable("the kernel does not call pyhost.tid()")
+        self.walk(full=True)
+        self.check_memory()
+        return self.emit_function()
+
+    def walk(self, full):
+        """Translates the body; `full`: every lane is on where it starts (a kernel's batch)."""
         for name in self.locals:
             if name not in self.param_names and isinstance(self.var_types.get(name),
                                                            kt.ArrayType):
@@ -140,20 +147,12 @@ class LaneTranslator(FnTranslator):
         self.loop_depth = 0
         self.unknown = None
         self.changed = False
-        self.regions = [_Region("ph_m0", "func", full=True)]
+        self.regions = [_Region("ph_m0", "func", full=full)]
         self.stmts(body)
-        self.check_memory()
-        return self.emit_function()
 
-    def emit_function(self):
-        params = ["int* ph_errs", "const ph_i64& ph_t0", "const ph_i64& ph_t1",
-                  "const ph_i64& ph_t2"]
-        params += [f"{_sctype(t)} {self.cname_of(n)}" for n, t in
-                   zip(self.param_names, self.param_types)]
-        lines = [f"// lanes of @pyhost.kernel {self.src.name}: PH_L indices per call",
-                 f"static inline void {self.cname}({', '.join(params)}) {{",
-                 "  ph_bool ph_m0 = true;",
-                 "  const ph_ctx ph_err = {ph_errs, &ph_m0};"]
+    def declarations(self):
+        """The C++ declarations of the locals, temporaries, masks and counters."""
+        lines = []
         for name in self.locals:
             t = self.var_types.get(name)
             if name in self.param_names or t is None:
@@ -166,6 +165,18 @@ class LaneTranslator(FnTranslator):
             lines.append(f"  ph_bool {masks};")
         for counter in self.uniform_counters:
             lines.append(f"  ::ph_i64 {counter};")
+        return lines
+
+    def emit_function(self):
+        params = ["int* ph_errs", "const ph_i64& ph_t0", "const ph_i64& ph_t1",
+                  "const ph_i64& ph_t2"]
+        params += [f"{_sctype(t)} {self.cname_of(n)}" for n, t in
+                   zip(self.param_names, self.param_types)]
+        lines = [f"// lanes of @pyhost.kernel {self.src.name}: PH_L indices per call",
+                 f"static inline void {self.cname}({', '.join(params)}) {{",
+                 "  ph_bool ph_m0 = true;",
+                 "  const ph_ctx ph_err = {ph_errs, &ph_m0};"]
+        lines += self.declarations()
         lines.extend(self.out.lines)
         lines.append("}")
         return "\n".join(lines)
@@ -552,10 +563,6 @@ class LaneTranslator(FnTranslator):
 
     def call_func(self, func, node):
         name = func._source().name
-        if any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(func._source().tree)):
-            # A func runs lane by lane (the scalar func on each lane that is on): with a loop
-            # inside, that is the scalar loop plus the masks' cost.
-            raise NotBatchable(f"@pyhost.func {name}() has a loop (funcs run lane by lane)")
         for a in node.args:
             if isinstance(a, ast.Name) and a.id in self.local_set and \
                     self.origins.get(a.id, frozenset()) & self.kernel_written:
@@ -564,7 +571,13 @@ class LaneTranslator(FnTranslator):
         v = super().call_func(func, node)
         if not v.pure:
             raise NotBatchable(f"@pyhost.func {name}() writes memory")
-        return v
+        # The scalar call is "<cname>(ph_err, args...)": call the func's lanes instead, under
+        # the lanes on here.
+        cname = v.code.split("(", 1)[0]
+        key = next(k for k, spec in self.unit.specs.items() if spec.cname == cname)
+        lane_name = self.lane_funcs.get(key, self.unit.specs[key])
+        args = v.code[len(cname) + len("(ph_err"):]
+        return Val(f"{lane_name}(ph_errs, {self.region.var}{args}", v.type)
 
     def own_index(self, index):
         """The launch index names at the head of a subscript (each lane's own elements)."""
@@ -600,6 +613,62 @@ class LaneTranslator(FnTranslator):
                                    f"per index (lanes would change the order of its roundings)")
 
 
+class LaneFuncs:
+    """The lanes of the @pyhost.func specializations a kernel calls, translated once each; their
+    code in callee-first order."""
+
+    def __init__(self):
+        self.names = {}
+        self.code = []
+
+    def get(self, key, spec):
+        name = f"ph_lf_{spec.cname}"
+        if key not in self.names:
+            self.names[key] = name  # set first: recursion was refused by the scalar pass
+            self.code.append(LaneFuncTranslator(spec, self).run())
+        return name
+
+
+class LaneFuncTranslator(LaneTranslator):
+    """A @pyhost.func as lanes: ``ph_lf_<name>(errors, mask, arguments as lanes)`` runs under its
+    caller's mask; a ``return`` keeps its value for the lanes still on, then switches them off."""
+
+    def __init__(self, spec, lane_funcs):
+        super().__init__(spec.translator, spec, f"ph_lf_{spec.cname}", lane_funcs)
+        self.kernel = False
+        self.ret_type = spec.ret_type
+
+    def run(self):
+        self.walk(full=False)
+        return self.emit_function()
+
+    def stmt_Return(self, node):
+        if node.value is not None and self.ret_type is not None:
+            v = self.expr(node.value)
+            code = f"{self.ret_type.ctype}({cast(v, self.ret_type)})"
+            self.emit(f"ph_ret = ph_sel({self.region.var}, {code}, ph_ret);")
+        self.switch_off("func")
+        self.regions[0].full = False
+
+    def emit_function(self):
+        params = ["int* ph_errs", "const ph_bool& ph_in"]
+        params += [f"{_sctype(t) if isinstance(t, kt.ArrayType) else t.ctype} "
+                   f"{self.cname_of(n)}" for n, t in zip(self.param_names, self.param_types)]
+        rt = self.ret_type.ctype if self.ret_type is not None else "void"
+        lines = [f"// lanes of @pyhost.func {self.src.name}, under the caller's mask",
+                 f"static inline {rt} {self.cname}({', '.join(params)}) {{",
+                 "  ph_bool ph_m0 = ph_in;",
+                 "  const ph_ctx ph_err = {ph_errs, &ph_m0};"]
+        if self.ret_type is not None:
+            lines.append(f"  {rt} ph_ret = {'false' if self.ret_type.is_bool else 0};")
+        lines += self.declarations()
+        lines.extend(self.out.lines)
+        if self.ret_type is not None:
+            lines.append("  return ph_ret;")
+        lines.append("}")
+        return "\n".join(lines)
+
+
 class LaneCode:
     """The lane-batched body of a kernel (``code``), or None and why not (``note``)."""
 
@@ -610,29 +679,14 @@ class LaneCode:
 
 def lane_kernel(scalar, result, base):
     """Lane body of a kernel whose scalar translation `scalar` gave `result`."""
+    funcs = LaneFuncs()
     try:
-        body = LaneTranslator(scalar, result, f"ph_lb_{base}").run()
+        body = LaneTranslator(scalar, result, f"ph_lb_{base}", funcs).run()
     except NotBatchable as exc:
         return LaneCode(None, f"// lanes: no, the CPU runs one index at a time: {exc}")
-    wrappers = [_func_lanes(scalar.unit.specs[key]) for key in
-                sorted(result.calls, key=lambda k: scalar.unit.specs[k].cname)]
-    code = "\n".join(["#if PH_LANES_ON", "namespace ph_lanes {"] + wrappers +
+    code = "\n".join(["#if PH_LANES_ON", "namespace ph_lanes {"] + funcs.code +
                      [body, "}  // namespace ph_lanes", "#endif"])
     return LaneCode(code, "// lanes: yes, the CPU runs PH_L indices at once (masked)")
-
-
-def _func_lanes(spec):
-    """A @pyhost.func called from lanes: the scalar func on each lane that is on."""
-    call = f"::{spec.cname}(ph_c.err + ph_l, lane(a, ph_l)...)"
-    head = "template <typename... A>\nstatic inline"
-    if spec.ret_type is None:
-        return (f"{head} void {spec.cname}(const ph_ctx& ph_c, const A&... a) {{\n"
-                f"  PH_EACH if (ph_c.on(ph_l)) {call};\n}}")
-    rt = f"lt< ::{spec.ret_type.ctype}>::type"
-    return (f"{head} {rt} {spec.cname}(const ph_ctx& ph_c, const A&... a) {{\n"
-            f"  {rt} r = 0;\n"
-            f"  PH_EACH if (ph_c.on(ph_l)) put(r, ph_l, (::{spec.ret_type.ctype}){call});\n"
-            f"  return r;\n}}")
 
 
 def cpu_batch_loop(lane, base, call, dims):

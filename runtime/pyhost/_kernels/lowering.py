@@ -90,7 +90,9 @@ class Unit:
         cname = base if n == 0 else f"{base}_{n}"
         self.stack.append(key)
         try:
-            result = FnTranslator(self, fsrc, arg_types, kernel=False, cname=cname).run()
+            translator = FnTranslator(self, fsrc, arg_types, kernel=False, cname=cname)
+            result = translator.run()
+            result.translator = translator  # its settled types: lanes.py translates it again
         finally:
             self.stack.pop()
         self.specs[key] = result
