@@ -8,15 +8,15 @@ and turns control flow into masks: ``if`` runs both branches under ``mask & test
 value of the lanes that are off. A ``for`` every lane runs alike (all lanes on, ``range()`` of
 literals or parameters, no ``break``/``continue``/``return`` inside) keeps one scalar counter
 and needs no masks. Loads and stores of consecutive elements with every lane on move as vectors;
-other accesses, atomics, helper calls and anything that can fail run lane by lane on the lanes
-that are on, each recording its own first error.
+other accesses, atomics and anything that can fail run lane by lane on the lanes that are on,
+each recording its own first error.
 
 Lanes interleave the indices statement by statement, so a kernel is batched only where that
 cannot be seen: arrays the kernel writes are indexed by the launch index itself (``y[i]``,
 ``out[py, px, ...]``: each lane has its own elements) or only through ``atomic_add`` whose
 result is unused (integer sums commute; a float one runs once per index, in index order);
-``@pyhost.func`` helpers it calls write nothing, get no written array and have no loop (they
-run lane by lane: a loop there would cost more than the scalar loop). Any other kernel keeps
+``@pyhost.func`` helpers it calls write nothing and get no written array (each one called is
+translated to lanes too, ``ph_lf_<name>``, run under its caller's mask). Any other kernel keeps
 the scalar loop only, and its generated source says why. As on every parallel device, arrays
 passed twice (or overlapping views) are assumed not to be written through one and read
 through the other.
