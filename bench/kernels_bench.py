@@ -1,11 +1,16 @@
-"""@pyhost.kernel benchmark: the CPU fallback against the pure-Python loop.
+"""@pyhost.kernel benchmark: the CPU fallback against Numba and Warp on the same kernels.
 
-SAXPY over 2M floats and a mandelbrot image, each run as
-  python      the plain Python loop over array.array (what the script would do without pyhost)
-  cpu x1      the kernel's native CPU build on one thread
-  cpu xN      the same over every core (the thread pool, GIL released)
-plus the kernel's cold compile and warm (disk cache) load times. With a GPU (PYHOST_DEVICE=cuda
-or auto on a GPU machine) the `cuda` device is timed too.
+Kernels: SAXPY (f32) at 2M and 32M elements, mandelbrot (320x240, 200 iterations, f64), Monte
+Carlo pi (Philox random numbers, integer counts) and a 2-D 5-point stencil (f64, 1024x1024).
+Each runs as
+  pyhost      the kernel's native CPU build over every core (GIL released), and on one thread
+  numba       @njit(parallel=True) with prange, and the same functions serial (@njit), when
+              numba is importable
+  warp        warp-lang's CPU device (wp.launch(device="cpu")), when warp is importable
+  python      the plain Python loop (mandelbrot and a small SAXPY: the per-core ratio)
+Times are the best of --repeat runs after one warm-up run (compile excluded); the launch overhead
+is a 1-element launch of a trivial kernel. With a GPU (PYHOST_DEVICE=cuda or auto on a GPU
+machine) the `cuda` device is timed too. Peers: pip install -r bench/requirements-bench.txt.
 
     PYTHONPATH=runtime:build/python python bench/kernels_bench.py [--quick] [--json FILE]
 """
@@ -20,14 +25,27 @@ import sys
 import tempfile
 import time
 
+# Numba's default threading layer (OpenMP) spins while it waits; on a machine shared with other
+# work (load above the core count) each parallel call then takes 10-20 ms instead of 0.2. The
+# passive wait keeps numba's figures meaningful there; OMP_WAIT_POLICY=active restores the
+# default (set it in the environment to override).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
 
 from pyhost import _kernels as pk  # noqa: E402
-from pyhost._kernels import f32, f64, i32  # noqa: E402
+from pyhost._kernels import f32, f64, i32, i64  # noqa: E402
 
 import _pyhost_kernels as native  # noqa: E402
 
+try:
+    import numpy as np
+except ImportError:  # the peers need numpy; pyhost alone does not
+    np = None
+
+
+# ---- the kernels, as pyhost writes them ------------------------------------------------------
 
 @pk.kernel
 def saxpy(a: f32, x: f32[:], y: f32[:]):
@@ -48,6 +66,35 @@ def mandelbrot(out: i32[:, :], x0: f64, y0: f64, step: f64, max_iter: i32):
     out[py, px] = n
 
 
+@pk.kernel
+def mc_pi(hits: i64[:], seed: i64, samples: i32):
+    t = pk.tid()
+    inside = 0
+    for k in range(samples):
+        c = 2 * (t * samples + k)
+        x = pk.random(seed, c)
+        y = pk.random(seed, c + 1)
+        if x * x + y * y <= 1.0:
+            inside += 1
+    hits[t] = inside
+
+
+@pk.kernel
+def stencil(a: f64[:, :], out: f64[:, :]):
+    x, y = pk.tid()
+    h, w = a.shape
+    if 0 < x and x < w - 1 and 0 < y and y < h - 1:
+        out[y, x] = 0.25 * (a[y - 1, x] + a[y + 1, x] + a[y, x - 1] + a[y, x + 1])
+    else:
+        out[y, x] = a[y, x]
+
+
+@pk.kernel
+def empty(x: f32[:]):
+    i = pk.tid()
+    x[i] = 1.0
+
+
 def saxpy_python(a, x, y):
     for i in range(len(x)):
         y[i] = a * x[i] + y[i]
@@ -66,7 +113,10 @@ def mandelbrot_python(out, w, h, x0, y0, step, max_iter):
             out[py, px] = n
 
 
+# ---- timing ----------------------------------------------------------------------------------
+
 def best(fn, repeat):
+    fn()  # warm-up (compiles, faults the pages in)
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -75,11 +125,248 @@ def best(fn, repeat):
     return min(times), statistics.median(times)
 
 
+def with_threads(n, fn):
+    native.set_cpu_threads(n)
+    try:
+        return fn()
+    finally:
+        native.set_cpu_threads(0)
+
+
+# ---- peers -----------------------------------------------------------------------------------
+
+def numba_peer():
+    try:
+        import numba
+        from numba import njit, prange
+    except ImportError as exc:
+        return None, f"numba not importable ({exc})"
+    u = np.uint64
+    m32 = u(0xFFFFFFFF)
+
+    @njit(parallel=True)
+    def nb_saxpy(a, x, y):
+        for i in prange(x.shape[0]):
+            y[i] = a * x[i] + y[i]
+
+    @njit(parallel=True)
+    def nb_mandelbrot(out, x0, y0, step, max_iter):
+        h, w = out.shape
+        for py in prange(h):
+            for px in range(w):
+                cr = x0 + px * step
+                ci = y0 + py * step
+                zr, zi = 0.0, 0.0
+                n = 0
+                while n < max_iter and zr * zr + zi * zi <= 4.0:
+                    zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+                    n += 1
+                out[py, px] = n
+
+    @njit(inline="always")
+    def nb_random(seed, counter):  # pyhost.random: Philox-4x32-10, the same bits
+        c0 = u(counter) & m32
+        c1 = (u(counter) >> u(32)) & m32
+        c2 = u(0)
+        c3 = u(0)
+        k0 = u(seed) & m32
+        k1 = (u(seed) >> u(32)) & m32
+        for r in range(10):
+            if r:
+                k0 = (k0 + u(0x9E3779B9)) & m32
+                k1 = (k1 + u(0xBB67AE85)) & m32
+            p0 = u(0xD2511F53) * c0
+            p1 = u(0xCD9E8D57) * c2
+            c0, c1, c2, c3 = ((p1 >> u(32)) ^ c1 ^ k0, p1 & m32, (p0 >> u(32)) ^ c3 ^ k1,
+                              p0 & m32)
+        return (float(c0 >> u(5)) * 67108864.0 + float(c1 >> u(6))) * (1.0 / 9007199254740992.0)
+
+    @njit(parallel=True)
+    def nb_mc_pi(hits, seed, samples):
+        for t in prange(hits.shape[0]):
+            inside = 0
+            for k in range(samples):
+                c = 2 * (t * samples + k)
+                x = nb_random(seed, c)
+                y = nb_random(seed, c + 1)
+                if x * x + y * y <= 1.0:
+                    inside += 1
+            hits[t] = inside
+
+    @njit(parallel=True)
+    def nb_stencil(a, out):
+        h, w = a.shape
+        for y in prange(h):
+            for x in range(w):
+                if 0 < x and x < w - 1 and 0 < y and y < h - 1:
+                    out[y, x] = 0.25 * (a[y - 1, x] + a[y + 1, x] + a[y, x - 1] + a[y, x + 1])
+                else:
+                    out[y, x] = a[y, x]
+
+    @njit(parallel=True)
+    def nb_empty(x):
+        for i in prange(x.shape[0]):
+            x[i] = 1.0
+
+    # The same functions compiled without parallel=True (prange runs as range): one thread.
+    serial = {name: njit(fn.py_func) for name, fn in
+              (("saxpy", nb_saxpy), ("mandelbrot", nb_mandelbrot), ("mc_pi", nb_mc_pi),
+               ("stencil", nb_stencil))}
+    return {"saxpy": nb_saxpy, "mandelbrot": nb_mandelbrot, "mc_pi": nb_mc_pi,
+            "stencil": nb_stencil, "empty": nb_empty, "serial": serial,
+            "version": f"numba {numba.__version__}, {numba.get_num_threads()} threads, "
+                       f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"}, ""
+
+
+def warp_peer():
+    try:
+        import warp as wp
+    except ImportError as exc:
+        return None, f"warp not importable ({exc})"
+    wp.config.quiet = True
+    wp.init()
+    from warp_kernels import make_warp_kernels
+    kernels = make_warp_kernels(wp)
+    kernels["version"] = f"warp {wp.config.version}, CPU device (1 thread)"
+    return kernels, ""
+
+
+# ---- the runs --------------------------------------------------------------------------------
+
+def f32_buffers(n):
+    """x (i % 1000) and y (ones): numpy arrays when numpy is there, so that pyhost and the peers
+    run on the same buffers (numpy aligns large arrays and may back them with huge pages, which
+    changes memory-bound timings), else array.array."""
+    if np is not None:
+        return (np.arange(n) % 1000).astype(np.float32), np.ones(n, dtype=np.float32)
+    return array.array("f", (float(i % 1000) for i in range(n))), array.array("f", [1.0]) * n
+
+
+def run_all(args):
+    rows = []  # (kernel, size, impl, best_s, median_s, check)
+    cores = native.cpu_threads()
+    nb, nb_why = numba_peer() if np is not None else (None, "numpy not importable")
+    wpk, wp_why = warp_peer() if np is not None else (None, "numpy not importable")
+    pk.set_device("cpu")
+
+    def add(kernel, size, impl, fn, repeat=args.repeat):
+        b, m = best(fn, repeat)
+        rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": b, "median_s": m})
+        return b
+
+    # SAXPY
+    for n in args.saxpy_sizes:
+        size = f"{n / 1e6:g}M f32"
+        x, y = f32_buffers(n)
+        add("saxpy", size, f"pyhost cpu x{cores}", lambda: saxpy[n](2.0, x, y))
+        with_threads(1, lambda: add("saxpy", size, "pyhost cpu x1",
+                                    lambda: saxpy[n](2.0, x, y)))
+        if nb:
+            a32 = np.float32(2.0)
+            add("saxpy", size, "numba parallel", lambda: nb["saxpy"](a32, x, y))
+            add("saxpy", size, "numba serial", lambda: nb["serial"]["saxpy"](a32, x, y))
+        if wpk:
+            add("saxpy", size, "warp cpu", wpk["saxpy"](n))
+    if args.python:
+        n = 200_000
+        x = array.array("f", (float(i % 1000) for i in range(n)))
+        y = array.array("f", [1.0]) * n
+        add("saxpy", "0.2M f32", "python", lambda: saxpy_python(2.0, x, y), 1)
+        add("saxpy", "0.2M f32", "pyhost cpu x1",
+            lambda: with_threads(1, lambda: saxpy[n](2.0, x, y)))
+
+    # Mandelbrot
+    w, h, it = args.width, args.height, args.max_iter
+    size = f"{w}x{h} it={it}"
+    step = 3.0 / w
+    img = np.zeros((h, w), dtype=np.int32) if np is not None else \
+        memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
+    ref = None
+    if args.python:
+        pyimg = memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
+        add("mandelbrot", size, "python",
+            lambda: mandelbrot_python(pyimg, w, h, -2.2, -1.2, step, it), 1)
+        ref = pyimg.tobytes()
+    add("mandelbrot", size, f"pyhost cpu x{cores}",
+        lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))
+    if ref is not None:
+        assert img.tobytes() == ref, "the CPU build differs from the Python loop"
+    with_threads(1, lambda: add("mandelbrot", size, "pyhost cpu x1",
+                                lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it)))
+    if nb:
+        out = np.zeros((h, w), dtype=np.int32)
+        add("mandelbrot", size, "numba parallel",
+            lambda: nb["mandelbrot"](out, -2.2, -1.2, step, it))
+        assert out.tobytes() == img.tobytes(), "numba's mandelbrot differs"
+        add("mandelbrot", size, "numba serial",
+            lambda: nb["serial"]["mandelbrot"](out, -2.2, -1.2, step, it))
+    if wpk:
+        add("mandelbrot", size, "warp cpu", wpk["mandelbrot"](w, h, -2.2, -1.2, step, it))
+
+    # Monte Carlo pi
+    threads, samples = args.pi_threads, args.pi_samples
+    size = f"{threads}x{samples} samples"
+    hits = np.zeros(threads, dtype=np.int64) if np is not None else array.array("q", [0]) * threads
+    add("mc_pi", size, f"pyhost cpu x{cores}", lambda: mc_pi[threads](hits, 7, samples))
+    with_threads(1, lambda: add("mc_pi", size, "pyhost cpu x1",
+                                lambda: mc_pi[threads](hits, 7, samples)))
+    if nb:
+        hn = np.zeros(threads, dtype=np.int64)
+        mc_pi[threads](hn, 7, samples)  # the same buffer for both: numba must give its bits
+        expect = hn.tobytes()
+        add("mc_pi", size, "numba parallel", lambda: nb["mc_pi"](hn, 7, samples))
+        assert hn.tobytes() == expect, "numba's Philox differs"
+        add("mc_pi", size, "numba serial", lambda: nb["serial"]["mc_pi"](hn, 7, samples))
+    if wpk:
+        add("mc_pi", size, "warp cpu (wp.randf)", wpk["mc_pi"](threads, samples))
+
+    # Stencil
+    sw = sh = args.stencil
+    size = f"{sw}x{sh} f64"
+    a = memoryview(bytearray(8 * sw * sh)).cast("B").cast("d", (sh, sw))
+    for k in range(0, sw * sh, 7):
+        a[k // sw, k % sw] = (k % 101) * 0.01
+    out = memoryview(bytearray(8 * sw * sh)).cast("B").cast("d", (sh, sw))
+    if np is not None:  # the peers' buffers (numpy aligns and may use huge pages)
+        a, out = np.array(a), np.zeros((sh, sw))
+    add("stencil", size, f"pyhost cpu x{cores}", lambda: stencil[sw, sh](a, out))
+    with_threads(1, lambda: add("stencil", size, "pyhost cpu x1",
+                                lambda: stencil[sw, sh](a, out)))
+    if nb:
+        on = np.zeros((sh, sw))
+        add("stencil", size, "numba parallel", lambda: nb["stencil"](a, on))
+        assert on.tobytes() == out.tobytes(), "numba's stencil differs"
+        add("stencil", size, "numba serial", lambda: nb["serial"]["stencil"](a, on))
+    if wpk:
+        add("stencil", size, "warp cpu", wpk["stencil"](np.asarray(a)))
+
+    # Launch overhead: one element of a trivial kernel
+    one = array.array("f", [0.0])
+    add("launch", "1 element", f"pyhost cpu x{cores}", lambda: empty[1](one), 200)
+    if nb:
+        on1 = np.zeros(1, dtype=np.float32)
+        add("launch", "1 element", "numba parallel", lambda: nb["empty"](on1), 200)
+    if wpk:
+        add("launch", "1 element", "warp cpu", wpk["empty"](), 200)
+
+    if native.cuda_status()[0]:
+        pk.set_device("cuda")
+        n = args.saxpy_sizes[0]
+        x = array.array("f", [1.0]) * n
+        y = array.array("f", [1.0]) * n
+        add("saxpy", f"{n / 1e6:g}M f32", "pyhost cuda (copies in/out)",
+            lambda: saxpy[n](2.0, x, y))
+        add("mandelbrot", f"{w}x{h} it={it}", "pyhost cuda",
+            lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))
+    pk.set_device("auto")
+    peers = {"numba": nb["version"] if nb else nb_why, "warp": wpk["version"] if wpk else wp_why}
+    return rows, peers
+
+
 def compile_times():
     """Cold compile and warm cache load of a fresh kernel, each in a new process."""
     code = r"""
 import time, sys
-t0 = time.perf_counter()
 from pyhost import _kernels as pk
 import _pyhost_kernels as m
 @pk.kernel
@@ -105,80 +392,74 @@ print(time.perf_counter() - t, m.stats()["compiles"], m.stats()["disk_hits"])
             "cold_compiled": out[0][1] == 1, "warm_from_disk": out[1][2] == 1}
 
 
+def cpu_model():
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in text.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def table(rows, cores):
+    """Markdown: each pyhost row with the peers' time over its own (>1: pyhost faster); the
+one-thread row against numba serial, the all-cores row against numba parallel."""
+    lines = ["| kernel | size | implementation | best | median | vs numba | vs warp |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    by = {(r["kernel"], r["size"], r["impl"].split(" (")[0]): r["best_s"] for r in rows}
+    for r in rows:
+        ratios = []
+        one = r["impl"] == "pyhost cpu x1"
+        for peer in ("numba serial" if one else "numba parallel", "warp cpu"):
+            p = by.get((r["kernel"], r["size"], peer))
+            mine = r["impl"].startswith("pyhost cpu x")
+            ratios.append(f"{p / r['best_s']:.2f}x" + (" (serial)" if one and "numba" in peer
+                                                       else "") if p and mine else "")
+        unit = 1e6 if r["kernel"] == "launch" else 1e3
+        fmt = "{:.1f} us" if r["kernel"] == "launch" else "{:.3f} ms"
+        lines.append(f"| {r['kernel']} | {r['size']} | {r['impl']} | "
+                     f"{fmt.format(r['best_s'] * unit)} | {fmt.format(r['median_s'] * unit)} | "
+                     f"{ratios[0]} | {ratios[1]} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2_000_000, help="SAXPY length")
+    ap.add_argument("--saxpy-sizes", type=int, nargs="+", default=[2_000_000, 32_000_000])
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--height", type=int, default=240)
     ap.add_argument("--max-iter", type=int, default=200)
+    ap.add_argument("--pi-threads", type=int, default=4096)
+    ap.add_argument("--pi-samples", type=int, default=256)
+    ap.add_argument("--stencil", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-python", dest="python", action="store_false",
+                    help="skip the pure-Python loops")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
     if args.quick:
-        args.n, args.width, args.height, args.max_iter, args.repeat = 200_000, 80, 60, 100, 2
+        args.saxpy_sizes, args.width, args.height, args.max_iter = [200_000], 80, 60, 100
+        args.pi_threads, args.pi_samples, args.stencil, args.repeat = 256, 64, 128, 2
 
     cores = native.cpu_threads()
-    results = {"machine": {"cpu": platform.processor() or platform.machine(),
-                           "cores": cores, "python": platform.python_version(),
-                           "compiler": native.cpu_status()[1],
-                           "cuda": native.cuda_status()[1]},
-               "params": vars(args)}
-
-    # SAXPY
-    n = args.n
-    x = array.array("f", (float(i % 1000) for i in range(n)))
-    y = array.array("f", [1.0]) * n
-    py_s, _ = best(lambda: saxpy_python(2.0, x, y), max(1, min(args.repeat, 2)))
-    pk.set_device("cpu")
-    saxpy[n](2.0, x, y)  # compile / load
-    native.set_cpu_threads(1)
-    one_s, one_med = best(lambda: saxpy[n](2.0, x, y), args.repeat)
-    native.set_cpu_threads(0)
-    all_s, all_med = best(lambda: saxpy[n](2.0, x, y), args.repeat)
-    results["saxpy"] = {"n": n, "python_s": py_s, "cpu1_s": one_s, "cpuN_s": all_s,
-                        "speedup_1": py_s / one_s, "speedup_N": py_s / all_s,
-                        "scaling": one_s / all_s,
-                        "cpuN_GBps": 12 * n / all_s / 1e9}
-
-    # Mandelbrot
-    w, h, it = args.width, args.height, args.max_iter
-    step = 3.0 / w
-    img = memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
-    py_m, _ = best(lambda: mandelbrot_python(img, w, h, -2.2, -1.2, step, it), 1)
-    ref = img.tobytes()
-    mandelbrot[w, h](img, -2.2, -1.2, step, it)
-    assert img.tobytes() == ref, "CPU fallback differs from the Python loop"
-    native.set_cpu_threads(1)
-    one_m, _ = best(lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it), args.repeat)
-    native.set_cpu_threads(0)
-    all_m, _ = best(lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it), args.repeat)
-    results["mandelbrot"] = {"size": f"{w}x{h}", "max_iter": it, "python_s": py_m,
-                             "cpu1_s": one_m, "cpuN_s": all_m, "speedup_1": py_m / one_m,
-                             "speedup_N": py_m / all_m, "scaling": one_m / all_m}
-
-    if native.cuda_status()[0]:
-        pk.set_device("cuda")
-        saxpy[n](2.0, x, y)
-        results["saxpy"]["cuda_s"], _ = best(lambda: saxpy[n](2.0, x, y), args.repeat)
-        mandelbrot[w, h](img, -2.2, -1.2, step, it)
-        results["mandelbrot"]["cuda_s"], _ = best(
-            lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it), args.repeat)
-    pk.set_device("auto")
-
-    results["compile"] = compile_times()
-
-    s, m, c = results["saxpy"], results["mandelbrot"], results["compile"]
-    print(f"machine: {results['machine']['cpu']}, {cores} core(s), Python "
-          f"{results['machine']['python']}, {results['machine']['compiler']}")
-    print(f"SAXPY n={n:,}:   python {s['python_s'] * 1e3:9.1f} ms | cpu x1 {s['cpu1_s'] * 1e3:7.2f} ms "
-          f"({s['speedup_1']:6.0f}x) | cpu x{cores} {s['cpuN_s'] * 1e3:7.2f} ms "
-          f"({s['speedup_N']:6.0f}x, scaling {s['scaling']:.2f}, {s['cpuN_GBps']:.1f} GB/s)")
-    print(f"mandelbrot {m['size']} it={it}: python {m['python_s'] * 1e3:9.1f} ms | cpu x1 "
-          f"{m['cpu1_s'] * 1e3:7.2f} ms ({m['speedup_1']:6.0f}x) | cpu x{cores} "
-          f"{m['cpuN_s'] * 1e3:7.2f} ms ({m['speedup_N']:6.0f}x, scaling {m['scaling']:.2f})")
-    if "cuda_s" in s:
-        print(f"cuda: saxpy {s['cuda_s'] * 1e3:.3f} ms, mandelbrot {m['cuda_s'] * 1e3:.3f} ms")
+    machine = {"cpu": cpu_model(), "cores": cores, "python": platform.python_version(),
+               "load_average": os.getloadavg(),
+               "compiler": native.cpu_status()[1], "cuda": native.cuda_status()[1]}
+    rows, peers = run_all(args)
+    results = {"machine": machine, "peers": peers, "params": vars(args), "rows": rows,
+               "compile": compile_times(),
+               "loops": {name: k._compiled["cpu"].loop for name, k in
+                         (("saxpy", saxpy), ("mandelbrot", mandelbrot), ("mc_pi", mc_pi),
+                          ("stencil", stencil)) if "cpu" in k._compiled}}
+    c = results["compile"]
+    print(f"machine: {machine['cpu']}, {cores} core(s), Python {machine['python']}, "
+          f"{machine['compiler']}, load average {machine['load_average'][0]:.1f}")
+    print(f"peers: numba: {peers['numba']}; warp: {peers['warp']}")
+    print(f"CPU loops: {results['loops']}")
+    print(table(rows, cores))
     print(f"compile: cold {c['cold_compile_s'] * 1e3:.0f} ms, warm cache load "
           f"{c['warm_load_s'] * 1e3:.1f} ms")
     if args.json:

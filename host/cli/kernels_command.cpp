@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli/command.hpp"
-#include "cuda/kernel_cache.hpp"
+#include "kernels/kernel_cache.hpp"
 
 namespace pyhost::cli {
 namespace {

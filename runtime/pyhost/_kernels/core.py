@@ -1,6 +1,7 @@
 """``@pyhost.kernel`` / ``@pyhost.func``: the decorated objects and their launches."""
 import functools
 import operator
+import os
 
 from . import builtins as kb
 from . import device as kdev
@@ -10,6 +11,18 @@ from .translator import (ERROR_KINDS, FunctionSource, _Unresolved, check_syntax,
                          translate_kernel)
 
 __all__ = ["kernel", "func", "Kernel", "Func", "DeviceArray", "device_array"]
+
+
+def lanes_wanted():
+    """PYHOST_KERNEL_LANES: 0 builds the CPU fallback with the checked scalar loop only; 1 (the
+    default) adds the vector loops (direct.py, lanes.py) where the kernel allows. Read when a
+    kernel is compiled for the CPU."""
+    value = os.environ.get("PYHOST_KERNEL_LANES", "1").strip().lower()
+    if value in ("0", "off", "no", "false"):
+        return False
+    if value in ("", "1", "on", "yes", "true"):
+        return True
+    raise KernelLaunchError(f"PYHOST_KERNEL_LANES={value!r}: expected 0 or 1")
 
 
 def _annotation_of(pyfunc, src, index, required):
@@ -40,6 +53,8 @@ def _annotation_of(pyfunc, src, index, required):
 
 class Func:
     """A ``@pyhost.func`` helper: callable from kernels (translated) and from Python."""
+
+    _kernel_role = "func"  # how lowering.py tells a helper from other callables
 
     def __init__(self, pyfunc):
         self._pyfunc = pyfunc
@@ -174,6 +189,8 @@ class _Launch:
 class Kernel:
     """A ``@pyhost.kernel``: launch with ``k[n](...)``, ``k[w, h](...)`` or ``k[w, h, d](...)``."""
 
+    _kernel_role = "kernel"
+
     def __init__(self, pyfunc):
         self._pyfunc = pyfunc
         functools.update_wrapper(self, pyfunc)
@@ -248,9 +265,12 @@ class Kernel:
             params = tuple((n, t.dtype.name if isinstance(t, kt.ArrayType) else t.name,
                             t.ndim if isinstance(t, kt.ArrayType) else 0, w)
                            for (n, t), w in zip(tr.params, tr.writable))
-            compile_fn = mod.compile_cuda if dev == "cuda" else mod.compile_cpu
+            if dev == "cuda":
+                compile_fn, source = mod.compile_cuda, tr.full_source
+            else:
+                compile_fn, source = mod.compile_cpu, tr.cpu_source(lanes_wanted())
             try:
-                k = compile_fn(tr.name, tr.cname, tr.full_source, params)
+                k = compile_fn(tr.name, tr.cname, source, params)
             except RuntimeError as exc:
                 raise KernelError(f"kernel '{tr.name}': {exc}", kernel=tr.name) from None
             self._compiled[dev] = k

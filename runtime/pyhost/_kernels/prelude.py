@@ -1,8 +1,13 @@
 """C++ prelude shared by every generated kernel: one text compiled by NVRTC (CUDA) and by the
 system C++ compiler (CPU fallback). Header-free on purpose: NVRTC has no standard headers and a
-header-free translation unit compiles in a fraction of the time on the CPU side."""
+header-free translation unit compiles in a fraction of the time on the CPU side.
 
-PRELUDE = r"""// ---- pyhost kernel prelude (compiled by NVRTC for CUDA and by the C++ compiler for CPU) ----
+The prelude is the head (types, the math macros, errors), the C++ of every intrinsic (each
+entry of ``intrinsics.py`` brings its own) and the tail (Python's arithmetic, array access).
+"""
+from .intrinsics import entry_count, preludes
+
+PRELUDE_HEAD = r"""// ---- pyhost kernel prelude (compiled by NVRTC for CUDA and by the C++ compiler for CPU) ----
 #if defined(__CUDACC_RTC__) || defined(__CUDACC__)
 #define PH_CUDA 1
 #define PH_FN static __device__ inline
@@ -10,6 +15,10 @@ PRELUDE = r"""// ---- pyhost kernel prelude (compiled by NVRTC for CUDA and by t
 #else
 #define PH_CUDA 0
 #define PH_FN static inline
+#endif
+// PYHOST_KERNEL_LANES=0 compiles the CPU build with the checked scalar loop only.
+#ifndef PH_LANES_WANTED
+#define PH_LANES_WANTED 1
 #endif
 typedef float ph_f32;
 typedef double ph_f64;
@@ -53,24 +62,9 @@ PH_FN ph_f64 ph_inf64() { return __builtin_inf(); }
 PH_FN ph_f32 ph_nan32() { return __builtin_nanf(""); }
 PH_FN ph_f64 ph_nan64() { return __builtin_nan(""); }
 #endif
-PH_M1(sqrt, sqrt) PH_M1(cbrt, cbrt) PH_M1(exp, exp) PH_M1(exp2, exp2) PH_M1(expm1, expm1)
-PH_M1(log, log) PH_M1(log2, log2) PH_M1(log10, log10) PH_M1(log1p, log1p)
-PH_M1(sin, sin) PH_M1(cos, cos) PH_M1(tan, tan) PH_M1(asin, asin) PH_M1(acos, acos)
-PH_M1(atan, atan) PH_M1(sinh, sinh) PH_M1(cosh, cosh) PH_M1(tanh, tanh) PH_M1(asinh, asinh)
-PH_M1(acosh, acosh) PH_M1(atanh, atanh) PH_M1(fabs, fabs) PH_M1(floor, floor) PH_M1(ceil, ceil)
-PH_M1(trunc, trunc) PH_M1(rint, rint) PH_M1(erf, erf) PH_M1(erfc, erfc) PH_M1(gamma, tgamma)
-PH_M1(lgamma, lgamma)
-PH_M2(atan2, atan2) PH_M2(pow, pow) PH_M2(fmod, fmod) PH_M2(hypot, hypot)
-PH_M2(copysign, copysign)
-PH_FN ph_bool ph_isnan(ph_f64 x) { return x != x; }
-PH_FN ph_bool ph_isinf(ph_f64 x) { return x == ph_inf64() || x == -ph_inf64(); }
-PH_FN ph_bool ph_isfinite(ph_f64 x) { return x == x && !ph_isinf(x); }
+"""
 
-// Python's min/max keep the first of equal items; abs of an int.
-template <typename T> PH_FN T ph_min(T a, T b) { return b < a ? b : a; }
-template <typename T> PH_FN T ph_max(T a, T b) { return b > a ? b : a; }
-template <typename T> PH_FN T ph_iabs(T a) { return a < 0 ? (T)(0 - a) : a; }
-template <typename T> PH_FN ph_i64 ph_f2i(T x) { return (ph_i64)x; }
+PRELUDE_TAIL = r"""template <typename T> PH_FN ph_i64 ph_f2i(T x) { return (ph_i64)x; }
 
 // Python's `/` (true division), `//` and `%` (result takes the sign of the divisor), `**`.
 template <typename T> PH_FN T ph_div(T a, T b, int site, int* err) {
@@ -170,52 +164,18 @@ PH_FN void ph_st(const ph_array<T, N>& a, int site, int* err, V value, I... idx)
   if (o >= 0) a.data[o] = (T)value;
 }
 
-#if PH_CUDA
-PH_FN ph_f32 ph_atomic_add_p(ph_f32* p, ph_f32 v) { return atomicAdd(p, v); }
-PH_FN ph_f64 ph_atomic_add_p(ph_f64* p, ph_f64 v) { return atomicAdd(p, v); }
-PH_FN ph_i32 ph_atomic_add_p(ph_i32* p, ph_i32 v) { return atomicAdd(p, v); }
-PH_FN ph_u32 ph_atomic_add_p(ph_u32* p, ph_u32 v) { return atomicAdd(p, v); }
-PH_FN ph_i64 ph_atomic_add_p(ph_i64* p, ph_i64 v) {
-  return (ph_i64)atomicAdd((unsigned long long*)p, (unsigned long long)v);
-}
-#else
-template <typename T> PH_FN T ph_atomic_add_p(T* p, T v) {
-  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
-}
-template <typename T> PH_FN T ph_atomic_add_fp(T* p, T v) {
-  T old;
-  __atomic_load(p, &old, __ATOMIC_RELAXED);
-  T next = old + v;
-  while (!__atomic_compare_exchange(p, &old, &next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-    next = old + v;
-  return old;
-}
-PH_FN ph_f32 ph_atomic_add_p(ph_f32* p, ph_f32 v) { return ph_atomic_add_fp(p, v); }
-PH_FN ph_f64 ph_atomic_add_p(ph_f64* p, ph_f64 v) { return ph_atomic_add_fp(p, v); }
-#endif
-template <typename T, int N, typename V, typename... I>
-PH_FN T ph_atomic_add(const ph_array<T, N>& a, int site, int* err, V value, I... idx) {
-  ph_i64 o = ph_off(a, site, err, (ph_i64)idx...);
-  return o < 0 ? (T)0 : ph_atomic_add_p(a.data + o, (T)value);
-}
-
-// pyhost.random(seed, counter): Philox-4x32-10 keyed by the seed, 53 bits -> [0, 1). Integer
-// steps and exact double steps only, so every device gives the same bits.
-PH_FN ph_f64 ph_random(ph_i64 seed, ph_i64 counter) {
-  ph_u32 c0 = (ph_u32)counter, c1 = (ph_u32)((ph_u64)counter >> 32), c2 = 0, c3 = 0;
-  ph_u32 k0 = (ph_u32)seed, k1 = (ph_u32)((ph_u64)seed >> 32);
-  for (int r = 0; r < 10; ++r) {
-    if (r) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
-    ph_u64 p0 = (ph_u64)0xD2511F53u * c0;
-    ph_u64 p1 = (ph_u64)0xCD9E8D57u * c2;
-    ph_u32 n0 = (ph_u32)(p1 >> 32) ^ c1 ^ k0;
-    ph_u32 n2 = (ph_u32)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (ph_u32)p1;
-    c3 = (ph_u32)p0;
-    c0 = n0;
-    c2 = n2;
-  }
-  return ((ph_f64)(c0 >> 5) * 67108864.0 + (ph_f64)(c1 >> 6)) * (1.0 / 9007199254740992.0);
-}
 // ---- end of prelude ----
 """
+
+
+_cache = (None, "")
+
+
+def full_prelude():
+    """The whole prelude (the head, every intrinsic's C++, the tail); rebuilt when an entry was
+    added to the intrinsics table since the last call."""
+    global _cache
+    count = entry_count()
+    if _cache[0] != count:
+        _cache = (count, PRELUDE_HEAD + "\n" + preludes() + "\n" + PRELUDE_TAIL)
+    return _cache[1]

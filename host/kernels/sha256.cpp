@@ -1,4 +1,4 @@
-#include "cuda/sha256.hpp"
+#include "kernels/sha256.hpp"
 
 #include <cstring>
 

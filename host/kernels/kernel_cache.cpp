@@ -1,4 +1,4 @@
-#include "cuda/kernel_cache.hpp"
+#include "kernels/kernel_cache.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "cuda/sha256.hpp"
+#include "kernels/sha256.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-#include "cuda/nvrtc.hpp"
+#include "kernels/nvrtc.hpp"
 
 #include <stdexcept>
 #include <utility>

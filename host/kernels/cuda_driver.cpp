@@ -1,4 +1,4 @@
-#include "cuda/cuda_driver.hpp"
+#include "kernels/cuda_driver.hpp"
 
 #include <dlfcn.h>
 

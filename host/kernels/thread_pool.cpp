@@ -1,10 +1,11 @@
-#include "cuda/thread_pool.hpp"
+#include "kernels/thread_pool.hpp"
 
 #include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -60,8 +61,30 @@ struct ThreadPool::Impl {
     }
   }
 
+  // Jobs pushed so far: workers spin on it for a moment before they sleep.
+  std::atomic<std::uint64_t> pushed{0};
+
+  // Waits up to kSpin for a job newer than `seen` without sleeping: a Python loop of launches
+  // then finds the workers awake instead of paying a futex wake-up (tens of microseconds, more
+  // on a busy machine) per launch; past kSpin the worker sleeps on the condition variable.
+  void spin_for_job(std::uint64_t seen) {
+    constexpr auto kSpin = std::chrono::microseconds(200);
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (pushed.load(std::memory_order_acquire) == seen) {
+      for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
   void loop() {
+    std::uint64_t seen = pushed.load(std::memory_order_acquire);
     for (;;) {
+      spin_for_job(seen);
+      seen = pushed.load(std::memory_order_acquire);
       std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mu);
@@ -128,7 +151,8 @@ void ThreadPool::set_threads(unsigned n) {
 }
 
 void ThreadPool::parallel_for(std::int64_t total,
-                              const std::function<void(std::int64_t, std::int64_t)>& fn) {
+                              const std::function<void(std::int64_t, std::int64_t)>& fn,
+                              std::int64_t grain) {
   if (total <= 0) return;
   unsigned n;
   {
@@ -142,16 +166,29 @@ void ThreadPool::parallel_for(std::int64_t total,
   auto job = std::make_shared<Job>();
   job->total = total;
   // ~8 chunks per thread balances uneven work (mandelbrot) at a small cost for even work.
-  job->chunk = std::max<std::int64_t>(1, total / (static_cast<std::int64_t>(n) * 8));
+  // Chunks are whole batches of `grain` indices: only the launch's last one runs a partial batch.
+  grain = std::max<std::int64_t>(1, grain);
+  const std::int64_t even = total / (static_cast<std::int64_t>(n) * 8);
+  job->chunk = std::max<std::int64_t>(grain, (even + grain - 1) / grain * grain);
   job->fn = &fn;
   job->max_helpers = n - 1;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->ensure_workers(n);
     impl_->jobs.push_back(job);
+    impl_->pushed.fetch_add(1, std::memory_order_release);
   }
   impl_->wake.notify_all();
   job->work();
+  // The helpers' last chunks are usually about done: wait for them spinning a moment before
+  // sleeping, so the launch does not also pay for this thread's wake-up.
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+  while (job->done.load(std::memory_order_acquire) != total &&
+         std::chrono::steady_clock::now() < spin_until) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   {
     std::unique_lock<std::mutex> lock(job->mu);
     job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == total; });

@@ -9,9 +9,10 @@ namespace pyhost::kernels {
 
 struct CompilerInfo {
   bool found = false;
-  std::string path;     // absolute path of the compiler
-  std::string version;  // first line of `--version`
-  std::string problem;  // why none was found
+  std::string path;           // absolute path of the compiler
+  std::string version;        // first line of `--version`
+  std::string problem;        // why none was found
+  std::string native_target;  // what -march=native expands to here (part of the cache key)
 };
 
 // $PYHOST_CXX, else $CXX, else c++ / g++ / clang++ on PATH; probed once per process.

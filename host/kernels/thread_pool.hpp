@@ -15,8 +15,10 @@ class ThreadPool {
   unsigned threads() const;      // threads that work on a launch (workers + the caller)
   void set_threads(unsigned n);  // 0: back to the default
 
-  // Calls fn(begin, end) over chunks covering [0, total); returns when all are done.
-  void parallel_for(std::int64_t total, const std::function<void(std::int64_t, std::int64_t)>& fn);
+  // Calls fn(begin, end) over chunks covering [0, total); returns when all are done. Every
+  // chunk but the last is a multiple of `grain` long (a lane-batched kernel's batch size).
+  void parallel_for(std::int64_t total, const std::function<void(std::int64_t, std::int64_t)>& fn,
+                    std::int64_t grain = 1);
 
   struct Impl;
 
