@@ -108,7 +108,8 @@ PyObject* py_watcher_wait(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     } else if (pending && watcher->deadline && Clock::now() >= *watcher->deadline) {
       reason = StopReason::Deadline;
     } else if (pending && watcher->deadline) {
-      watcher->changed.wait_until(lock, *watcher->deadline);
+      const Clock::time_point deadline = *watcher->deadline;  // arm() may reset it meanwhile
+      watcher->changed.wait_until(lock, deadline);
       continue;
     } else {
       watcher->changed.wait(lock);
