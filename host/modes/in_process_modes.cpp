@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "embed/gil_sampler.hpp"
 #include "embed/task_watch.hpp"
 #include "modes/worker_pool.hpp"
 #include "pyhost/interpreter.hpp"
@@ -46,7 +47,8 @@ void work_through(TaskBoard& board, int worker,
 // The worker threads of a supervised run; more are launched to replace abandoned ones.
 class WorkerThreads {
  public:
-  WorkerThreads(PythonRuntime& runtime, TaskBoard& board) : runtime_(runtime), board_(board) {}
+  WorkerThreads(PythonRuntime& runtime, TaskBoard& board, std::shared_ptr<GilSampler> sampler)
+      : runtime_(runtime), board_(board), sampler_(std::move(sampler)) {}
 
   void launch() {
     const int worker = board_.new_worker_id();
@@ -76,6 +78,7 @@ class WorkerThreads {
         auto interpreter = std::make_unique<SubInterpreter>(runtime_);
         {
           GilHold gil(interpreter->thread_state());
+          auto sampled = GilSampler::enroll(sampler_, worker, interpreter->thread_state());
           work_through(board_, worker, worker_start);
         }
         // Ending it would wait for the threads a task left running: leave it to process exit.
@@ -83,6 +86,7 @@ class WorkerThreads {
       } else {
         ThreadState tstate(runtime_.main_interpreter());
         GilHold gil(tstate.get());
+        auto sampled = GilSampler::enroll(sampler_, worker, tstate.get());
         work_through(board_, worker, worker_start);
       }
     } catch (const std::exception& error) {
@@ -93,6 +97,7 @@ class WorkerThreads {
 
   PythonRuntime& runtime_;
   TaskBoard& board_;
+  std::shared_ptr<GilSampler> sampler_;  // null: not sampled
   std::mutex mutex_;
   std::vector<std::pair<int, std::thread>> threads_;
 };
@@ -112,9 +117,10 @@ RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, in
   static std::mutex pools_mutex;
   static std::vector<std::unique_ptr<WorkerThreads>> pools;
   WorkerThreads* workers;
+  auto gil_sampler = GilSampler::start(board.start());  // GIL sampler: the workers enroll
   {
     std::lock_guard lock(pools_mutex);
-    pools.push_back(std::make_unique<WorkerThreads>(runtime, board));
+    pools.push_back(std::make_unique<WorkerThreads>(runtime, board, gil_sampler));
     workers = pools.back().get();
   }
   const int count = plan.mode == Mode::Serial ? 1 : std::max(1, std::min(plan.workers, plan.tasks));
@@ -142,7 +148,9 @@ RunResult run_supervised_in_process(PythonRuntime& runtime, TaskBoard& board, in
   signal = supervise(board, hooks);
   workers->join_or_detach();
   reset_task_stops();
-  return board.finish(std::string(to_string(plan.mode)));
+  RunResult result = board.finish(std::string(to_string(plan.mode)));
+  if (gil_sampler) gil_sampler->stop_into(result);  // GIL sampler: per-task split, segments
+  return result;
 }
 
 }  // namespace pyhost

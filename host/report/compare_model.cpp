@@ -128,6 +128,46 @@ double RunSample::runnable_parallelism() const {
   return active / busy;
 }
 
+namespace {
+
+// Per worker, sum(part) / sum(wall) over its tasks, averaged over the workers; nullopt unless
+// every task has the part.
+std::optional<double> sampled_share(const std::vector<TaskSample>& tasks,
+                                    std::optional<double> TaskSample::*part) {
+  if (tasks.empty()) return std::nullopt;
+  std::map<int, std::pair<double, double>> per_worker;  // worker -> (part, wall)
+  for (const auto& task : tasks) {
+    if (!(task.*part)) return std::nullopt;
+    auto& [sum, wall] = per_worker[task.worker];
+    sum += *(task.*part);
+    wall += task.wall_s;
+  }
+  double total = 0;
+  int counted = 0;
+  for (const auto& [worker, totals] : per_worker) {
+    if (totals.second <= 0) continue;
+    total += clamp01(totals.first / totals.second);
+    ++counted;
+  }
+  if (!counted) return std::nullopt;
+  return total / counted;
+}
+
+}  // namespace
+
+std::optional<double> RunSample::sampled_gil_wait() const {
+  return sampled_share(tasks, &TaskSample::gil_wait_s);
+}
+
+std::optional<double> RunSample::sampled_gil_held() const {
+  return sampled_share(tasks, &TaskSample::gil_held_s);
+}
+
+std::optional<double> RunSample::gil_switch_rate() const {
+  if (!gil_switches || wall_s <= 0) return std::nullopt;
+  return static_cast<double>(*gil_switches) / wall_s;
+}
+
 bool RunSample::runq_measured() const {
   return std::any_of(tasks.begin(), tasks.end(), [](const TaskSample& t) { return t.runq_s > 0; });
 }
@@ -169,9 +209,34 @@ RunSample parse_run_json(const nlohmann::json& doc) {
       task.wall_s = value_or<double>(item, "wall_s", task.end_s - task.start_s);
       task.cpu_s = value_or<double>(item, "cpu_s", 0);
       task.runq_s = value_or<double>(item, "runq_s", 0);
+      for (auto [key, field] : {std::pair{"gil_held_s", &TaskSample::gil_held_s},
+                                std::pair{"gil_wait_s", &TaskSample::gil_wait_s},
+                                std::pair{"off_cpu_s", &TaskSample::off_cpu_s}})
+        if (auto it = item.find(key); it != item.end() && it->is_number())
+          task.*field = it->get<double>();
       task.stderr_text = value_or<std::string>(item, "stderr", "");
       task.error = value_or<std::string>(item, "error", "");
       run.tasks.push_back(std::move(task));
+    }
+    if (auto it = doc.find("gil_switches"); it != doc.end() && it->is_number())
+      run.gil_switches = it->get<long>();
+    if (auto it = doc.find("gil_sampling"); it != doc.end() && it->is_object()) {
+      run.gil_source = value_or<std::string>(*it, "source", "");
+      run.gil_note = value_or<std::string>(*it, "note", "");
+    }
+    if (auto it = doc.find("gil_segments"); it != doc.end() && it->is_array()) {
+      for (const auto& worker : *it) {
+        gil::WorkerTimeline timeline;
+        timeline.worker = worker.at("worker").get<int>();
+        timeline.interpreter = value_or<int>(worker, "interpreter", 0);
+        for (const auto& segment : worker.at("segments")) {
+          auto state = gil::parse_state(segment.at(2).get<std::string>());
+          if (!state) throw std::runtime_error("bad GIL state in gil_segments");
+          timeline.segments.push_back(
+              {segment.at(0).get<double>(), segment.at(1).get<double>(), *state});
+        }
+        run.gil_segments.push_back(std::move(timeline));
+      }
     }
     return run;
   } catch (const nlohmann::json::exception& error) {
@@ -229,7 +294,24 @@ ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs) {
 
   r.cpu_util = median_of(runs, &RunSample::cpu_util);
   r.off_cpu = median_of(runs, &RunSample::off_cpu_fraction);
-  if (in_process_parallel_mode(config.mode)) r.gil_wait = r.off_cpu;
+  if (in_process_parallel_mode(config.mode)) {
+    // Sampled where every run was; else the off-CPU share stands in (it reads low on a busy
+    // machine: the run-queue wait of a thread handed the GIL is not counted).
+    r.gil_sampled = std::all_of(runs.begin(), runs.end(),
+                                [](const RunSample& run) { return run.sampled_gil_wait(); });
+    if (r.gil_sampled) {
+      r.gil_wait = median_of(runs, [](const RunSample& run) { return *run.sampled_gil_wait(); });
+      r.gil_held = median_of(runs, [](const RunSample& run) {
+        return run.sampled_gil_held().value_or(0);
+      });
+    } else {
+      r.gil_wait = r.off_cpu;
+    }
+  }
+  if (std::all_of(runs.begin(), runs.end(),
+                  [](const RunSample& run) { return run.gil_switch_rate(); }))
+    r.gil_switch_rate =
+        median_of(runs, [](const RunSample& run) { return *run.gil_switch_rate(); });
   r.runq = median_of(runs, &RunSample::runq_fraction);
   r.cpu_share = median_of(runs, &RunSample::cpu_share);
   r.runnable = median_of(runs, &RunSample::runnable_parallelism);
@@ -248,7 +330,12 @@ ConfigResult analyse(const Config& config, const std::vector<RunSample>& runs) {
       best = i;
   r.timeline_run = best;
   for (const auto& task : runs[best].tasks)
-    r.timeline.push_back({task.id, task.worker, task.start_s, task.end_s});
+    r.timeline.push_back({task.id, task.worker, task.start_s, task.end_s, task.gil_held_s,
+                          task.gil_wait_s, task.off_cpu_s});
+  r.gil_timeline = runs[best].gil_segments;
+  r.gil_switches = runs[best].gil_switches;
+  r.gil_source = runs[best].gil_source;
+  r.gil_note = runs[best].gil_note;
   std::sort(r.timeline.begin(), r.timeline.end(),
             [](const TimelineEntry& a, const TimelineEntry& b) { return a.task < b.task; });
   r.worker_startup_s = runs[best].worker_startup_s;
@@ -334,7 +421,16 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   if (serial_timeline) {
     tail = "its tasks ran one after another: no work was done in parallel";
   } else if (c.mode == "threads") {
-    if (work == Work::CpuBound)
+    if (work == Work::CpuBound && r.gil_sampled)
+      tail = fmt::format(
+          "{} of thread time waited for the GIL, {} held it ({}{}); "
+          "{:.2f} CPUs busy on average",
+          percent(gil), percent(r.gil_held.value_or(0)),
+          r.gil_source == "estimate" ? "estimated from thread scheduler states"
+                                     : "sampled from the GIL's state",
+          r.gil_switch_rate ? fmt::format(", {:.0f} switches/s", *r.gil_switch_rate) : "",
+          r.cpu_util);
+    else if (work == Work::CpuBound)
       tail = fmt::format(
           "{} of thread time waited for the GIL (off-CPU while runnable in "
           "Python); {:.2f} CPUs busy on average",
@@ -343,12 +439,14 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
       tail = fmt::format(
           "the threads overlap their waiting (I/O, sleep): off-CPU {} of the time, "
           "but not for the GIL, which they release while they wait",
-          percent(gil));
+          percent(r.off_cpu));
     else
       tail = fmt::format(
-          "{} of thread time off-CPU, waiting for I/O or for the GIL (the tasks "
+          "{} of thread time off-CPU, waiting for I/O or for the GIL{} (the tasks "
           "compute {} of the time); {:.2f} CPUs busy on average",
-          percent(gil), percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
+          percent(r.gil_sampled ? std::max(r.off_cpu, gil) : gil),
+          r.gil_sampled ? fmt::format(" ({} for the GIL)", percent(gil)) : "",
+          percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
   } else {
     const char* what = c.mode == "subinterpreters" ? "one GIL per sub-interpreter"
                        : c.mode == "processes"     ? "one interpreter per process, nothing shared"
@@ -478,6 +576,32 @@ void finish(Comparison& comparison) {
                             ratio.value, other->config.label()));
     }
   }
+}
+
+std::pair<double, double> detail_window(const ConfigResult& r, double length) {
+  if (r.timeline.empty()) return {0, length};
+  // Per worker, its first task's start and its last task's end.
+  std::map<int, std::pair<double, double>> span;
+  double first = r.timeline.front().start_s, last = r.timeline.front().end_s;
+  for (const auto& t : r.timeline) {
+    auto [it, added] = span.try_emplace(t.worker, t.start_s, t.end_s);
+    if (!added) {
+      it->second.first = std::min(it->second.first, t.start_s);
+      it->second.second = std::max(it->second.second, t.end_s);
+    }
+    first = std::min(first, t.start_s);
+    last = std::max(last, t.end_s);
+  }
+  double from = first, to = last;
+  double together_from = first, together_to = last;
+  for (const auto& [worker, s] : span) {
+    together_from = std::max(together_from, s.first);
+    together_to = std::min(together_to, s.second);
+  }
+  if (together_to > together_from) from = together_from, to = together_to;
+  double start = (from + to) / 2 - length / 2;
+  start = std::max(start, first);
+  return {start, start + length};
 }
 
 // ---- Driving --------------------------------------------------------------------------------

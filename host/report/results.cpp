@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,12 @@ nlohmann::json to_json(const TaskResult& task) {
       {"stdout", task.stdout_text},
       {"stderr", task.stderr_text},
   };
+  auto optional = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  doc["gil_held_s"] = optional(task.gil_held_s);
+  doc["gil_wait_s"] = optional(task.gil_wait_s);
+  doc["off_cpu_s"] = optional(task.off_cpu_s);
   if (task.stdout_truncated) doc["stdout_truncated"] = true;
   if (task.stderr_truncated) doc["stderr_truncated"] = true;
   if (!task.error.empty()) doc["error"] = task.error;
@@ -62,7 +69,31 @@ nlohmann::json to_json(const RunResult& run) {
                         {"wall_s", run.wall_s}, {"worker_startup", workers}, {"tasks", tasks}};
   doc["peak_rss_mb"] =
       run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
+  doc["gil_switches"] = run.gil ? nlohmann::json(run.gil->switches) : nlohmann::json();
+  doc["gil_sampling"] = run.gil ? gil_sampling_json(*run.gil) : nlohmann::json();
+  doc["gil_segments"] = run.gil ? gil_segments_json(*run.gil) : nlohmann::json();
   return doc;
+}
+
+nlohmann::json gil_sampling_json(const GilRecord& gil) {
+  return {{"source", gil.source},   {"note", gil.note},
+          {"period_s", gil.period_s}, {"samples", gil.samples},
+          {"resolution_s", gil.resolution_s}};
+}
+
+nlohmann::json gil_segments_json(const GilRecord& gil) {
+  // Compact: per worker, [start_s, end_s, state] rounded to 10 µs (samples are 1 ms apart).
+  auto round = [](double s) { return std::round(s * 1e5) / 1e5; };
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& worker : gil.workers) {
+    nlohmann::json segments = nlohmann::json::array();
+    for (const auto& s : worker.segments)
+      segments.push_back({round(s.start_s), round(s.end_s), gil::to_string(s.state)});
+    workers.push_back({{"worker", worker.worker},
+                       {"interpreter", worker.interpreter},
+                       {"segments", std::move(segments)}});
+  }
+  return workers;
 }
 
 void write_json_atomically(const std::string& path, const nlohmann::json& doc) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "report/gil_timeline.hpp"
+
 namespace pyhost {
 
 enum class TaskStatus { Ok, Failed, Crashed, Timeout };
@@ -23,6 +25,9 @@ struct TaskResult {
   double cpu_s = 0;               // CPU time of the thread or process that ran the task
   double runq_s = 0;              // time runnable but not running (scheduler run-queue delay)
   long peak_rss_kb = 0;           // processes mode: peak RSS of the worker process so far
+  // The task's wall split by the GIL sampler (threads, sub-interpreters): holding its
+  // interpreter's GIL, waiting for it, off-CPU without wanting it. Unset where not sampled.
+  std::optional<double> gil_held_s, gil_wait_s, off_cpu_s;
   std::string stdout_text, stderr_text;
   bool stdout_truncated = false, stderr_truncated = false;
   std::string error;            // why the host marked it failed/crashed/timeout, if it did
@@ -36,6 +41,18 @@ struct WorkerInfo {
   double startup_s = 0;  // until the worker could take its first task
 };
 
+// What the GIL sampler saw during a run (in-process modes with worker threads).
+using GilWorkerTimeline = gil::WorkerTimeline;
+struct GilRecord {
+  std::string source;  // "gil": the interpreters' GIL state; "estimate": thread scheduler states
+  std::string note;    // why an estimate; how far segments were coalesced
+  double period_s = 0;  // mean time between samples
+  long samples = 0;
+  long switches = 0;           // GIL switches (holder changes), all interpreters together
+  double resolution_s = 0;     // runs shorter than this were coalesced (0: none)
+  std::vector<GilWorkerTimeline> workers;
+};
+
 struct RunResult {
   std::string mode;
   int workers = 1;
@@ -46,12 +63,16 @@ struct RunResult {
   std::vector<TaskResult> tasks;
   int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
   int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
+  std::optional<GilRecord> gil;  // unset where not sampled (serial plain, processes, disabled)
 
   bool all_ok() const;
 };
 
 nlohmann::json to_json(const TaskResult& task);
 nlohmann::json to_json(const RunResult& run);
+// The parts of `run --json` from a GilRecord: "gil_sampling" and "gil_segments".
+nlohmann::json gil_sampling_json(const GilRecord& gil);
+nlohmann::json gil_segments_json(const GilRecord& gil);
 
 // Writes `doc` to `path` through a temporary file and rename, so readers never see half a file.
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);
