@@ -116,6 +116,7 @@ struct GilSampler::Impl {
   int next_gil_index = 0;
   double first_sample = -1, last_sample = 0;
   std::atomic<bool> stopping{false};
+  double cpu_s = 0;  // the sampler thread's CPU time, written as it ends
   std::thread thread;
 
   double now_s() const {
@@ -202,6 +203,9 @@ struct GilSampler::Impl {
         next = now;
       sample(now_s());
     }
+    timespec cpu{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    cpu_s = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
   }
 
   void close_files(Worker& w) {
@@ -320,6 +324,7 @@ void GilSampler::stop_into(RunResult& result) {
                             "reads 3.13's): estimated from thread scheduler states",
                             (Py_Version >> 24) & 0xff, (Py_Version >> 16) & 0xff);
   record.samples = impl.samples;
+  record.cpu_s = impl.cpu_s;
   if (impl.samples > 1)
     record.period_s = (impl.last_sample - impl.first_sample) / static_cast<double>(impl.samples - 1);
   record.switches = impl.retired_switches;

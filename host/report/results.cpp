@@ -78,7 +78,7 @@ nlohmann::json to_json(const RunResult& run) {
 nlohmann::json gil_sampling_json(const GilRecord& gil) {
   return {{"source", gil.source},   {"note", gil.note},
           {"period_s", gil.period_s}, {"samples", gil.samples},
-          {"resolution_s", gil.resolution_s}};
+          {"resolution_s", gil.resolution_s}, {"cpu_s", gil.cpu_s}};
 }
 
 nlohmann::json gil_segments_json(const GilRecord& gil) {

@@ -48,6 +48,7 @@ struct GilRecord {
   std::string note;    // why an estimate; how far segments were coalesced
   double period_s = 0;  // mean time between samples
   long samples = 0;
+  double cpu_s = 0;            // CPU time the sampler itself took
   long switches = 0;           // GIL switches (holder changes), all interpreters together
   double resolution_s = 0;     // runs shorter than this were coalesced (0: none)
   std::vector<GilWorkerTimeline> workers;
