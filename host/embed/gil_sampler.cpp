@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -68,7 +69,7 @@ int open_task_file(pid_t tid, const char* name) {
 
 double hz_from_environment() {
   const char* value = std::getenv("PYHOST_GIL_SAMPLER");
-  if (!value || !*value) return 1000;
+  if (!value || !*value || std::strcmp(value, "estimate") == 0) return 1000;
   const double hz = std::atof(value);
   if (std::strcmp(value, "0") == 0 || hz <= 0) return 0;
   if (hz <= 1) return 1000;  // "1", "on"
@@ -111,6 +112,7 @@ struct GilSampler::Impl {
   std::vector<Worker> workers;  // slots; never shrinks
   std::map<const void*, Gil> gils;
   bool readable = pyhost_gil_state_supported() != 0;
+  bool forced_estimate = false;  // PYHOST_GIL_SAMPLER=estimate
   long samples = 0;
   long retired_switches = 0;
   int next_gil_index = 0;
@@ -220,13 +222,19 @@ std::shared_ptr<GilSampler> GilSampler::start(Clock::time_point run_start) {
   if (hz <= 0) return nullptr;
   std::shared_ptr<GilSampler> sampler(new GilSampler(run_start, hz));
   Impl* impl = sampler->impl_.get();
-  impl->thread = std::thread([impl] { impl->loop(); });
+  try {
+    impl->thread = std::thread([impl] { impl->loop(); });
+  } catch (const std::system_error&) {
+    return nullptr;  // no thread to spare: the run goes on unsampled
+  }
   return sampler;
 }
 
 GilSampler::GilSampler(Clock::time_point run_start, double hz) : impl_(std::make_unique<Impl>()) {
   impl_->run_start = run_start;
   impl_->period = std::chrono::nanoseconds(static_cast<long long>(1e9 / hz));
+  const char* value = std::getenv("PYHOST_GIL_SAMPLER");
+  impl_->forced_estimate = value && std::strcmp(value, "estimate") == 0;
 }
 
 GilSampler::~GilSampler() {
@@ -242,7 +250,7 @@ GilSampler::Registration GilSampler::enroll(const std::shared_ptr<GilSampler>& s
   Impl::Worker w;
   w.worker = worker;
   w.tstate = tstate;
-  w.gil = pyhost_gil_of(tstate, &w.gil_size);
+  if (!impl.forced_estimate) w.gil = pyhost_gil_of(tstate, &w.gil_size);
   const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
   w.syscall_fd = open_task_file(tid, "syscall");
   if (!w.gil) w.stat_fd = open_task_file(tid, "stat");
@@ -316,7 +324,9 @@ void GilSampler::stop_into(RunResult& result) {
                                     [](const Impl::Worker& w) { return w.gil != nullptr; });
   record.source = all_read ? "gil" : "estimate";
   if (!all_read)
-    record.note = impl.readable
+    record.note = impl.forced_estimate
+                      ? "PYHOST_GIL_SAMPLER=estimate: estimated from thread scheduler states"
+                  : impl.readable
                       ? "GIL state not readable for every worker: estimated from thread "
                         "scheduler states"
                       : fmt::format(

@@ -5,7 +5,8 @@
 // waits when it is blocked in a futex inside that GIL's structure (/proc/self/task/TID/syscall).
 // Where the GIL cannot be read, the scheduler states stand in, and the record says "estimate".
 //
-// PYHOST_GIL_SAMPLER=0 turns it off; PYHOST_GIL_SAMPLER=N samples at N Hz (default 1000).
+// PYHOST_GIL_SAMPLER=0 turns it off; PYHOST_GIL_SAMPLER=N samples at N Hz (default 1000);
+// PYHOST_GIL_SAMPLER=estimate uses the scheduler states even where the GIL can be read.
 #pragma once
 
 #include <Python.h>

@@ -132,3 +132,14 @@ def test_compare_shows_the_switching(tmp_path):
     assert by_mode["threads"]["gil_segments"]
     page = html.read_text()
     assert 'class="gil-detail chart"' in page and 'class="gil wait"' in page
+
+
+def test_estimate_from_scheduler_states_is_labelled(tmp_path):
+    # Where the GIL cannot be read (another CPython), the scheduler states stand in; forced here.
+    doc = run_json(tmp_path, "threads", 2, 2, "import time\ntime.sleep(0.3)\n",
+                   env={"PYHOST_GIL_SAMPLER": "estimate"})
+    assert doc["gil_sampling"]["source"] == "estimate"
+    assert "estimate" in doc["gil_sampling"]["note"]
+    for task in doc["tasks"]:
+        # Sleeping: neither on a CPU nor blocked on a lock.
+        assert task["off_cpu_s"] / task["wall_s"] > 0.8, task
