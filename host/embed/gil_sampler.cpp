@@ -80,6 +80,9 @@ double hz_from_environment() {
 // GIL is taken for still waiting (see sample()); the second bound applies while nobody holds it
 // and the thread was waiting.
 constexpr double kGraceS = 0.005, kUnheldGraceS = 0.05;
+// A waiter whose GIL has not changed hands is taken to wait on without reading its syscall, for
+// at most this long.
+constexpr double kRecheckS = 0.02;
 
 // The most segments kept per run, shared by its workers (the rest coalesced).
 constexpr std::size_t kMaxSegmentsPerRun = 24000;
@@ -97,6 +100,12 @@ struct GilSampler::Impl {
     bool active = true;
     double gil_seen_s = -1e9;  // last sample that saw it hold the GIL or block on it
     bool gil_seen_waiting = false;  // ...and that it was blocked on it
+    // The last read of its syscall found it blocked on the GIL, then held by `blocked_holder`
+    // after `blocked_switches` switches.
+    bool blocked_on_gil = false;
+    PyThreadState* blocked_holder = nullptr;
+    unsigned long blocked_switches = 0;
+    double blocked_read_s = 0;
     gil::SegmentRecorder recorder;
   };
   struct Gil {
@@ -142,8 +151,16 @@ struct GilSampler::Impl {
         const Gil& g = gils[w.gil];
         if (g.holder == w.tstate) {
           state = GilState::Held;
+        } else if (w.blocked_on_gil && g.holder && g.holder == w.blocked_holder &&
+                   g.latest == w.blocked_switches && t - w.blocked_read_s < kRecheckS) {
+          // Blocked on this GIL at the last read, and the GIL has not changed hands since: a
+          // thread blocked in take_gil (or in drop_gil until another takes it) leaves only when
+          // the GIL changes hands, so it still waits. Saves a read per sample and waiter.
+          state = GilState::Wait;
+          w.gil_seen_s = t;
         } else {
           const SyscallView call = read_syscall(w.syscall_fd);
+          w.blocked_on_gil = false;
           const auto address = reinterpret_cast<std::uintptr_t>(w.gil);
           if (call.running) {
             // On a CPU or runnable, without the GIL. While another thread holds it, just after
@@ -160,6 +177,10 @@ struct GilSampler::Impl {
             state = GilState::Wait;
             w.gil_seen_s = t;
             w.gil_seen_waiting = true;
+            w.blocked_on_gil = true;
+            w.blocked_holder = g.holder;
+            w.blocked_switches = g.latest;
+            w.blocked_read_s = t;
           }
         }
         if (state == GilState::Held) {
