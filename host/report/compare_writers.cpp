@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "pyhost/compare.hpp"
+#include "pyhost/results.hpp"
 #include "report/compare_table.hpp"
 
 namespace pyhost::compare {
@@ -155,20 +156,6 @@ std::vector<const ConfigResult*> widest_per_mode(const Comparison& comparison) {
       *same = &r;
   }
   return picks;
-}
-
-nlohmann::json segments_json(const std::vector<gil::WorkerTimeline>& timelines) {
-  nlohmann::json workers = nlohmann::json::array();
-  for (const auto& worker : timelines) {
-    nlohmann::json segments = nlohmann::json::array();
-    for (const auto& s : worker.segments)
-      segments.push_back({std::round(s.start_s * 1e5) / 1e5, std::round(s.end_s * 1e5) / 1e5,
-                          gil::to_string(s.state)});
-    workers.push_back({{"worker", worker.worker},
-                       {"interpreter", worker.interpreter},
-                       {"segments", std::move(segments)}});
-  }
-  return workers;
 }
 
 }  // namespace
@@ -403,7 +390,7 @@ nlohmann::json to_json(const Comparison& comparison) {
     item["gil_sampling"] = r.gil_source.empty()
                                ? json()
                                : json{{"source", r.gil_source}, {"note", r.gil_note}};
-    item["gil_segments"] = segments_json(r.gil_timeline);
+    item["gil_segments"] = gil_segments_json(r.gil_timeline);
     results.push_back(std::move(item));
   }
   json fractions = json::object();

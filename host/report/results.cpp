@@ -71,7 +71,7 @@ nlohmann::json to_json(const RunResult& run) {
       run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
   doc["gil_switches"] = run.gil ? nlohmann::json(run.gil->switches) : nlohmann::json();
   doc["gil_sampling"] = run.gil ? gil_sampling_json(*run.gil) : nlohmann::json();
-  doc["gil_segments"] = run.gil ? gil_segments_json(*run.gil) : nlohmann::json();
+  doc["gil_segments"] = run.gil ? gil_segments_json(run.gil->workers) : nlohmann::json();
   return doc;
 }
 
@@ -81,14 +81,22 @@ nlohmann::json gil_sampling_json(const GilRecord& gil) {
           {"resolution_s", gil.resolution_s}, {"cpu_s", gil.cpu_s}};
 }
 
-nlohmann::json gil_segments_json(const GilRecord& gil) {
+nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& timelines) {
   // Compact: per worker, [start_s, end_s, state] rounded to 10 µs (samples are 1 ms apart).
   auto round = [](double s) { return std::round(s * 1e5) / 1e5; };
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& worker : gil.workers) {
+  for (const auto& worker : timelines) {
     nlohmann::json segments = nlohmann::json::array();
-    for (const auto& s : worker.segments)
-      segments.push_back({round(s.start_s), round(s.end_s), gil::to_string(s.state)});
+    for (const auto& s : worker.segments) {
+      const double start = round(s.start_s), end = round(s.end_s);
+      if (end <= start) continue;  // shorter than the rounding
+      const std::string_view state = gil::to_string(s.state);
+      if (!segments.empty() && segments.back()[2] == state) {
+        segments.back()[1] = end;  // joined across what was dropped
+        continue;
+      }
+      segments.push_back({start, end, state});
+    }
     workers.push_back({{"worker", worker.worker},
                        {"interpreter", worker.interpreter},
                        {"segments", std::move(segments)}});

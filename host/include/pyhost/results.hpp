@@ -71,9 +71,10 @@ struct RunResult {
 
 nlohmann::json to_json(const TaskResult& task);
 nlohmann::json to_json(const RunResult& run);
-// The parts of `run --json` from a GilRecord: "gil_sampling" and "gil_segments".
+// The parts of `run --json` from a GilRecord: "gil_sampling" and "gil_segments" (per worker
+// {worker, interpreter, segments: [[start_s, end_s, "held" | "wait" | "off"], ...]}).
 nlohmann::json gil_sampling_json(const GilRecord& gil);
-nlohmann::json gil_segments_json(const GilRecord& gil);
+nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& workers);
 
 // Writes `doc` to `path` through a temporary file and rename, so readers never see half a file.
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);

@@ -64,6 +64,19 @@ TEST(CompareGil, RunJsonRoundTripsTheSamplersFigures) {
   EXPECT_NEAR(*sample.gil_switch_rate(), 200, 1e-9);
 }
 
+TEST(CompareGil, SegmentJsonIsRoundedAndDropsWhatRoundsAway) {
+  const gil::WorkerTimeline w{3, 1,
+                              {{0.0, 0.1, GilState::Held},
+                               {0.1, 0.100002, GilState::Wait},
+                               {0.100002, 0.2000004, GilState::Held}}};
+  const nlohmann::json doc = gil_segments_json({w});
+  ASSERT_EQ(doc.size(), 1u);
+  EXPECT_EQ(doc[0]["worker"], 3);
+  EXPECT_EQ(doc[0]["interpreter"], 1);
+  ASSERT_EQ(doc[0]["segments"].size(), 1u);
+  EXPECT_EQ(doc[0]["segments"][0], nlohmann::json::array({0.0, 0.2, "held"}));
+}
+
 TEST(CompareGil, RunJsonWithoutSamplerHasNulls) {
   RunResult run;
   run.mode = "processes";
