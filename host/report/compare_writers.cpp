@@ -177,7 +177,9 @@ std::string render_gil_text(const Comparison& comparison, int width, double deta
           detail_s * 1000);
     std::string label = r->config.label();
     if (r->gil_source == "estimate") label += " (estimate)";
-    out += fmt::format("  {}: 0 … {:.3f} s, {:.1f} ms a column | {:.3f} … {:.3f} s, {:.1f} ms a column{}\n",
+    out += fmt::format(
+        "  {} — whole run 0 … {:.3f} s ({:.1f} ms a column) | close-up {:.3f} … {:.3f} s ({:.1f} ms "
+        "a column){}\n",
                        label, end, end / width * 1000, from, to, detail_s / width * 1000,
                        r->gil_switches ? fmt::format("; {} GIL switches", *r->gil_switches) : "");
     for (const auto& w : r->gil_timeline) {

@@ -123,7 +123,7 @@ Comparison threads_comparison() {
 TEST(CompareGil, TerminalTextTimelineOneLinePerWorker) {
   const std::string text = render_gil_text(threads_comparison(), 20, 0.05);
   EXPECT_THAT(text, HasSubstr("GIL timelines"));
-  EXPECT_THAT(text, HasSubstr("threads -j2: 0 … 1.000 s"));
+  EXPECT_THAT(text, HasSubstr("threads -j2 — whole run 0 … 1.000 s (50.0 ms a column)"));
   EXPECT_THAT(text, HasSubstr("200 GIL switches"));
   // The 50 ms close-up around the middle: 2.5 ms a column, 5 ms turns, so pairs of columns.
   EXPECT_THAT(text, HasSubstr("|\u2588\u2588\u2591\u2591\u2588\u2588\u2591\u2591"));
