@@ -347,6 +347,9 @@ void GilSampler::stop_into(RunResult& result) {
   if (!all_read)
     record.note = impl.forced_estimate
                       ? "PYHOST_GIL_SAMPLER=estimate: estimated from thread scheduler states"
+                  : pyhost_gil_free_threaded()
+                      ? "free-threaded CPython: no GIL to read; estimated from thread scheduler "
+                        "states (\"held\": on a CPU, \"wait\": blocked on a lock)"
                   : impl.readable
                       ? "GIL state not readable for every worker: estimated from thread "
                         "scheduler states"

@@ -31,7 +31,7 @@ class GilSampler : public std::enable_shared_from_this<GilSampler> {
    public:
     Registration() = default;
     Registration(Registration&&) = default;
-    Registration& operator=(Registration&&) = default;
+    Registration& operator=(Registration&&) = delete;  // would drop a registration unended
     ~Registration();
 
    private:

@@ -22,6 +22,14 @@ int pyhost_gil_state_supported(void) {
 #endif
 }
 
+int pyhost_gil_free_threaded(void) {
+#ifdef Py_GIL_DISABLED
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 const void* pyhost_gil_of(PyThreadState* tstate, size_t* size) {
 #if PYHOST_GIL_READABLE
   if (!tstate || !pyhost_gil_state_supported()) return NULL;

@@ -17,6 +17,9 @@ typedef struct _ts PyThreadState;
    the one built against); 0 otherwise. */
 int pyhost_gil_state_supported(void);
 
+/* 1 on a free-threaded CPython (built with Py_GIL_DISABLED): there is no GIL to read. */
+int pyhost_gil_free_threaded(void);
+
 /* The GIL of `tstate`'s interpreter and the size of its structure (a thread blocked in a futex
    on an address inside it waits for that GIL); NULL when not supported. Call with the GIL. */
 const void* pyhost_gil_of(PyThreadState* tstate, size_t* size);
