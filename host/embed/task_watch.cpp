@@ -98,7 +98,10 @@ PyObject* py_watch_wait(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     } else if (it->second.deadline && Clock::now() >= *it->second.deadline) {
       reason = StopReason::Deadline;
     } else if (it->second.deadline) {
-      state.changed.wait_until(lock, *it->second.deadline);
+      // A copy: wait_until reads the deadline again after waking, and py_watch_cancel may have
+      // erased the entry meanwhile (heap-use-after-free under ASan).
+      const auto deadline = *it->second.deadline;
+      state.changed.wait_until(lock, deadline);
     } else {
       state.changed.wait(lock);
     }
