@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "embed/gil_sampler.hpp"
 #include "embed/host_module.hpp"
 #include "embed/task_watch.hpp"
 #include "modes/engine.hpp"
@@ -50,8 +51,13 @@ void work_through(TaskBoard& board, const InterpreterRole& role, int worker,
 // The worker threads of a supervised run; more are launched to replace abandoned ones.
 class WorkerThreads {
  public:
-  WorkerThreads(PythonRuntime& runtime, TaskBoard& board, const ModeInfo& mode)
-      : runtime_(runtime), board_(board), mode_(mode), role_(role_for(board.plan(), mode)) {}
+  WorkerThreads(PythonRuntime& runtime, TaskBoard& board, const ModeInfo& mode,
+                std::shared_ptr<GilSampler> sampler)
+      : runtime_(runtime),
+        board_(board),
+        mode_(mode),
+        role_(role_for(board.plan(), mode)),
+        sampler_(std::move(sampler)) {}
 
   void launch() {
     const int worker = board_.new_worker_id();
@@ -81,6 +87,7 @@ class WorkerThreads {
         auto interpreter = std::make_unique<SubInterpreter>(runtime_);
         {
           GilHold gil(interpreter->thread_state());
+          auto sampled = GilSampler::enroll(sampler_, worker, interpreter->thread_state());
           work_through(board_, role_, worker, worker_start);
         }
         // Ending it would wait for the threads a task left running: leave it to process exit.
@@ -88,6 +95,7 @@ class WorkerThreads {
       } else {
         ThreadState tstate(runtime_.main_interpreter());
         GilHold gil(tstate.get());
+        auto sampled = GilSampler::enroll(sampler_, worker, tstate.get());
         work_through(board_, role_, worker, worker_start);
       }
     } catch (const std::exception& error) {
@@ -100,6 +108,7 @@ class WorkerThreads {
   TaskBoard& board_;
   const ModeInfo& mode_;
   const InterpreterRole role_;
+  std::shared_ptr<GilSampler> sampler_;  // null: not sampled
   std::mutex mutex_;
   std::vector<std::pair<int, std::thread>> threads_;
 };
@@ -120,9 +129,10 @@ RunResult run_supervised(PythonRuntime& runtime, TaskBoard& board, const ModeInf
   static std::mutex pools_mutex;
   static std::vector<std::unique_ptr<WorkerThreads>> pools;
   WorkerThreads* workers;
+  auto gil_sampler = GilSampler::start(board.start());  // GIL sampler: the workers enroll
   {
     std::lock_guard lock(pools_mutex);
-    pools.push_back(std::make_unique<WorkerThreads>(runtime, board, mode));
+    pools.push_back(std::make_unique<WorkerThreads>(runtime, board, mode, gil_sampler));
     workers = pools.back().get();
   }
   const int count = mode.single_worker ? 1 : std::max(1, std::min(plan.workers, plan.tasks));
@@ -150,7 +160,9 @@ RunResult run_supervised(PythonRuntime& runtime, TaskBoard& board, const ModeInf
   signal = supervise(board, hooks);
   workers->join_or_detach();
   reset_task_stops();
-  return board.finish();
+  RunResult result = board.finish();
+  if (gil_sampler) gil_sampler->stop_into(result);  // GIL sampler: per-task split, segments
+  return result;
 }
 
 // A thread a task left behind may still be inside OutputMux::write when the run ends, so muxes

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pyhost/gil_timeline.hpp"
 #include "pyhost/modes.hpp"
 #include "pyhost/results.hpp"
 #include "report/stats.hpp"
@@ -39,6 +40,12 @@ double cpu_share(const RunResult& run);
 // Tasks running or ready to run at once, on average over the time any task was in flight:
 // sum(cpu + runq) / busy. Tasks that take turns (one GIL, one lock) stay near 1.
 double runnable_parallelism(const RunResult& run);
+// From the GIL sampler, when every task has its split: per worker, the share of its tasks'
+// wall spent waiting for the GIL (holding it), averaged over the workers.
+std::optional<double> sampled_gil_wait(const RunResult& run);
+std::optional<double> sampled_gil_held(const RunResult& run);
+// GIL switches per second of wall.
+std::optional<double> gil_switch_rate(const RunResult& run);
 // Whether the run-queue delay was measured at all (some task has one above zero).
 bool runq_measured(const RunResult& run);
 stats::Overlap overlap(const RunResult& run);
@@ -73,6 +80,7 @@ std::vector<Step> schedule(std::size_t configs, int repeat, int warmup);
 struct TimelineEntry {
   int task = 0, worker = 0;
   double start_s = 0, end_s = 0;
+  std::optional<double> gil_held_s, gil_wait_s, off_cpu_s;
 };
 
 struct ConfigResult {
@@ -81,7 +89,12 @@ struct ConfigResult {
   stats::Summary wall;
   std::optional<double> speedup, speedup_err, efficiency, karp_flatt;
   double cpu_util = 0;                // median over runs
-  std::optional<double> gil_wait;     // off-CPU share of worker threads; null for serial/processes
+  // Share of worker threads' time waiting for the GIL; null for serial/processes. From the GIL
+  // sampler where every run has it (gil_sampled), else the off-CPU share below.
+  std::optional<double> gil_wait;
+  bool gil_sampled = false;
+  std::optional<double> gil_held;         // share of worker time holding the GIL (sampled)
+  std::optional<double> gil_switch_rate;  // GIL switches per second (median over runs)
   double off_cpu = 0;                 // the same measure, for every mode (median over runs)
   double runq = 0;                    // run-queue share of the tasks' wall (median over runs)
   std::optional<double> peak_rss_mb;  // max over runs
@@ -97,6 +110,9 @@ struct ConfigResult {
   std::size_t timeline_run = 0;  // which run the timeline shows (closest to the median)
   std::vector<TimelineEntry> timeline;
   std::vector<double> worker_startup_s;  // of that run
+  std::vector<gil::WorkerTimeline> gil_timeline;  // that run's GIL segments (empty: none)
+  std::optional<long> gil_switches;              // that run's GIL switches
+  std::string gil_source, gil_note;
   std::vector<std::string> warnings;
 };
 
@@ -154,12 +170,20 @@ struct DriveResult {
 DriveResult drive(const std::vector<Config>& configs, int repeat, int warmup, const Runner& runner,
                   const Progress& progress = {});
 
+// The window of `length` seconds a detail view of r's timeline shows: around the middle of the
+// time all its workers had a task in flight (else of its tasks' span). {start, end}.
+std::pair<double, double> detail_window(const ConfigResult& r, double length);
+
 // ---- Writers --------------------------------------------------------------------------------
 
 struct TableOptions {
   bool color = false;
 };
 std::string render_terminal(const Comparison& comparison, const TableOptions& options = {});
+// The terminal's GIL timelines: per mode (its widest configuration, where sampled) one line per
+// worker, the whole run then `detail_s` of it, `width` columns each ('█' holding, '░' waiting,
+// blank off-CPU, '.' no task). Empty where nothing was sampled.
+std::string render_gil_text(const Comparison& comparison, int width = 60, double detail_s = 0.05);
 std::string render_csv(const Comparison& comparison);
 std::string render_markdown(const Comparison& comparison);
 nlohmann::json to_json(const Comparison& comparison);

@@ -197,6 +197,79 @@ const ConfigResult* widest(const Comparison& c, const std::string& mode) {
   return pick;
 }
 
+const gil::WorkerTimeline* gil_of(const ConfigResult& r, int worker) {
+  for (const auto& w : r.gil_timeline)
+    if (w.worker == worker) return &w;
+  return nullptr;
+}
+
+// The GIL segments of one worker within [t0, t1]: holding solid, waiting pale, off-CPU white.
+template <typename ToX>
+std::string gil_rects(const gil::WorkerTimeline& w, double t0, double t1, ToX X, double y,
+                      double h, const std::string& color) {
+  std::string svg;
+  for (const auto& s : w.segments) {
+    const double a = std::max(s.start_s, t0), b = std::min(s.end_s, t1);
+    if (b <= a) continue;
+    const char* fill_opacity = s.state == gil::GilState::Held   ? "1"
+                               : s.state == gil::GilState::Wait ? "0.28"
+                                                                 : "0";
+    svg += fmt::format(
+        "<rect class=\"gil {}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
+        "fill-opacity=\"{}\"><title>{} {:.4f} … {:.4f} s</title></rect>\n",
+        gil::to_string(s.state), num(X(a)), num(y), fmt::format("{:.3f}", X(b) - X(a)), num(h),
+        s.state == gil::GilState::Off ? "#ffffff" : color, fill_opacity,
+        s.state == gil::GilState::Held   ? "holding the GIL"
+        : s.state == gil::GilState::Wait ? "waiting for the GIL"
+                                         : "off-CPU, not wanting the GIL",
+        a, b);
+  }
+  return svg;
+}
+
+// A close-up of `length` seconds of r's run, where the GIL switches are visible.
+std::string gil_detail_chart(const ConfigResult& r, double length) {
+  const auto [t0, t1] = detail_window(r, length);
+  int workers = 0;
+  for (const auto& w : r.gil_timeline) workers = std::max(workers, w.worker + 1);
+  const double width = 820, left = 80, right = 20, top = 10, row_h = 22, axis_h = 34;
+  const double plot_w = width - left - right, height = top + row_h * workers + axis_h;
+  auto X = [&](double t) { return left + (t - t0) / (t1 - t0) * plot_w; };
+  const std::string color = mode_color(r.config.mode);
+  std::string svg = fmt::format(
+      "<svg class=\"gil-detail chart\" data-mode=\"{0}\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 {1} {2}\" width=\"{1}\" height=\"{2}\" role=\"img\" "
+      "aria-label=\"GIL holder over {3:.0f} ms of one {4} run\">\n",
+      r.config.mode, width, height, length * 1000, markup_escape(r.config.label()));
+  svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
+                     width, height);
+  for (double t : nice_ticks(length * 1000, 10)) {
+    const double x = X(t0 + t / 1000);
+    svg += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#eeeeee\"/>\n",
+        num(x), num(top), num(top + row_h * workers));
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">+{}</text>\n", num(x),
+        num(top + row_h * workers + 14), tick_label(t));
+  }
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">milliseconds after "
+      "{:.3f} s</text>\n",
+      num(left + plot_w / 2), num(height - 4), t0);
+  for (const auto& w : r.gil_timeline) {
+    const double y = top + row_h * w.worker;
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"12\">worker {}</text>\n",
+        num(left - 8), num(y + row_h / 2 + 4), w.worker);
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#dddddd\"/>\n",
+        num(left), num(y + 3), num(plot_w), num(row_h - 6));
+    svg += gil_rects(w, t0, t1, X, y + 3, row_h - 6, color);
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
 std::string timeline_chart(const ConfigResult& r, double x_max) {
   int workers = std::max(1, r.config.workers);
   for (const auto& t : r.timeline) workers = std::max(workers, t.worker + 1);
@@ -243,13 +316,21 @@ std::string timeline_chart(const ConfigResult& r, double x_max) {
     const double y = top + row_h * t.worker;
     const double x0 = X(t.start_s), x1 = X(t.end_s);
     const double w = std::max(1.5, x1 - x0);
+    const gil::WorkerTimeline* sampled = gil_of(r, t.worker);
+    std::string split;
+    if (t.gil_held_s)
+      split = fmt::format("; GIL held {:.3f} s, waited {:.3f} s, off-CPU {:.3f} s", *t.gil_held_s,
+                          t.gil_wait_s.value_or(0), t.off_cpu_s.value_or(0));
+    // With GIL samples the bar is an outline filled by them: solid while holding the GIL.
     svg += fmt::format(
         "<rect class=\"task\" data-task=\"{}\" data-worker=\"{}\" x=\"{}\" y=\"{}\" "
-        "width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\" stroke=\"#ffffff\" "
-        "stroke-width=\"1\"><title>task {} on worker {}: {:.3f} … {:.3f} s</title></rect>\n",
-        t.task, t.worker, num(x0), num(y + 3), num(w), num(row_h - 6), color,
-        t.task % 2 ? "0.65" : "0.9", t.task, t.worker, t.start_s, t.end_s);
-    if (w >= 16)
+        "width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\" stroke=\"{}\" "
+        "stroke-width=\"1\"><title>task {} on worker {}: {:.3f} … {:.3f} s{}</title></rect>\n",
+        t.task, t.worker, num(x0), num(y + 3), num(w), num(row_h - 6), sampled ? "#ffffff" : color,
+        sampled ? "1" : t.task % 2 ? "0.65" : "0.9", sampled ? color : "#ffffff", t.task, t.worker,
+        t.start_s, t.end_s, split);
+    if (sampled) svg += gil_rects(*sampled, t.start_s, t.end_s, X, y + 4, row_h - 8, color);
+    if (w >= 16 && !sampled)
       svg += fmt::format(
           "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\" "
           "fill=\"#ffffff\">{}</text>\n",
@@ -323,7 +404,12 @@ std::string render_html(const Comparison& c) {
   html +=
       "<p class=\"note\">One run per mode (the run closest to the median), at its largest "
       "worker count: each bar is a task on the worker that ran it; grey is the worker's "
-      "start-up. All timelines share one time scale.</p>\n";
+      "start-up. All timelines share one time scale. Where the GIL was sampled (threads and "
+      "sub-interpreters), each bar shows its worker's state: <strong>solid</strong> while it "
+      "held its interpreter's GIL (running Python), <strong>pale</strong> while it waited for "
+      "the GIL, <strong>white</strong> while off-CPU without wanting it (I/O, sleep, C code "
+      "that released it); the close-ups show 50 ms where the switches (every 5 ms by default) "
+      "are visible.</p>\n";
   std::vector<const ConfigResult*> shown;
   std::vector<std::string> modes;
   for (const auto& r : c.results)
@@ -345,6 +431,16 @@ std::string render_html(const Comparison& c) {
         r->timeline_run < r->runs_s.size() ? r->runs_s[r->timeline_run] : 0.0,
         r->gil_wait ? fmt::format(", GIL wait {:.0f} %", *r->gil_wait * 100) : "");
     html += timeline_chart(*r, x_max) + "</figure>\n";
+    if (!r->gil_timeline.empty()) {
+      const double length = 0.05;
+      const auto [from, to] = detail_window(*r, length);
+      html += fmt::format(
+          "<figure>\n<figcaption>{}: {:.0f} ms close-up, {:.3f} … {:.3f} s{}{}</figcaption>\n",
+          markup_escape(r->config.label()), length * 1000, from, to,
+          r->gil_switch_rate ? fmt::format(", {:.0f} GIL switches/s", *r->gil_switch_rate) : "",
+          r->gil_source == "estimate" ? " (estimate: " + markup_escape(r->gil_note) + ")" : "");
+      html += gil_detail_chart(*r, length) + "</figure>\n";
+    }
   }
 
   html += "<h2>Table</h2>\n<div class=\"table-wrap\">\n<table class=\"results\">\n<thead><tr>";
@@ -364,9 +460,10 @@ std::string render_html(const Comparison& c) {
   }
   html += "</tbody>\n</table>\n</div>\n";
   html +=
-      "<p class=\"note\">GIL wait: share of each worker thread's time off-CPU while runnable in "
-      "Python, (wall − CPU − run-queue wait) / wall, which for CPU-bound code is time waiting for "
-      "the GIL; it applies to threads and sub-interpreters. CPU util: CPU time of all tasks "
+      "<p class=\"note\">GIL wait: share of each worker thread's time waiting for its "
+      "interpreter's GIL, sampled 1000 times a second from the GIL's own state (where it "
+      "cannot be, the off-CPU share (wall − CPU − run-queue wait) / wall stands in); it applies "
+      "to threads and sub-interpreters. CPU util: CPU time of all tasks "
       "over the wall time (CPUs busy on average). Karp–Flatt: experimentally determined serial "
       "fraction e = (1/S − 1/p) / (1 − 1/p).</p>\n";
   html += "</body>\n</html>\n";

@@ -119,6 +119,46 @@ double runnable_parallelism(const RunResult& run) {
   return active / busy;
 }
 
+namespace {
+
+// Per worker, sum(part) / sum(wall) over its tasks, averaged over the workers; nullopt unless
+// every task has the part.
+std::optional<double> sampled_share(const std::vector<TaskResult>& tasks,
+                                    std::optional<double> TaskResult::*part) {
+  if (tasks.empty()) return std::nullopt;
+  std::map<int, std::pair<double, double>> per_worker;  // worker -> (part, wall)
+  for (const auto& task : tasks) {
+    if (!(task.*part)) return std::nullopt;
+    auto& [sum, wall] = per_worker[task.worker];
+    sum += *(task.*part);
+    wall += task.wall_s();
+  }
+  double total = 0;
+  int counted = 0;
+  for (const auto& [worker, totals] : per_worker) {
+    if (totals.second <= 0) continue;
+    total += clamp01(totals.first / totals.second);
+    ++counted;
+  }
+  if (!counted) return std::nullopt;
+  return total / counted;
+}
+
+}  // namespace
+
+std::optional<double> sampled_gil_wait(const RunResult& run) {
+  return sampled_share(run.tasks, &TaskResult::gil_wait_s);
+}
+
+std::optional<double> sampled_gil_held(const RunResult& run) {
+  return sampled_share(run.tasks, &TaskResult::gil_held_s);
+}
+
+std::optional<double> gil_switch_rate(const RunResult& run) {
+  if (!run.gil || run.wall_s <= 0) return std::nullopt;
+  return static_cast<double>(run.gil->switches) / run.wall_s;
+}
+
 bool runq_measured(const RunResult& run) {
   return std::any_of(run.tasks.begin(), run.tasks.end(),
                      [](const TaskResult& t) { return t.runq_s > 0; });
@@ -184,7 +224,23 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
 
   r.cpu_util = median_of(runs, cpu_util);
   r.off_cpu = median_of(runs, off_cpu_fraction);
-  if (config.mode_info().gil_wait_measurable()) r.gil_wait = r.off_cpu;
+  if (config.mode_info().gil_wait_measurable()) {
+    // Sampled where every run was; else the off-CPU share stands in (it reads low on a busy
+    // machine: the run-queue wait of a thread handed the GIL is not counted).
+    r.gil_sampled = std::all_of(runs.begin(), runs.end(),
+                                [](const RunResult& run) { return sampled_gil_wait(run); });
+    if (r.gil_sampled) {
+      r.gil_wait = median_of(runs, [](const RunResult& run) { return *sampled_gil_wait(run); });
+      r.gil_held =
+          median_of(runs, [](const RunResult& run) { return sampled_gil_held(run).value_or(0); });
+    } else {
+      r.gil_wait = r.off_cpu;
+    }
+  }
+  if (std::all_of(runs.begin(), runs.end(),
+                  [](const RunResult& run) { return gil_switch_rate(run).has_value(); }))
+    r.gil_switch_rate =
+        median_of(runs, [](const RunResult& run) { return *gil_switch_rate(run); });
   r.runq = median_of(runs, runq_fraction);
   r.cpu_share = median_of(runs, cpu_share);
   r.runnable = median_of(runs, runnable_parallelism);
@@ -204,7 +260,14 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
       best = i;
   r.timeline_run = best;
   for (const auto& task : runs[best].tasks)
-    r.timeline.push_back({task.id, task.worker, task.start_s, task.end_s});
+    r.timeline.push_back({task.id, task.worker, task.start_s, task.end_s, task.gil_held_s,
+                          task.gil_wait_s, task.off_cpu_s});
+  if (const auto& gil = runs[best].gil) {
+    r.gil_timeline = gil->workers;
+    r.gil_switches = gil->switches;
+    r.gil_source = gil->source;
+    r.gil_note = gil->note;
+  }
   std::sort(r.timeline.begin(), r.timeline.end(),
             [](const TimelineEntry& a, const TimelineEntry& b) { return a.task < b.task; });
   for (const auto& worker : runs[best].worker_info) {
@@ -296,7 +359,16 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   if (serial_timeline) {
     tail = "its tasks ran one after another: no work was done in parallel";
   } else if (mode.one_gil) {
-    if (work == Work::CpuBound)
+    if (work == Work::CpuBound && r.gil_sampled)
+      tail = fmt::format(
+          "{} of thread time waited for the GIL, {} held it ({}{}); "
+          "{:.2f} CPUs busy on average",
+          percent(gil), percent(r.gil_held.value_or(0)),
+          r.gil_source == "estimate" ? "estimated from thread scheduler states"
+                                     : "sampled from the GIL's state",
+          r.gil_switch_rate ? fmt::format(", {:.0f} switches/s", *r.gil_switch_rate) : "",
+          r.cpu_util);
+    else if (work == Work::CpuBound)
       tail = fmt::format(
           "{} of thread time waited for the GIL (off-CPU while runnable in "
           "Python); {:.2f} CPUs busy on average",
@@ -305,12 +377,14 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
       tail = fmt::format(
           "the threads overlap their waiting (I/O, sleep): off-CPU {} of the time, "
           "but not for the GIL, which they release while they wait",
-          percent(gil));
+          percent(r.off_cpu));
     else
       tail = fmt::format(
-          "{} of thread time off-CPU, waiting for I/O or for the GIL (the tasks "
+          "{} of thread time off-CPU, waiting for I/O or for the GIL{} (the tasks "
           "compute {} of the time); {:.2f} CPUs busy on average",
-          percent(gil), percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
+          percent(r.gil_sampled ? std::max(r.off_cpu, gil) : gil),
+          r.gil_sampled ? fmt::format(" ({} for the GIL)", percent(gil)) : "",
+          percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
   } else {
     const std::string_view what = mode.explanation;
     if (r.no_parallel_work)
@@ -438,6 +512,32 @@ void finish(Comparison& comparison) {
                             ratio.value, other->config.label()));
     }
   }
+}
+
+std::pair<double, double> detail_window(const ConfigResult& r, double length) {
+  if (r.timeline.empty()) return {0, length};
+  // Per worker, its first task's start and its last task's end.
+  std::map<int, std::pair<double, double>> span;
+  double first = r.timeline.front().start_s, last = r.timeline.front().end_s;
+  for (const auto& t : r.timeline) {
+    auto [it, added] = span.try_emplace(t.worker, t.start_s, t.end_s);
+    if (!added) {
+      it->second.first = std::min(it->second.first, t.start_s);
+      it->second.second = std::max(it->second.second, t.end_s);
+    }
+    first = std::min(first, t.start_s);
+    last = std::max(last, t.end_s);
+  }
+  double from = first, to = last;
+  double together_from = first, together_to = last;
+  for (const auto& [worker, s] : span) {
+    together_from = std::max(together_from, s.first);
+    together_to = std::min(together_to, s.second);
+  }
+  if (together_to > together_from) from = together_from, to = together_to;
+  double start = (from + to) / 2 - length / 2;
+  start = std::max(start, first);
+  return {start, start + length};
 }
 
 // ---- Driving --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "pyhost/results.hpp"
 #include "report/compare.hpp"
 #include "report/compare_table.hpp"
 
@@ -115,7 +116,69 @@ std::string title_line(const Comparison& c) {
       c.cores, c.cores == 1 ? "" : "s", c.python);
 }
 
+// The widest configuration of each mode, in the order the modes first appear.
+std::vector<const ConfigResult*> widest_per_mode(const Comparison& comparison) {
+  std::vector<const ConfigResult*> picks;
+  for (const auto& r : comparison.results) {
+    auto same = std::find_if(picks.begin(), picks.end(), [&](const ConfigResult* p) {
+      return p->config.mode == r.config.mode;
+    });
+    if (same == picks.end())
+      picks.push_back(&r);
+    else if (r.config.workers > (*same)->config.workers)
+      *same = &r;
+  }
+  return picks;
+}
+
 }  // namespace
+
+std::string render_gil_text(const Comparison& comparison, int width, double detail_s) {
+  std::string out;
+  for (const ConfigResult* r : widest_per_mode(comparison)) {
+    if (r->gil_timeline.empty()) continue;
+    double end = 0;
+    for (const auto& t : r->timeline) end = std::max(end, t.end_s);
+    for (const auto& w : r->gil_timeline)
+      if (!w.segments.empty()) end = std::max(end, w.segments.back().end_s);
+    if (end <= 0) continue;
+    const auto [from, to] = detail_window(*r, detail_s);
+    if (out.empty())
+      out += fmt::format(
+          "GIL timelines, one run per mode (\u2588 holding the GIL, \u2591 waiting for it, blank "
+          "off-CPU without wanting it, . no task): the whole run | {:.0f} ms of it\n",
+          detail_s * 1000);
+    std::string label = r->config.label();
+    if (r->gil_source == "estimate") label += " (estimate)";
+    out += fmt::format(
+        "  {} — whole run 0 … {:.3f} s ({:.1f} ms a column) | close-up {:.3f} … {:.3f} s ({:.1f} ms "
+        "a column){}\n",
+                       label, end, end / width * 1000, from, to, detail_s / width * 1000,
+                       r->gil_switches ? fmt::format("; {} GIL switches", *r->gil_switches) : "");
+    for (const auto& w : r->gil_timeline) {
+      // Between its tasks a worker is idle: '·' marks where it ran none.
+      std::vector<gil::Segment> in_tasks;
+      for (const auto& t : r->timeline)
+        if (t.worker == w.worker)
+          for (const auto& s : w.segments) {
+            const double a = std::max(s.start_s, t.start_s), b = std::min(s.end_s, t.end_s);
+            if (b > a) in_tasks.push_back({a, b, s.state});
+          }
+      in_tasks = gil::merge_segments(std::move(in_tasks));
+      const gil::StateTimes times = gil::time_in_states(in_tasks, 0, end);
+      const double total = times.total_s();
+      out += fmt::format("    worker {:<3} |{}| |{}|", w.worker,
+                         gil::render_text(in_tasks, 0, end, width, '.'),
+                         gil::render_text(in_tasks, from, to, width, '.'));
+      if (total > 0)
+        out += fmt::format("  held {:.0f} %, waiting {:.0f} %, off-CPU {:.0f} %",
+                           times.held_s / total * 100, times.wait_s / total * 100,
+                           times.off_s / total * 100);
+      out += "\n";
+    }
+  }
+  return out;
+}
 
 Table readable_table(const Comparison& comparison) {
   Table table;
@@ -190,6 +253,8 @@ std::string render_terminal(const Comparison& comparison, const TableOptions& op
     out += "\n";
     for (const auto& line : comparison.explanations) out += "  " + line + "\n";
   }
+  if (const std::string gil_text = render_gil_text(comparison); !gil_text.empty())
+    out += "\n" + gil_text;
   if (!comparison.verdicts.empty()) {
     out += "\n";
     for (const auto& line : comparison.verdicts) out += fmt::format("{}{}{}\n", bold, line, reset);
@@ -254,9 +319,16 @@ nlohmann::json to_json(const Comparison& comparison) {
   json results = json::array();
   for (const auto& r : comparison.results) {
     json timeline = json::array();
-    for (const auto& t : r.timeline)
-      timeline.push_back(
-          {{"task", t.task}, {"worker", t.worker}, {"start_s", t.start_s}, {"end_s", t.end_s}});
+    for (const auto& t : r.timeline) {
+      json entry = {{"task", t.task}, {"worker", t.worker}, {"start_s", t.start_s},
+                    {"end_s", t.end_s}};
+      if (t.gil_held_s) {
+        entry["gil_held_s"] = opt(t.gil_held_s);
+        entry["gil_wait_s"] = opt(t.gil_wait_s);
+        entry["off_cpu_s"] = opt(t.off_cpu_s);
+      }
+      timeline.push_back(std::move(entry));
+    }
     json item = json::object();
     // The documented keys, then further detail (nlohmann::json writes keys sorted).
     item["mode"] = r.config.mode;
@@ -286,6 +358,14 @@ nlohmann::json to_json(const Comparison& comparison) {
     item["no_parallel_work"] = r.no_parallel_work;
     item["worker_startup_s"] = r.worker_startup_s;
     item["warnings"] = r.warnings;
+    item["gil_sampled"] = r.gil_sampled;
+    item["gil_held"] = opt(r.gil_held);
+    item["gil_switches_per_s"] = opt(r.gil_switch_rate);
+    item["gil_switches"] = r.gil_switches ? json(*r.gil_switches) : json();
+    item["gil_sampling"] = r.gil_source.empty()
+                               ? json()
+                               : json{{"source", r.gil_source}, {"note", r.gil_note}};
+    item["gil_segments"] = gil_segments_json(r.gil_timeline);
     results.push_back(std::move(item));
   }
   json fractions = json::object();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "util/files.hpp"
@@ -61,6 +62,12 @@ nlohmann::json to_json(const TaskResult& task) {
       {"stdout", task.stdout_text},
       {"stderr", task.stderr_text},
   };
+  auto optional = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  doc["gil_held_s"] = optional(task.gil_held_s);
+  doc["gil_wait_s"] = optional(task.gil_wait_s);
+  doc["off_cpu_s"] = optional(task.off_cpu_s);
   if (task.stdout_truncated) doc["stdout_truncated"] = true;
   if (task.stderr_truncated) doc["stderr_truncated"] = true;
   if (!task.error.empty()) doc["error"] = task.error;
@@ -76,6 +83,9 @@ nlohmann::json RunResult::to_json() const {
   nlohmann::json doc = {{"mode", mode},     {"workers", this->workers},  {"python", python},
                         {"wall_s", wall_s}, {"worker_startup", workers}, {"tasks", task_docs}};
   doc["peak_rss_mb"] = peak_rss_kb ? nlohmann::json(*peak_rss_kb / 1024.0) : nlohmann::json();
+  doc["gil_switches"] = gil ? nlohmann::json(gil->switches) : nlohmann::json();
+  doc["gil_sampling"] = gil ? gil_sampling_json(*gil) : nlohmann::json();
+  doc["gil_segments"] = gil ? gil_segments_json(gil->workers) : nlohmann::json();
   return doc;
 }
 
@@ -108,7 +118,41 @@ TaskResult task_from_json(const nlohmann::json& item) {
   task.stdout_truncated = value_or<bool>(item, "stdout_truncated", false);
   task.stderr_truncated = value_or<bool>(item, "stderr_truncated", false);
   task.error = value_or<std::string>(item, "error", "");
+  for (auto [key, field] : {std::pair{"gil_held_s", &TaskResult::gil_held_s},
+                            std::pair{"gil_wait_s", &TaskResult::gil_wait_s},
+                            std::pair{"off_cpu_s", &TaskResult::off_cpu_s}})
+    if (auto it = item.find(key); it != item.end() && it->is_number())
+      task.*field = it->get<double>();
   return task;
+}
+
+// The GIL sampler's record of a run, when the document has one.
+std::optional<GilRecord> gil_from_json(const nlohmann::json& doc) {
+  auto sampling = doc.find("gil_sampling");
+  if (sampling == doc.end() || !sampling->is_object()) return std::nullopt;
+  GilRecord gil;
+  gil.source = value_or<std::string>(*sampling, "source", "");
+  gil.note = value_or<std::string>(*sampling, "note", "");
+  gil.period_s = value_or<double>(*sampling, "period_s", 0);
+  gil.samples = value_or<long>(*sampling, "samples", 0);
+  gil.cpu_s = value_or<double>(*sampling, "cpu_s", 0);
+  gil.resolution_s = value_or<double>(*sampling, "resolution_s", 0);
+  gil.switches = value_or<long>(doc, "gil_switches", 0);
+  if (auto it = doc.find("gil_segments"); it != doc.end() && it->is_array()) {
+    for (const auto& worker : *it) {
+      gil::WorkerTimeline timeline;
+      timeline.worker = worker.at("worker").get<int>();
+      timeline.interpreter = value_or<int>(worker, "interpreter", 0);
+      for (const auto& segment : worker.at("segments")) {
+        auto state = gil::parse_state(segment.at(2).get<std::string>());
+        if (!state) throw std::runtime_error("bad GIL state in gil_segments");
+        timeline.segments.push_back(
+            {segment.at(0).get<double>(), segment.at(1).get<double>(), *state});
+      }
+      gil.workers.push_back(std::move(timeline));
+    }
+  }
+  return gil;
 }
 
 }  // namespace
@@ -131,12 +175,42 @@ RunResult RunResult::from_json(const nlohmann::json& doc) {
       }
     }
     for (const auto& item : doc.at("tasks")) run.tasks.push_back(task_from_json(item));
+    run.gil = gil_from_json(doc);
     return run;
   } catch (const nlohmann::json::exception& error) {
     throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));
   } catch (const std::runtime_error& error) {
     throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));
   }
+}
+
+nlohmann::json gil_sampling_json(const GilRecord& gil) {
+  return {{"source", gil.source},   {"note", gil.note},
+          {"period_s", gil.period_s}, {"samples", gil.samples},
+          {"resolution_s", gil.resolution_s}, {"cpu_s", gil.cpu_s}};
+}
+
+nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& timelines) {
+  // Compact: per worker, [start_s, end_s, state] rounded to 10 µs (samples are 1 ms apart).
+  auto round = [](double s) { return std::round(s * 1e5) / 1e5; };
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& worker : timelines) {
+    nlohmann::json segments = nlohmann::json::array();
+    for (const auto& s : worker.segments) {
+      const double start = round(s.start_s), end = round(s.end_s);
+      if (end <= start) continue;  // shorter than the rounding
+      const std::string_view state = gil::to_string(s.state);
+      if (!segments.empty() && segments.back()[2] == state) {
+        segments.back()[1] = end;  // joined across what was dropped
+        continue;
+      }
+      segments.push_back({start, end, state});
+    }
+    workers.push_back({{"worker", worker.worker},
+                       {"interpreter", worker.interpreter},
+                       {"segments", std::move(segments)}});
+  }
+  return workers;
 }
 
 void write_json_atomically(const std::string& path, const nlohmann::json& doc) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pyhost/gil_timeline.hpp"
+
 namespace pyhost {
 
 enum class TaskStatus { Ok, Failed, Crashed, Timeout };
@@ -25,6 +27,9 @@ struct TaskResult {
   double cpu_s = 0;               // CPU time of the thread or process that ran the task
   double runq_s = 0;              // time runnable but not running (scheduler run-queue delay)
   long peak_rss_kb = 0;           // processes mode: peak RSS of the worker process so far
+  // The task's wall split by the GIL sampler (threads, sub-interpreters): holding its
+  // interpreter's GIL, waiting for it, off-CPU without wanting it. Unset where not sampled.
+  std::optional<double> gil_held_s, gil_wait_s, off_cpu_s;
   std::string stdout_text, stderr_text;
   bool stdout_truncated = false, stderr_truncated = false;
   std::string error;            // why the host marked it failed/crashed/timeout, if it did
@@ -38,6 +43,19 @@ struct WorkerInfo {
   double startup_s = 0;  // until the worker could take its first task
 };
 
+// What the GIL sampler saw during a run (in-process modes with worker threads).
+using GilWorkerTimeline = gil::WorkerTimeline;
+struct GilRecord {
+  std::string source;  // "gil": the interpreters' GIL state; "estimate": thread scheduler states
+  std::string note;    // why an estimate; how far segments were coalesced
+  double period_s = 0;  // mean time between samples
+  long samples = 0;
+  double cpu_s = 0;            // CPU time the sampler itself took
+  long switches = 0;           // GIL switches (holder changes), all interpreters together
+  double resolution_s = 0;     // runs shorter than this were coalesced (0: none)
+  std::vector<GilWorkerTimeline> workers;
+};
+
 struct RunResult {
   std::string mode;
   int workers = 1;
@@ -49,6 +67,7 @@ struct RunResult {
   int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
   int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
   bool flush_failed = false;  // flushing stdout/stderr when Python was finalised failed
+  std::optional<GilRecord> gil;  // unset where not sampled (serial plain, processes, disabled)
 
   bool all_ok() const;
   // Until the last worker could take a task (0 without workers).
@@ -61,6 +80,10 @@ struct RunResult {
 };
 
 nlohmann::json to_json(const TaskResult& task);
+// The parts of `run --json` from a GilRecord: "gil_sampling" and "gil_segments" (per worker
+// {worker, interpreter, segments: [[start_s, end_s, "held" | "wait" | "off"], ...]}).
+nlohmann::json gil_sampling_json(const GilRecord& gil);
+nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& workers);
 
 // Writes `doc` to `path` so that readers never see half a file (temp file, fsync, rename).
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);
