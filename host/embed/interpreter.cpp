@@ -68,7 +68,9 @@ void check_status(const PyStatus& status, const char* what) {
 std::atomic<PythonRuntime*> g_active_runtime{nullptr};
 
 // Sub-interpreter creation and destruction are not thread-safe against each other on 3.12
-// (gh-104341 and friends); serialising them costs microseconds.
+// (gh-104341 and friends): there they go one at a time. From 3.13 on, workers create their
+// interpreters at once (creation imports encodings, site and the like: ~10 ms each), and only
+// ending them is serialised.
 std::mutex& interpreter_lifecycle_mutex() {
   static std::mutex mutex;
   return mutex;
@@ -179,7 +181,9 @@ bool SubInterpreter::has_own_gil() {
 
 SubInterpreter::SubInterpreter(const PythonRuntime& runtime) {
   bridge_.emplace(runtime.main_interpreter());
+#if PY_VERSION_HEX < 0x030D0000
   std::lock_guard lock(interpreter_lifecycle_mutex());
+#endif
   PyEval_RestoreThread(bridge_->get());
 #if PY_VERSION_HEX >= 0x030C0000
   PyInterpreterConfig config{};
