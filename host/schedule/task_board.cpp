@@ -192,7 +192,9 @@ RunResult TaskBoard::finish() {
                                                    : "not run: " + worker_errors_;
     }
   }
-  run.tasks = results_;
+  // Moved, not copied: a run of 100 000 tasks would hold its records twice. A worker that
+  // comes back after this (abandoned) finds its task already settled and touches nothing.
+  run.tasks = std::move(results_);
   std::sort(workers_.begin(), workers_.end(),
             [](const WorkerInfo& a, const WorkerInfo& b) { return a.id < b.id; });
   run.worker_info = workers_;
