@@ -1,5 +1,7 @@
 #include "embed/task_watch.hpp"
 
+#include "embed/attached_lock.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -69,25 +71,27 @@ PyObject* py_watch_new(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   double timeout = PyFloat_AsDouble(args[0]);
   if (timeout == -1.0 && PyErr_Occurred()) return nullptr;
   Watches& state = watches();
-  std::lock_guard lock(state.mutex);
   Watch watch;
   if (timeout > 0)
     watch.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                         std::chrono::duration<double>(timeout));
-  long long handle = state.next_handle++;
-  state.by_handle.emplace(handle, watch);
+  long long handle = 0;
+  {
+    auto lock = lock_attached(state.mutex);
+    handle = state.next_handle++;
+    state.by_handle.emplace(handle, watch);
+  }
   return PyLong_FromLongLong(handle);
 }
 
-// watch_wait(handle) -> reason (StopReason as int). Blocks with the GIL released.
+// watch_wait(handle) -> reason (StopReason as int). Blocks detached (GIL released).
 PyObject* py_watch_wait(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   long long handle = 0;
   if (!parse_handle(args, nargs, 1, handle)) return nullptr;
   StopReason reason = StopReason::None;
   Watches& state = watches();
   Py_BEGIN_ALLOW_THREADS
-      // The mutex must be released before the GIL is taken back: watch_cancel/fire take the mutex
-      // while holding the GIL.
+      // The mutex must be released before the thread attaches again (lock_attached).
       std::unique_lock lock(state.mutex);
   while (reason == StopReason::None) {
     auto it = state.by_handle.find(handle);
@@ -115,7 +119,8 @@ PyObject* py_watch_fire(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   unsigned long thread_id = PyLong_AsUnsignedLong(args[1]);
   if (PyErr_Occurred()) return nullptr;
   Watches& state = watches();
-  std::lock_guard lock(state.mutex);
+  // Under the mutex, so that watch_cancel either sees it fired (and withdraws it) or prevents it.
+  auto lock = lock_attached(state.mutex);
   auto it = state.by_handle.find(handle);
   if (it == state.by_handle.end() || it->second.cancelled || it->second.fired) Py_RETURN_FALSE;
   it->second.fired = true;
@@ -132,7 +137,7 @@ PyObject* py_watch_cancel(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Watches& state = watches();
   bool fired = false;
   {
-    std::lock_guard lock(state.mutex);
+    auto lock = lock_attached(state.mutex);
     auto it = state.by_handle.find(handle);
     if (it != state.by_handle.end()) {
       fired = it->second.fired;
