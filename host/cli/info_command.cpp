@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
-#include "pyhost/companion.hpp"
+#include "util/companion.hpp"
 #include "pyhost/interpreter.hpp"
 
 namespace pyhost::cli {

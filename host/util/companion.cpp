@@ -1,4 +1,4 @@
-#include "pyhost/companion.hpp"
+#include "util/companion.hpp"
 
 #include <unistd.h>
 

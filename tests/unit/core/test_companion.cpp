@@ -1,5 +1,5 @@
 // find_freethreaded_companion: next to the running executable, or named by PYHOST_FT_BIN.
-#include "pyhost/companion.hpp"
+#include "util/companion.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
