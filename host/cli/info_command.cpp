@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "cli/command.hpp"
-#include "util/companion.hpp"
 #include "pyhost/interpreter.hpp"
+#include "util/companion.hpp"
 
 namespace pyhost::cli {
 
