@@ -1,7 +1,13 @@
 # Finds the CPython that pyhost embeds: the newest CPython >= 3.12 with a shared libpython
 # (pyenv builds first, then PATH), falling back to 3.11 with a warning. Override with
 # -DPYHOST_PYTHON=/path/to/python3. Defines the imported target pyhost::python and the
-# variables PYHOST_PYTHON_EXE, PYHOST_PYTHON_VERSION, PYHOST_PYTHON_LIBDIR.
+# variables PYHOST_PYTHON_EXE, PYHOST_PYTHON_VERSION, PYHOST_PYTHON_LIBDIR and
+# PYHOST_PYTHON_FREETHREADED.
+#
+# A free-threaded CPython (3.13t, Py_GIL_DISABLED) is taken only when named explicitly with
+# -DPYHOST_PYTHON: that is how the companion binary pyhost-ft is built (see PYHOST_FT_PYTHON in
+# CMakeLists.txt). Its headers (include/python3.13t) and libpython3.13t.so come from sysconfig as
+# for any other build; FindPython is not used, as CMake's does not know the `t` ABI.
 
 set(PYHOST_PYTHON "" CACHE FILEPATH "python3 whose shared libpython pyhost embeds (empty: auto)")
 
@@ -54,8 +60,11 @@ foreach(exe IN LISTS _candidates)
   list(GET info 1 rank)
   list(GET info 2 shared)
   list(GET info 7 nogil)
-  # Free-threaded builds change the ABI of the embedding API; pyhost targets the default build.
-  if(shared AND NOT nogil AND rank GREATER_EQUAL 311 AND rank GREATER _best_rank)
+  # Free-threaded builds change the ABI of the embedding API: the default build unless asked for.
+  if(nogil AND NOT PYHOST_PYTHON)
+    continue()
+  endif()
+  if(shared AND rank GREATER_EQUAL 311 AND rank GREATER _best_rank)
     set(_best_rank ${rank})
     set(_best_info "${info}")
   endif()
@@ -71,6 +80,7 @@ list(GET _best_info 3 PYHOST_PYTHON_LIBDIR)
 list(GET _best_info 4 _lib)
 list(GET _best_info 5 _include)
 list(GET _best_info 6 PYHOST_PYTHON_EXE)
+list(GET _best_info 7 PYHOST_PYTHON_FREETHREADED)
 
 set(PYHOST_PYTHON_INCLUDE "${_include}")
 set(PYHOST_PYTHON_LIBRARY "${PYHOST_PYTHON_LIBDIR}/${_lib}")
@@ -79,7 +89,12 @@ set_target_properties(pyhost::python PROPERTIES
   IMPORTED_LOCATION "${PYHOST_PYTHON_LIBDIR}/${_lib}"
   INTERFACE_INCLUDE_DIRECTORIES "${_include}")
 
-message(STATUS "pyhost: embedding CPython ${PYHOST_PYTHON_VERSION} from ${PYHOST_PYTHON_EXE}")
+if(PYHOST_PYTHON_FREETHREADED)
+  message(STATUS "pyhost: embedding free-threaded CPython ${PYHOST_PYTHON_VERSION} (GIL disabled) "
+                 "from ${PYHOST_PYTHON_EXE}")
+else()
+  message(STATUS "pyhost: embedding CPython ${PYHOST_PYTHON_VERSION} from ${PYHOST_PYTHON_EXE}")
+endif()
 if(_best_rank LESS 312)
   message(WARNING "pyhost: CPython ${PYHOST_PYTHON_VERSION} has no per-interpreter GIL (PEP 684 needs "
                   "3.12+): --mode subinterpreters will run shared-GIL sub-interpreters, with no "

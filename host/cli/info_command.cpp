@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "pyhost/interpreter.hpp"
+#include "util/companion.hpp"
 
 namespace pyhost::cli {
 
@@ -31,18 +32,49 @@ Command add_info_command(CLI::App& parent) {
                                   {"runtime", info.runtime_dir},
                                   {"venv", info.venv},
                                   {"own_gil_subinterpreters", info.own_gil},
+                                  {"free_threaded", info.free_threaded},
                                   {"cores", cores}};
+            // The free-threaded companion (pyhost-ft) and its CPython; a companion itself has
+            // none. null when there is none.
+            std::optional<CompanionInfo> companion;
+            if (!info.free_threaded) {
+              if (auto binary = find_freethreaded_companion())
+                companion = describe_freethreaded_companion(*binary);
+            }
+            doc["freethreaded_companion"] = nullptr;
+            if (companion) {
+              doc["freethreaded_companion"] = {
+                  {"binary", companion->binary.string()},
+                  {"python", companion->python.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(companion->python)},
+                  {"executable", companion->executable},
+                  {"free_threaded", companion->free_threaded}};
+              if (!companion->problem.empty())
+                doc["freethreaded_companion"]["problem"] = companion->problem;
+            }
             if (args->json) {
               fmt::print("{}\n", doc.dump(2));
               return kExitOk;
             }
             fmt::print("pyhost {}\n", PYHOST_VERSION);
-            fmt::print("python      {} ({})\n", info.version, info.executable);
+            fmt::print("python      {}{} ({})\n", info.version,
+                       info.free_threaded ? " free-threaded (GIL disabled)" : "", info.executable);
             fmt::print("runtime     {}\n", info.runtime_dir);
             fmt::print("venv        {}\n", info.venv.empty() ? "none" : info.venv);
             fmt::print("subinterpreters  {}\n", info.own_gil
                                                     ? "own GIL each (PEP 684): parallel"
                                                     : "shared GIL (CPython < 3.12): not parallel");
+            if (info.free_threaded) {
+              fmt::print("threads     run in parallel (free-threaded build, no GIL)\n");
+            } else if (companion && companion->problem.empty()) {
+              fmt::print("python-ft   {} free-threaded ({}) in {}\n", companion->python,
+                         companion->executable, companion->binary.string());
+            } else if (companion) {
+              fmt::print("python-ft   unusable: {}\n", companion->problem);
+            } else {
+              fmt::print("python-ft   none (no {} next to pyhost; .ci/setup builds it)\n",
+                         kFreethreadedCompanionName);
+            }
             fmt::print("cores       {}\n", cores);
             return kExitOk;
           }};

@@ -101,6 +101,11 @@ PyModuleDef_Slot host_slots[] = {
     // No per-module state at all, so every interpreter, own GIL or not, may import it.
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+    // Free-threaded CPython (3.13t): importing it must not turn the GIL back on. Its code holds
+    // no Python state between calls and guards its own with mutexes (see attached_lock.hpp).
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, nullptr},
 };
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "embed/attached_lock.hpp"
 #include "embed/host_module.hpp"
 #include "pyhost/py_ref.hpp"
 #include "pyhost/python_error.hpp"
@@ -84,14 +85,27 @@ PythonInfo describe_python() {
   info.executable = PYHOST_PYTHON_EXE;
   info.runtime_dir = find_runtime_dir();
   info.own_gil = SubInterpreter::has_own_gil();
+#ifdef Py_GIL_DISABLED
+  info.free_threaded = true;
+  constexpr const char* kAbiSuffix = "t";  // site-packages of a 3.13t venv: lib/python3.13t
+#else
+  constexpr const char* kAbiSuffix = "";
+#endif
   if (const char* env = std::getenv("VIRTUAL_ENV"); env && *env) {
     fs::path venv = env;
     std::string version = venv_version(venv);
+    std::error_code ec;
+    const std::string lib_dir = "python" + major_minor(info.version) + kAbiSuffix;
     if (version.empty()) {
       spdlog::warn("VIRTUAL_ENV={} has no pyvenv.cfg; ignoring it", venv.string());
     } else if (major_minor(version) != major_minor(info.version)) {
       spdlog::warn("VIRTUAL_ENV={} is Python {}, but pyhost embeds Python {}; ignoring it",
                    venv.string(), version, info.version);
+    } else if (!fs::is_directory(venv / "lib" / lib_dir, ec)) {
+      // The default and the free-threaded ABI do not share extension modules (nor a venv).
+      spdlog::warn("VIRTUAL_ENV={} has no lib/{}: it is not a venv of the {} CPython pyhost "
+                   "embeds; ignoring it",
+                   venv.string(), lib_dir, info.free_threaded ? "free-threaded" : "default");
     } else {
       info.venv = venv.string();
       info.executable = (venv / "bin/python").string();
@@ -228,7 +242,8 @@ SubInterpreter::~SubInterpreter() {
     PyErr_Clear();
   }
   {
-    std::lock_guard lock(interpreter_lifecycle_mutex());
+    // Attached here: wait for the lock detached (see attached_lock.hpp).
+    auto lock = lock_attached(interpreter_lifecycle_mutex());
     Py_EndInterpreter(tstate_);
   }
   // bridge_ is destroyed after this body, with no thread state current: it attaches itself.

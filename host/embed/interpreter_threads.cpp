@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "embed/attached_lock.hpp"
 #include "embed/executor_functions.hpp"
 #include "embed/fastcall.hpp"
 #include "pyhost/interpreter.hpp"
@@ -91,9 +92,12 @@ PyObject* interp_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (code == nullptr) return nullptr;
   try {
     auto thread = std::make_unique<InterpreterThread>(*runtime, code);
-    std::lock_guard lock(g_threads_mutex);
-    const long handle = g_next_handle++;
-    g_threads.emplace(handle, std::move(thread));
+    long handle = 0;
+    {
+      auto lock = lock_attached(g_threads_mutex);
+      handle = g_next_handle++;
+      g_threads.emplace(handle, std::move(thread));
+    }
     return PyLong_FromLong(handle);
   } catch (const std::exception& failure) {
     PyErr_Format(PyExc_RuntimeError, "pyhost: cannot start a sub-interpreter thread: %s",
@@ -113,7 +117,7 @@ PyObject* interp_join(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (PyErr_Occurred()) return nullptr;
   InterpreterThread* thread = nullptr;
   {
-    std::lock_guard lock(g_threads_mutex);
+    auto lock = lock_attached(g_threads_mutex);
     auto it = g_threads.find(handle);
     if (it == g_threads.end())
       return PyErr_Format(PyExc_ValueError, "no interpreter thread %ld", handle);
@@ -125,7 +129,7 @@ PyObject* interp_join(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Py_END_ALLOW_THREADS if (!ended) return Py_BuildValue("(OO)", Py_False, Py_None);
   std::unique_ptr<InterpreterThread> finished;
   {
-    std::lock_guard lock(g_threads_mutex);
+    auto lock = lock_attached(g_threads_mutex);
     auto it = g_threads.find(handle);
     finished = std::move(it->second);
     g_threads.erase(it);

@@ -1,5 +1,7 @@
 #include "embed/task_watch.hpp"
 
+#include "embed/attached_lock.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -77,7 +79,7 @@ PyObject* py_watcher_new(PyObject*, PyObject* const*, Py_ssize_t nargs) {
     return nullptr;
   }
   Watchers& state = watchers();
-  std::lock_guard lock(state.mutex);
+  auto lock = lock_attached(state.mutex);
   const long long handle = state.next_handle++;
   state.by_handle.emplace(handle, std::make_shared<Watcher>());
   return PyLong_FromLongLong(handle);
@@ -132,7 +134,7 @@ PyObject* py_watcher_fire(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   const long reason = PyLong_AsLong(args[2]);
   if (PyErr_Occurred()) return nullptr;
   Watchers& state = watchers();
-  std::lock_guard lock(state.mutex);
+  auto lock = lock_attached(state.mutex);
   std::shared_ptr<Watcher> watcher = find(state, handle);
   if (!watcher || !watcher->armed || watcher->generation != generation || watcher->fired)
     Py_RETURN_FALSE;
@@ -150,7 +152,7 @@ PyObject* py_watcher_arm(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   const double timeout = PyFloat_AsDouble(args[2]);
   if (PyErr_Occurred()) return nullptr;
   Watchers& state = watchers();
-  std::lock_guard lock(state.mutex);
+  auto lock = lock_attached(state.mutex);
   std::shared_ptr<Watcher> watcher = find(state, handle);
   if (!watcher) {
     PyErr_SetString(PyExc_ValueError, "no such watcher");
@@ -177,7 +179,7 @@ PyObject* py_watcher_disarm(PyObject*, PyObject* const* args, Py_ssize_t nargs) 
   Watchers& state = watchers();
   int fired = 0;
   {
-    std::lock_guard lock(state.mutex);
+    auto lock = lock_attached(state.mutex);
     if (std::shared_ptr<Watcher> watcher = find(state, handle)) {
       fired = watcher->fired;
       if (fired) PyThreadState_SetAsyncExc(watcher->target, nullptr);
@@ -193,7 +195,7 @@ PyObject* py_watcher_close(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   long long handle = 0;
   if (!parse_args(args, nargs, 1, handle)) return nullptr;
   Watchers& state = watchers();
-  std::lock_guard lock(state.mutex);
+  auto lock = lock_attached(state.mutex);
   if (std::shared_ptr<Watcher> watcher = find(state, handle)) {
     watcher->closed = true;
     watcher->changed.notify_all();

@@ -258,6 +258,12 @@ PyModuleDef_Slot module_slots[] = {
 #if PY_VERSION_HEX >= 0x030C0000
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+    // Free-threaded CPython (3.13t): importing it must not turn the GIL back on. Its process-wide
+    // state is atomics and mutexes held for map operations only; kernel objects are immutable
+    // once made, and arguments are read through buffer exports held for the launch.
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, nullptr},
 };
 

@@ -27,10 +27,12 @@ struct PythonInfo {
   std::string runtime_dir;  // where the `pyhost` Python package is imported from
   std::string venv;         // the virtual environment in use, empty if none
   bool own_gil = false;     // per-interpreter GIL available (PEP 684, 3.12+)
+  bool free_threaded = false;  // built against a --disable-gil CPython (3.13t): no GIL at all
 };
 
 // The python that scripts see as sys.executable: $VIRTUAL_ENV/bin/python when a virtual
-// environment of the same CPython version is active, else the python pyhost was built against.
+// environment of the same CPython version and ABI (free-threaded or not) is active, else the
+// python pyhost was built against.
 PythonInfo describe_python();
 
 // Appends the runtime folder to sys.path of the current interpreter (GIL held).

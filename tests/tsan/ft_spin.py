@@ -1,0 +1,3 @@
+# Spins until pyhost's --timeout watcher stops it (PyThreadState_SetAsyncExc from another thread).
+while True:
+    pass
