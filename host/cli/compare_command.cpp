@@ -182,7 +182,9 @@ int compare(const CompareArgs& args) {
         fs::exists(args.script, ec) ? "not a regular file" : "No such file or directory"));
   std::vector<std::string> modes;
   if (args.modes.empty()) {
-    for (const auto& mode : all_modes()) modes.emplace_back(mode.name);
+    // Every mode this build can run (freethreaded only where its companion was built).
+    for (const auto& mode : all_modes())
+      if (!mode_unavailable(mode)) modes.emplace_back(mode.name);
   } else {
     modes = split_list(args.modes);
     if (modes.empty()) return usage_error("--modes needs at least one mode");
@@ -290,7 +292,8 @@ Command add_compare_command(CLI::App& parent) {
       "      or: pyhost compare [OPTIONS] SCRIPT -- ARGS...   (for ARGS that start with '-')");
   app->add_option("script", args->script, "the script to measure")->required();
   app->add_option("args", args->script_args, "arguments for the script")->allow_extra_args();
-  app->add_option("--modes", args->modes, "comma-separated modes (default: " + mode_names() + ")");
+  app->add_option("--modes", args->modes,
+                  "comma-separated modes (default: those this build has of " + mode_names() + ")");
   app->add_option("-j,--workers", args->workers,
                   "comma-separated worker counts (default 1,2,4,... up to the cores)");
   app->add_option("--tasks", args->tasks, "tasks per run (default: the largest worker count)")

@@ -19,6 +19,7 @@ struct RunArgs {
   RunPlan plan;
   std::string output = "prefixed";
   std::string json_path;
+  bool summary = true;  // off for a run another pyhost reports (the freethreaded companion's)
 };
 
 int usage_error(const std::string& message) {
@@ -65,7 +66,7 @@ void print_summary(const RunResult& result) {
 }
 
 // Writes --json and the summary; returns the exit code of the run.
-int report_run(const RunResult& result, const std::string& json_path) {
+int report_run(const RunResult& result, const std::string& json_path, bool summary) {
   if (!json_path.empty()) {
     try {
       write_json_atomically(json_path, result.to_json());
@@ -78,7 +79,7 @@ int report_run(const RunResult& result, const std::string& json_path) {
   // One plain task reports like python; the host speaks up when it ended the task itself.
   const bool host_ended_it = one_task && (result.tasks.front().status == TaskStatus::Timeout ||
                                           result.tasks.front().status == TaskStatus::Crashed);
-  if (!one_task || host_ended_it || result.stopped_by_signal) print_summary(result);
+  if (summary && (!one_task || host_ended_it || result.stopped_by_signal)) print_summary(result);
   if (result.stopped_by_signal != 0) return exit_code_for_signal(result.stopped_by_signal);
   if (result.flush_failed) return kExitFlushFailed;  // as python does when flushing at exit fails
   if (one_task) {
@@ -111,7 +112,7 @@ int run_command(RunArgs& args) {
     fmt::print(stderr, "pyhost: {}\n", failure.what());
     return kExitFailure;
   }
-  const int code = report_run(result, args.json_path);
+  const int code = report_run(result, args.json_path, args.summary);
   if (result.abandoned_workers > 0) {
     // Python is still initialised under a thread stuck in C code: leave without finalising.
     std::fflush(nullptr);
@@ -156,6 +157,7 @@ Command add_run_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber);
   app->add_flag("--fresh-workers", plan.fresh_workers,
                 "processes mode: a new worker process for every task");
+  app->add_flag("--no-summary{false}", args->summary, "")->group("");  // see RunArgs::summary
   return {app, [args] { return run_command(*args); }};
 }
 

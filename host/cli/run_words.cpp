@@ -8,7 +8,8 @@ namespace pyhost::cli {
 namespace {
 
 // Options of `run` (and global ones) that take no value; every other "-x"/"--xx" takes one.
-constexpr std::array<std::string_view, 4> kFlags = {"-h", "--help", "--fresh-workers", "--quiet"};
+constexpr std::array<std::string_view, 5> kFlags = {"-h", "--help", "--fresh-workers", "--quiet",
+                                                    "--no-summary"};
 
 // True when the word carries no separate value: a flag, "--opt=value" or "-j2".
 bool is_flag(std::string_view word) {

@@ -25,8 +25,10 @@ class ModeEngine {
   virtual RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) = 0;
 };
 
-// The engine of each Engine kind (one file each: in_process_engine.cpp, processes_engine.cpp).
+// The engine of each Engine kind (one file each: in_process_engine.cpp, processes_engine.cpp,
+// freethreaded_engine.cpp).
 ModeEngine& in_process_engine();
 ModeEngine& processes_engine();
+ModeEngine& freethreaded_engine();
 
 }  // namespace pyhost

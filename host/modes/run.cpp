@@ -14,6 +14,8 @@ ModeEngine& engine_for(Engine kind) {
       return in_process_engine();
     case Engine::WorkerProcesses:
       return processes_engine();
+    case Engine::FreeThreaded:
+      return freethreaded_engine();
   }
   return in_process_engine();
 }
@@ -22,6 +24,10 @@ ModeEngine& engine_for(Engine kind) {
 
 std::optional<std::string> ModeEngine::unavailable(const ModeInfo&) const {
   return std::nullopt;
+}
+
+std::optional<std::string> mode_unavailable(const ModeInfo& mode) {
+  return engine_for(mode.engine).unavailable(mode);
 }
 
 RunResult run(const RunPlan& requested) {

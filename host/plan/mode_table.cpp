@@ -8,27 +8,34 @@ namespace {
 // clang-format off
 constexpr ModeInfo kModes[] = {
     {.name = "serial", .engine = Engine::InProcess, .interpreter = WorkerInterpreter::Main,
-     .baseline = true, .one_gil = true, .single_worker = true, .default_all_cores = false,
+     .baseline = true, .one_gil = true, .no_gil = false, .single_worker = true, .default_all_cores = false,
      .what_runs = "the main interpreter, one task after another",
      .explanation = "the baseline",
      .colour = "#555555"},
     {.name = "threads", .engine = Engine::InProcess, .interpreter = WorkerInterpreter::Main,
-     .baseline = false, .one_gil = true, .single_worker = false, .default_all_cores = true,
+     .baseline = false, .one_gil = true, .no_gil = false, .single_worker = false, .default_all_cores = true,
      .what_runs = "N OS threads sharing the main interpreter and its GIL",
      .explanation = "one GIL shared by all threads",
      .colour = "#d62728"},
     {.name = "subinterpreters", .engine = Engine::InProcess,
      .interpreter = WorkerInterpreter::OwnSubinterpreter,
-     .baseline = false, .one_gil = false, .single_worker = false, .default_all_cores = true,
+     .baseline = false, .one_gil = false, .no_gil = false, .single_worker = false, .default_all_cores = true,
      .what_runs = "N sub-interpreters, each with its own GIL (PEP 684), each on its own thread",
      .explanation = "one GIL per sub-interpreter",
      .colour = "#1f77b4"},
     {.name = "processes", .engine = Engine::WorkerProcesses,
      .interpreter = WorkerInterpreter::OwnProcess,
-     .baseline = false, .one_gil = false, .single_worker = false, .default_all_cores = true,
+     .baseline = false, .one_gil = false, .no_gil = false, .single_worker = false, .default_all_cores = true,
      .what_runs = "N worker processes, each embedding its own interpreter (crash-isolated)",
      .explanation = "one interpreter per process, nothing shared",
      .colour = "#2ca02c"},
+    {.name = "freethreaded", .engine = Engine::FreeThreaded, .interpreter = WorkerInterpreter::Main,
+     .baseline = false, .one_gil = false, .no_gil = true, .single_worker = false,
+     .default_all_cores = true,
+     .what_runs = "N OS threads sharing one free-threaded interpreter (CPython 3.13t, no GIL: "
+                  "the companion binary pyhost-ft)",
+     .explanation = "threads without a GIL (free-threaded CPython)",
+     .colour = "#ff7f0e"},
 };
 // clang-format on
 

@@ -113,6 +113,7 @@ struct ConfigResult {
   std::vector<gil::WorkerTimeline> gil_timeline;  // that run's GIL segments (empty: none)
   std::optional<long> gil_switches;              // that run's GIL switches
   std::string gil_source, gil_note;
+  std::string gil_enabled_by;  // freethreaded: a module made CPython turn the GIL back on
   std::vector<std::string> warnings;
 };
 

@@ -236,7 +236,11 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
     } else {
       r.gil_wait = r.off_cpu;
     }
+  } else if (config.mode_info().no_gil) {
+    r.gil_wait = 0.0;  // no GIL to wait for (unless a module turned it back on: see below)
   }
+  for (const auto& run : runs)
+    if (!run.gil_enabled_by.empty()) r.gil_enabled_by = run.gil_enabled_by;
   if (std::all_of(runs.begin(), runs.end(),
                   [](const RunResult& run) { return gil_switch_rate(run).has_value(); }))
     r.gil_switch_rate =
@@ -316,6 +320,30 @@ void add_warnings(ConfigResult& r, int cores) {
                                      r.config.workers, cores));
   if (r.no_parallel_work)
     r.warnings.push_back(fmt::format("{}: did no parallel work: {}", label, r.no_parallel_reason));
+  if (!r.gil_enabled_by.empty())
+    r.warnings.push_back(fmt::format(
+        "{}: CPython turned the GIL back on to load module '{}', which is not built for "
+        "free-threading: this run had a GIL after all",
+        label, r.gil_enabled_by));
+}
+
+// What running without a GIL costs one thread: a mode without a GIL at one worker against the
+// baseline, in time and memory ("" when either is not measured).
+std::string price_of_no_gil(const std::vector<ConfigResult>& results, const ConfigResult& r,
+                            const ConfigResult* base) {
+  if (!r.config.mode_info().no_gil || !base || base->wall.n == 0) return {};
+  for (const auto& one : results) {
+    if (one.config.mode != r.config.mode || one.config.workers != 1 || one.wall.n == 0) continue;
+    std::string price =
+        fmt::format("; one thread without the GIL took {:.3f} s against {}'s {:.3f} s ({:+.0f} %)",
+                    one.wall.median, base->config.mode, base->wall.median,
+                    (one.wall.median / base->wall.median - 1) * 100);
+    if (one.peak_rss_mb && base->peak_rss_mb)
+      price += fmt::format(", {:.1f} MB of memory against {:.1f} MB", *one.peak_rss_mb,
+                           *base->peak_rss_mb);
+    return price;
+  }
+  return {};
 }
 
 const ConfigResult* widest(const std::vector<ConfigResult>& results, const std::string& mode) {
@@ -395,6 +423,9 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
     else
       tail = fmt::format("{}: {:.2f} CPUs busy at once, efficiency {}", what, r.cpu_util,
                          percent(r.efficiency.value_or(0)));
+    if (!r.gil_enabled_by.empty())
+      tail += fmt::format("; but the GIL was turned back on for module '{}': this run had a GIL",
+                          r.gil_enabled_by);
   }
   if (r.wall.median > 0 && r.startup_s > 0.1 * r.wall.median)
     tail +=
@@ -482,7 +513,9 @@ void finish(Comparison& comparison) {
       modes.push_back(r.config.mode);
   for (const auto& mode : modes)
     if (const ConfigResult* r = widest(comparison.results, mode))
-      comparison.explanations.push_back(explain(*r, base ? &*base : nullptr, comparison.cores));
+      comparison.explanations.push_back(
+          explain(*r, base ? &*base : nullptr, comparison.cores) +
+          price_of_no_gil(comparison.results, *r, base ? &*base : nullptr));
 
   // hyperfine's summary: the fastest against each of the others.
   comparison.verdicts.clear();

@@ -83,6 +83,7 @@ nlohmann::json RunResult::to_json() const {
   nlohmann::json doc = {{"mode", mode},     {"workers", this->workers},  {"python", python},
                         {"wall_s", wall_s}, {"worker_startup", workers}, {"tasks", task_docs}};
   doc["peak_rss_mb"] = peak_rss_kb ? nlohmann::json(*peak_rss_kb / 1024.0) : nlohmann::json();
+  doc["gil_enabled_by"] = gil_enabled_by.empty() ? nlohmann::json() : nlohmann::json(gil_enabled_by);
   doc["gil_switches"] = gil ? nlohmann::json(gil->switches) : nlohmann::json();
   doc["gil_sampling"] = gil ? gil_sampling_json(*gil) : nlohmann::json();
   doc["gil_segments"] = gil ? gil_segments_json(gil->workers) : nlohmann::json();
@@ -176,6 +177,7 @@ RunResult RunResult::from_json(const nlohmann::json& doc) {
     }
     for (const auto& item : doc.at("tasks")) run.tasks.push_back(task_from_json(item));
     run.gil = gil_from_json(doc);
+    run.gil_enabled_by = value_or<std::string>(doc, "gil_enabled_by", "");
     return run;
   } catch (const nlohmann::json::exception& error) {
     throw std::runtime_error(fmt::format("unexpected run JSON: {}", error.what()));

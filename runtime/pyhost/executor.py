@@ -24,7 +24,7 @@ from . import _executor_workers as workers_impl
 
 __all__ = ["Executor", "WorkerCrashed", "RemoteError", "MODES"]
 
-MODES = ("subinterpreters", "processes", "threads")
+MODES = ("subinterpreters", "processes", "threads", "freethreaded")
 _QUEUED_BATCHES = 2  # per worker: one running, one waiting, so a worker never idles between
 _MAX_BATCH = 256
 _LONG_CALL_S = 1e-3  # calls at least this long go one per message (balance over batching)
@@ -141,7 +141,10 @@ class _WorkerSlot:
 
 
 class Executor(concurrent.futures.Executor):
-    """Executor(mode="subinterpreters" | "processes" | "threads", workers=None)."""
+    """Executor(mode="subinterpreters" | "processes" | "threads" | "freethreaded", workers=None).
+
+    "freethreaded": threads of a free-threaded CPython (3.13t), which run Python in parallel; it
+    needs the script to run on one (`pyhost run --mode freethreaded`, or pyhost-ft)."""
 
     def __init__(self, mode="subinterpreters", workers=None):
         if mode not in MODES:
@@ -188,6 +191,14 @@ class Executor(concurrent.futures.Executor):
     def _usable_mode(mode):
         if mode == "threads":
             return mode
+        if mode == "freethreaded":
+            is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+            if is_gil_enabled is None or is_gil_enabled():
+                raise RuntimeError(
+                    "pyhost.Executor('freethreaded') needs a free-threaded CPython, and this "
+                    "interpreter has a GIL: run the script with `pyhost run --mode freethreaded` "
+                    "(the companion pyhost-ft), or pick 'subinterpreters' or 'processes'")
+            return "threads"  # no GIL: plain threads run Python in parallel
         try:
             import _pyhost  # noqa: F401 - present only when pyhost runs this interpreter
         except ImportError:

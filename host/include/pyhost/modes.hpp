@@ -14,6 +14,8 @@ namespace pyhost {
 enum class Engine {
   InProcess,        // worker threads of this process, each in an interpreter of this process
   WorkerProcesses,  // `pyhost __worker` processes, each embedding its own interpreter
+  FreeThreaded,     // threads of a free-threaded interpreter: in this process when it is one
+                    // (pyhost-ft), else in the companion binary pyhost-ft
 };
 
 // Where a worker of an in-process mode runs Python.
@@ -29,6 +31,7 @@ struct ModeInfo {
   WorkerInterpreter interpreter;
   bool baseline;                 // one task after another: what every speedup is measured against
   bool one_gil;                  // the workers take turns on one GIL (threads)
+  bool no_gil;                   // no GIL at all (free-threaded CPython): nothing to wait for
   bool single_worker;            // runs one worker, whatever -j says
   bool default_all_cores;        // default workers: the number of cores (else 1)
   std::string_view what_runs;    // for help and README: what runs the tasks
@@ -38,6 +41,8 @@ struct ModeInfo {
   // Tasks run on threads of this process, so a task's CPU clock and run-queue delay are its
   // thread's, and the time its worker waited for a GIL can be measured.
   bool gil_wait_measurable() const { return engine == Engine::InProcess && !baseline; }
+  // Whether compare reports a GIL wait for the mode (0 where there is no GIL).
+  bool gil_wait_reported() const { return gil_wait_measurable() || no_gil; }
   int default_workers(int cores) const { return default_all_cores ? cores : 1; }
 };
 

@@ -67,6 +67,8 @@ struct RunResult {
   int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
   int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
   bool flush_failed = false;  // flushing stdout/stderr when Python was finalised failed
+  // freethreaded: the module CPython turned the GIL back on for ("" while it stayed off).
+  std::string gil_enabled_by;
   std::optional<GilRecord> gil;  // unset where not sampled (serial plain, processes, disabled)
 
   bool all_ok() const;

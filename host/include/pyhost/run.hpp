@@ -3,6 +3,7 @@
 // libpyhost (see examples/embed/).
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,6 +71,10 @@ class ModeUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Why this build or machine cannot run `mode` (e.g. the free-threaded companion was not built);
+// nullopt when it can.
+std::optional<std::string> mode_unavailable(const ModeInfo& mode);
 
 // Runs the plan and returns every task's result; task failures are results, not exceptions.
 // In-process modes need the embedded CPython: when a PythonRuntime is active in this process,
