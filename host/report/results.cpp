@@ -64,6 +64,10 @@ nlohmann::json to_json(const TaskResult& task) {
   if (task.stdout_truncated) doc["stdout_truncated"] = true;
   if (task.stderr_truncated) doc["stderr_truncated"] = true;
   if (!task.error.empty()) doc["error"] = task.error;
+  if (task.rank >= 0) {
+    doc["rank"] = task.rank;
+    doc["host"] = task.host;
+  }
   return doc;
 }
 
@@ -76,6 +80,7 @@ nlohmann::json RunResult::to_json() const {
   nlohmann::json doc = {{"mode", mode},     {"workers", this->workers},  {"python", python},
                         {"wall_s", wall_s}, {"worker_startup", workers}, {"tasks", task_docs}};
   doc["peak_rss_mb"] = peak_rss_kb ? nlohmann::json(*peak_rss_kb / 1024.0) : nlohmann::json();
+  if (ranks > 0) doc["ranks"] = ranks;
   return doc;
 }
 
@@ -108,10 +113,16 @@ TaskResult task_from_json(const nlohmann::json& item) {
   task.stdout_truncated = value_or<bool>(item, "stdout_truncated", false);
   task.stderr_truncated = value_or<bool>(item, "stderr_truncated", false);
   task.error = value_or<std::string>(item, "error", "");
+  task.rank = value_or<int>(item, "rank", -1);
+  task.host = value_or<std::string>(item, "host", "");
   return task;
 }
 
 }  // namespace
+
+TaskResult task_result_from_json(const nlohmann::json& item) {
+  return task_from_json(item);
+}
 
 RunResult RunResult::from_json(const nlohmann::json& doc) {
   try {
@@ -120,6 +131,7 @@ RunResult RunResult::from_json(const nlohmann::json& doc) {
     run.mode = doc.at("mode").get<std::string>();
     run.workers = value_or<int>(doc, "workers", 1);
     run.python = value_or<std::string>(doc, "python", "");
+    run.ranks = value_or<int>(doc, "ranks", 0);
     run.wall_s = doc.at("wall_s").get<double>();
     if (auto it = doc.find("peak_rss_mb"); it != doc.end() && it->is_number())
       run.peak_rss_kb = static_cast<long>(it->get<double>() * 1024);
