@@ -75,7 +75,7 @@ class RankFeed final : public TaskFeed {
   int next() override {
     std::unique_lock lock(mutex_);
     ++waiting_;
-    wake_comm_();
+    if (queue_.empty()) wake_comm_();  // else the prefetched task is here: no wait, no wake
     ready_.wait(lock, [this] { return !queue_.empty() || no_more_ || cancelled_; });
     --waiting_;
     if (cancelled_ || queue_.empty()) return -1;

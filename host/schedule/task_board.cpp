@@ -45,7 +45,7 @@ int TaskBoard::next_from_feed(TaskFeed& feed, int worker) {
     if (task >= plan_.tasks) task = -1;
     if (task >= 0) running_[task] = {task, worker, Clock::now()};
   }
-  notify();
+  if (task < 0) notify();  // the run may have settled (a task handed out changes nothing)
   return task;
 }
 
