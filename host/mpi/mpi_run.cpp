@@ -75,7 +75,7 @@ class RankFeed final : public TaskFeed {
   int next() override {
     std::unique_lock lock(mutex_);
     ++waiting_;
-    if (queue_.empty()) wake_comm_();  // else the prefetched task is here: no wait, no wake
+    if (queue_.empty()) wake_comm_();  // else the prefetched task is here: no wait
     ready_.wait(lock, [this] { return !queue_.empty() || no_more_ || cancelled_; });
     --waiting_;
     if (cancelled_ || queue_.empty()) return -1;
@@ -89,11 +89,10 @@ class RankFeed final : public TaskFeed {
     return cancelled_ || (no_more_ && queue_.empty());
   }
   void finished(const TaskResult& result) override {
-    {
-      std::lock_guard lock(mutex_);
-      outbox_.push_back(result);
-    }
-    wake_comm_();
+    // No wake: the worker asks for its next task at once, and that wakes the communication
+    // thread, which then sends this result too (one thread switch per task, not two).
+    std::lock_guard lock(mutex_);
+    outbox_.push_back(result);
   }
   void cancel() override {
     {

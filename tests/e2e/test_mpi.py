@@ -37,6 +37,11 @@ def mpirun(ranks, args, *, timeout=180):
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def _have_mpi4py():
+    python = REPO / ".venv" / "bin" / "python"
+    return python.exists() and subprocess.run([python, "-c", "import mpi4py"]).returncode == 0
+
+
 def tasks_of(json_path):
     return json.loads(pathlib.Path(json_path).read_text())
 
@@ -143,15 +148,32 @@ def test_a_lost_rank_ends_the_job_and_resume_completes_the_rest(tmp_path):
 
 
 @needs_mpi
+def test_worker_processes_of_a_rank_do_not_inherit_the_launchers_variables():
+    code = ("import os, pyhost; print(pyhost.rank, sorted(k for k in os.environ "
+            "if k.startswith(('OMPI_', 'PMIX_', 'PMI_', 'PRTE_', 'HYDRA_'))))")
+    done = mpirun(2, ["run", "--engine", "mpi", "--mode", "processes", "-j", "1", "--tasks", "4",
+                      "-c", code])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4 and all(line.endswith(" []") for line in lines), done.stdout
+
+
+@needs_mpi
+@pytest.mark.skipif(not _have_mpi4py(), reason="mpi4py is not installed in .venv")
+def test_a_worker_process_can_use_mpi_on_its_own():
+    # Without the launcher's variables, MPI_Init in a worker makes a world of its own (singleton)
+    # instead of taking itself for its rank and aborting the job.
+    done = mpirun(2, ["run", "--engine", "mpi", "--mode", "processes", "-j", "1", "--tasks", "2",
+                      "-c", "from mpi4py import MPI; print('size', MPI.COMM_WORLD.Get_size())"])
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == ["[task 0] size 1", "[task 1] size 1"]
+
+
+@needs_mpi
 def test_plain_mpirun_runs_the_script_on_every_rank(tmp_path):
     done = mpirun(3, ["run", "-c", "import os; print('rank', os.environ['OMPI_COMM_WORLD_RANK'])"])
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split("\n")[:-1]) == ["rank 0", "rank 1", "rank 2"]
-
-
-def _have_mpi4py():
-    python = REPO / ".venv" / "bin" / "python"
-    return python.exists() and subprocess.run([python, "-c", "import mpi4py"]).returncode == 0
 
 
 @needs_mpi
@@ -196,3 +218,9 @@ def test_journal_and_resume_without_mpi(tmp_path):
     assert [t["status"] for t in tasks_of(out)["tasks"]] == ["ok"] * 5
     assert {k: (tmp_path / f"run-{k}").read_text() for k in range(5)} == {
         0: "x", 1: "x", 2: "xx", 3: "x", 4: "x"}
+
+
+@pytest.mark.skipif(shutil.which("ldd") is None, reason="needs ldd")
+def test_the_pyhost_binary_does_not_link_mpi():
+    linked = subprocess.run(["ldd", pyhost_bin()], capture_output=True, text=True).stdout
+    assert "libmpi" not in linked and "libmpich" not in linked, linked
