@@ -14,6 +14,7 @@
 
 #include "mpi/dispatcher.hpp"
 #include "mpi/mpi_transport.hpp"
+#include "mpi/output_forwarder.hpp"
 #include "report/journal.hpp"
 #include "schedule/task_feed.hpp"
 #include "util/files.hpp"
@@ -33,6 +34,7 @@ enum Tag : int {
   kResult,     // rank -> 0: a task of --json (with its output)
   kDone,       // rank -> 0: {unrun}: its local run ended; the tasks it took and never started
   kFinish,     // 0 -> rank: every rank is done, finalise
+  kOutput,     // rank -> 0: '1' or '2' (stdout, stderr), then whole lines of task output (raw)
 };
 
 constexpr int kPrefetch = 1;  // tasks each rank holds beyond its idle workers
@@ -160,35 +162,19 @@ class Collector {
       : plan_(plan), results_(std::move(resumed)) {
     if (!plan.journal_path.empty()) journal_.emplace(plan.journal_path);
   }
-  void record(TaskResult result, bool print_output) {
-    if (print_output) {
-      print(result.id, result.stdout_text, 1);
-      print(result.id, result.stderr_text, 2);
-    }
+  void record(TaskResult result) {
     if (journal_) journal_->append(result);
     if (!plan_.record_output) result.stdout_text.clear(), result.stderr_text.clear();
     results_[result.id] = std::move(result);
   }
   std::map<int, TaskResult>& results() { return results_; }
 
- private:
-  // A remote task's output, whole lines, tagged as the local mux tags them.
-  void print(int task, const std::string& text, int fd) {
-    if (text.empty() || !plan_.echo_output) return;
-    const std::string tag = plan_.tasks > 1 ? fmt::format("[task {}] ", task) : "";
-    std::string block;
-    std::size_t start = 0;
-    while (start < text.size()) {
-      std::size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      block += tag;
-      block.append(text, start, end - start);
-      block += '\n';
-      start = end + 1;
-    }
-    write_fully(fd, block);
+  // Task output lines that another rank forwarded (its mux tagged them already).
+  void print(int fd, std::string_view lines) {
+    if (plan_.echo_output) write_fully(fd, lines);
   }
 
+ private:
   const RunPlan& plan_;
   std::map<int, TaskResult> results_;
   std::optional<JournalWriter> journal_;
@@ -256,8 +242,8 @@ class RankRun {
     local.resume_path.clear();
     local.feed = &feed_;
     if (mpi_.rank() != 0) {
-      local.echo_output = false;  // the output travels to rank 0 with the result
-      local.record_output = true;
+      local.record_output = true;  // rank 0 journals and reports it
+      forwarder_.emplace();        // task output goes on to rank 0 as it is written
     } else {
       local.record_output = plan_.record_output || !plan_.journal_path.empty();
     }
@@ -272,6 +258,7 @@ class RankRun {
     }
     feed_.local_run_ended();
     comm.join();
+    if (forwarder_) forwarder_->restore();
     mpi_.finalize();
 
     RunResult result;
@@ -335,7 +322,7 @@ class RankRun {
         result.rank = mpi_.rank();
         result.host = mpi_.host();
         if (mpi_.rank() == 0)
-          collector_->record(std::move(result), false);  // its mux has printed it
+          collector_->record(std::move(result));
         else
           mpi_.send(0, kResult, dump(to_json(result)));
       }
@@ -345,6 +332,13 @@ class RankRun {
           feed_.give(work.want, dispatcher_->take(0, work.want));
         else
           mpi_.send(0, kWant, dump({{"n", work.want}}));
+      }
+      if (forwarder_) {
+        // After the local run ended, everything it wrote goes, before this rank says it is done.
+        for (const auto& chunk : forwarder_->take(work.done.has_value())) {
+          busy = true;
+          mpi_.send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
+        }
       }
       if (work.done) {
         busy = true;
@@ -375,6 +369,12 @@ class RankRun {
 
   // One message from another rank; true when this rank is finished.
   bool handle(const Message& message) {
+    if (message.tag == kOutput) {
+      if (!message.bytes.empty())
+        collector_->print(message.bytes[0] == '2' ? 2 : 1,
+                          std::string_view(message.bytes).substr(1));
+      return false;
+    }
     const json doc = json::parse(message.bytes);
     switch (message.tag) {
       case kWant: {
@@ -387,7 +387,7 @@ class RankRun {
         feed_.give(doc.at("asked").get<int>(), doc.at("ids").get<std::vector<int>>());
         return false;
       case kResult:
-        collector_->record(task_result_from_json(doc), true);
+        collector_->record(task_result_from_json(doc));
         return false;
       case kDone:
         dispatcher_->rank_done(message.source, doc.at("unrun").get<std::vector<int>>());
@@ -403,8 +403,9 @@ class RankRun {
   const RunPlan& plan_;
   MpiTransport& mpi_;
   RankFeed feed_;
-  std::optional<Dispatcher> dispatcher_;  // rank 0
-  std::optional<Collector> collector_;    // rank 0
+  std::optional<Dispatcher> dispatcher_;      // rank 0
+  std::optional<Collector> collector_;        // rank 0
+  std::optional<OutputForwarder> forwarder_;  // the other ranks
   std::mutex wake_mutex_;
   std::condition_variable wake_cv_;
   bool woken_ = false;

@@ -90,6 +90,31 @@ def test_every_task_runs_once_across_three_ranks(tmp_path, schedule):
 
 
 @needs_mpi
+def test_another_ranks_output_reaches_rank_0_as_it_is_written(tmp_path):
+    # Task 1 (rank 1) prints a line, then waits for a file that this test creates only once it
+    # has read that line from mpirun's stdout (rank 0's stream).
+    go = tmp_path / "go"
+    code = ("import pathlib, time, pyhost\n"
+            "if pyhost.task_id == 1:\n"
+            "    print('ready', flush=True)\n"
+            f"    go = pathlib.Path({str(go)!r})\n"
+            "    deadline = time.monotonic() + 60\n"
+            "    while not go.exists() and time.monotonic() < deadline: time.sleep(0.01)\n"
+            "    print('saw go' if go.exists() else 'no go')\n")
+    env = dict(os.environ, **MPI_ENV)
+    with subprocess.Popen([MPIRUN, "--oversubscribe", "-n", "2", pyhost_bin(), "run", "--engine",
+                           "mpi", "--schedule", "static", "--tasks", "2", "-c", code],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as proc:
+        first = proc.stdout.readline()
+        go.touch()
+        rest, errors = proc.communicate(timeout=120)
+    assert first == "[task 1] ready\n", errors
+    assert rest == "[task 1] saw go\n", errors
+    assert proc.returncode == 0, errors
+
+
+@needs_mpi
 def test_a_crash_costs_only_its_task(tmp_path):
     out = tmp_path / "run.json"
     done = mpirun(3, ["run", "--engine", "mpi", "--mode", "processes", "-j", "1", "--tasks", "7",
