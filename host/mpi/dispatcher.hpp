@@ -20,6 +20,7 @@ class Dispatcher {
   // A rank's local run ended: `unrun` are tasks it took and never started (back to the pool).
   void rank_done(int rank, const std::vector<int>& unrun);
   bool all_ranks_done() const { return static_cast<int>(done_.size()) == ranks_; }
+  bool rank_done(int rank) const { return done_.count(rank) > 0; }
   // Tasks no rank ran (all ranks ended before they could take them).
   std::vector<int> never_run() const;
 

@@ -35,7 +35,18 @@ enum Tag : int {
   kDone,       // rank -> 0: {unrun}: its local run ended; the tasks it took and never started
   kFinish,     // 0 -> rank: every rank is done, finalise
   kOutput,     // rank -> 0: '1' or '2' (stdout, stderr), then whole lines of task output (raw)
+  kAlive,      // either way, after a second without other messages: still here
 };
+
+// MPI says nothing when a peer dies. Launchers do (mpirun ends the job at once, naming the
+// rank); where one does not (srun without --kill-on-bad-exit), a rank that rank 0 has not heard
+// from for this long is taken as lost, and so is rank 0 by the others: the job is aborted.
+constexpr auto kAliveEvery = std::chrono::seconds(1);
+std::chrono::seconds peer_timeout() {
+  const char* text = std::getenv("PYHOST_MPI_PEER_TIMEOUT");
+  const int seconds = text ? std::atoi(text) : 0;
+  return std::chrono::seconds(seconds > 0 ? seconds : 10);
+}
 
 constexpr int kPrefetch = 1;  // tasks each rank holds beyond its idle workers
 
@@ -314,8 +325,11 @@ class RankRun {
   // The one thread of this rank that makes MPI calls after the handshake.
   void communicate() {
     auto pause = std::chrono::microseconds(10);
+    last_heard_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
+    last_sent_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
     for (;;) {
       bool busy = false;
+      watch_peers();
       RankFeed::Work work = feed_.take_work();
       for (auto& result : work.results) {
         busy = true;
@@ -324,20 +338,20 @@ class RankRun {
         if (mpi_.rank() == 0)
           collector_->record(std::move(result));
         else
-          mpi_.send(0, kResult, dump(to_json(result)));
+          send(0, kResult, dump(to_json(result)));
       }
       if (work.want > 0) {
         busy = true;
         if (mpi_.rank() == 0)
           feed_.give(work.want, dispatcher_->take(0, work.want));
         else
-          mpi_.send(0, kWant, dump({{"n", work.want}}));
+          send(0, kWant, dump({{"n", work.want}}));
       }
       if (forwarder_) {
         // After the local run ended, everything it wrote goes, before this rank says it is done.
         for (const auto& chunk : forwarder_->take(work.done.has_value())) {
           busy = true;
-          mpi_.send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
+          send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
         }
       }
       if (work.done) {
@@ -345,14 +359,14 @@ class RankRun {
         if (mpi_.rank() == 0)
           dispatcher_->rank_done(0, *work.done);
         else
-          mpi_.send(0, kDone, dump({{"unrun", *work.done}}));
+          send(0, kDone, dump({{"unrun", *work.done}}));
       }
       while (auto message = mpi_.poll()) {
         busy = true;
         if (handle(*message)) return;
       }
       if (mpi_.rank() == 0 && dispatcher_->all_ranks_done()) {
-        for (int rank = 1; rank < mpi_.size(); ++rank) mpi_.send(rank, kFinish, "{}");
+        for (int rank = 1; rank < mpi_.size(); ++rank) send(rank, kFinish, "{}");
         return;
       }
       if (busy) {
@@ -368,7 +382,34 @@ class RankRun {
   }
 
   // One message from another rank; true when this rank is finished.
+  // Says "still here" to the peers this rank has been quiet to, and gives up on a peer that has
+  // been silent too long (rank 0 watches every rank not done; the others watch rank 0).
+  void watch_peers() {
+    const auto now = Clock::now();
+    for (int peer = 0; peer < mpi_.size(); ++peer) {
+      if (peer == mpi_.rank() || (mpi_.rank() != 0 && peer != 0)) continue;
+      const auto index = static_cast<std::size_t>(peer);
+      if (now - last_sent_[index] >= kAliveEvery) send(peer, kAlive, "{}");
+      const bool watched = mpi_.rank() != 0 || !dispatcher_->rank_done(peer);
+      if (watched && now - last_heard_[index] > timeout_) {
+        fmt::print(stderr,
+                   "pyhost: rank {} lost: no word from it for {} s (its pyhost was killed, or its "
+                   "node or network failed); aborting the job. Finished tasks are in the "
+                   "--journal, if any; --resume runs the rest.\n",
+                   peer, timeout_.count());
+        mpi_.abort(1);
+      }
+    }
+  }
+
+  void send(int dest, int tag, std::string_view bytes) {
+    mpi_.send(dest, tag, bytes);
+    last_sent_[static_cast<std::size_t>(dest)] = Clock::now();
+  }
+
   bool handle(const Message& message) {
+    last_heard_[static_cast<std::size_t>(message.source)] = Clock::now();
+    if (message.tag == kAlive) return false;
     if (message.tag == kOutput) {
       if (!message.bytes.empty())
         collector_->print(message.bytes[0] == '2' ? 2 : 1,
@@ -379,7 +420,7 @@ class RankRun {
     switch (message.tag) {
       case kWant: {
         const int asked = doc.at("n").get<int>();
-        mpi_.send(message.source, kTasks,
+        send(message.source, kTasks,
                   dump({{"asked", asked}, {"ids", dispatcher_->take(message.source, asked)}}));
         return false;
       }
@@ -409,6 +450,8 @@ class RankRun {
   std::mutex wake_mutex_;
   std::condition_variable wake_cv_;
   bool woken_ = false;
+  const std::chrono::seconds timeout_ = peer_timeout();
+  std::vector<Clock::time_point> last_heard_, last_sent_;  // per rank, communication thread only
 };
 
 }  // namespace

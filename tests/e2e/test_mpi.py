@@ -30,6 +30,8 @@ MPI_ENV = {
 
 def mpirun(ranks, args, *, timeout=180):
     env = dict(os.environ, **MPI_ENV)
+    # Unbuffered, print writes a line in pieces, and mpirun interleaves ranks by writes.
+    env.pop("PYTHONUNBUFFERED", None)
     venv = REPO / ".venv"
     if venv.exists():
         env["VIRTUAL_ENV"] = str(venv)
@@ -173,6 +175,20 @@ def test_a_lost_rank_ends_the_job_and_resume_completes_the_rest(tmp_path):
 
 
 @needs_mpi
+def test_a_silent_rank_is_taken_as_lost_by_rank_0(tmp_path):
+    env_timeout = {"PYHOST_MPI_PEER_TIMEOUT": "2"}
+    os.environ.update(env_timeout)
+    try:
+        started = time.monotonic()
+        done = mpirun(3, ["run", "--engine", "mpi", "--tasks", "6", PROBE, tmp_path, "stop-rank=1"])
+    finally:
+        os.environ.pop("PYHOST_MPI_PEER_TIMEOUT")
+    assert done.returncode != 0
+    assert "pyhost: rank 1 lost: no word from it for 2 s" in done.stderr, done.stderr
+    assert time.monotonic() - started < 60
+
+
+@needs_mpi
 def test_worker_processes_of_a_rank_do_not_inherit_the_launchers_variables():
     code = ("import os, pyhost; print(pyhost.rank, sorted(k for k in os.environ "
             "if k.startswith(('OMPI_', 'PMIX_', 'PMI_', 'PRTE_', 'HYDRA_'))))")
@@ -196,7 +212,9 @@ def test_a_worker_process_can_use_mpi_on_its_own():
 
 @needs_mpi
 def test_plain_mpirun_runs_the_script_on_every_rank(tmp_path):
-    done = mpirun(3, ["run", "-c", "import os; print('rank', os.environ['OMPI_COMM_WORLD_RANK'])"])
+    # One write per rank: mpirun interleaves the ranks' streams by what each write()s.
+    done = mpirun(3, ["run", "-c", "import os; "
+                      "os.write(1, f\"rank {os.environ['OMPI_COMM_WORLD_RANK']}\\n\".encode())"])
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split("\n")[:-1]) == ["rank 0", "rank 1", "rank 2"]
 

@@ -1,5 +1,5 @@
 """A task for the --engine mpi tests: records that it ran, says where, and does what argv asks.
-argv: WORKDIR [crash=K] [kill-rank=R]"""
+argv: WORKDIR [crash=K] [kill-rank=R] [stop-rank=R]"""
 import os
 import pathlib
 import signal
@@ -24,6 +24,10 @@ def wait_for(predicate, seconds=60):
 
 if int(options.get("crash", -1)) == pyhost.task_id:
     os.abort()
+
+if int(options.get("stop-rank", -1)) == pyhost.rank:
+    # The whole rank stops (SIGSTOP): the launcher sees no death, only rank 0's watch notices.
+    os.kill(os.getpid(), signal.SIGSTOP)
 
 if "kill-rank" in options:
     victim = int(options["kill-rank"])
