@@ -421,7 +421,7 @@ class RankRun {
       case kWant: {
         const int asked = doc.at("n").get<int>();
         send(message.source, kTasks,
-                  dump({{"asked", asked}, {"ids", dispatcher_->take(message.source, asked)}}));
+             dump({{"asked", asked}, {"ids", dispatcher_->take(message.source, asked)}}));
         return false;
       }
       case kTasks:

@@ -105,13 +105,12 @@ TEST(RunPlan, ToArgvSpellsTheEngineScheduleJournalAndResume) {
   plan.engine = "mpi";
   plan.journal_path = "j.jsonl";
   plan.resume_path = "j.jsonl";
-  EXPECT_THAT(plan.to_argv(), ElementsAre("run", "--mode", "serial", "--engine", "mpi",
-                                          "--journal", "j.jsonl", "--resume", "j.jsonl", "-c",
-                                          "pass"));
+  EXPECT_THAT(plan.to_argv(), ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--journal",
+                                          "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
   plan.schedule = "static";
-  EXPECT_THAT(plan.to_argv(), ElementsAre("run", "--mode", "serial", "--engine", "mpi",
-                                          "--schedule", "static", "--journal", "j.jsonl",
-                                          "--resume", "j.jsonl", "-c", "pass"));
+  EXPECT_THAT(plan.to_argv(),
+              ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--schedule", "static",
+                          "--journal", "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
 }
 
 TEST(RunPlan, UnknownEngineOrScheduleIsAPlanError) {
