@@ -61,12 +61,17 @@ void print_summary(const RunResult& result) {
     std::string why = task.error.empty() ? fmt::format("exit code {}", task.exit_code) : task.error;
     fmt::print(stderr, "pyhost: task {} {}: {}\n", task.id, to_string(task.status), why);
   }
-  fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({}, {} workers)\n", ok,
-             result.tasks.size(), result.wall_s, result.mode, result.workers);
+  if (result.ranks > 0)
+    fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({} ranks x {}, {} workers each)\n", ok,
+               result.tasks.size(), result.wall_s, result.ranks, result.mode, result.workers);
+  else
+    fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({}, {} workers)\n", ok,
+               result.tasks.size(), result.wall_s, result.mode, result.workers);
 }
 
 // Writes --json and the summary; returns the exit code of the run.
 int report_run(const RunResult& result, const std::string& json_path, bool summary) {
+  if (result.rank > 0) return kExitOk;  // --engine mpi: rank 0 reports the run
   if (!json_path.empty()) {
     try {
       write_json_atomically(json_path, result.to_json());
@@ -158,6 +163,18 @@ Command add_run_command(CLI::App& parent) {
   app->add_flag("--fresh-workers", plan.fresh_workers,
                 "processes mode: a new worker process for every task");
   app->add_flag("--no-summary{false}", args->summary, "")->group("");  // see RunArgs::summary
+  app->add_option("--engine", plan.engine,
+                  "mpi: run across the ranks of an MPI job (under mpirun/srun), each rank in "
+                  "--mode with -j workers")
+      ->check(CLI::IsMember({"mpi"}));
+  app->add_option("--schedule", plan.schedule,
+                  "--engine mpi: dynamic (ranks ask rank 0 for tasks, default) | static "
+                  "(task k on rank k mod R)")
+      ->check(CLI::IsMember({"dynamic", "static"}));
+  app->add_option("--journal", plan.journal_path,
+                  "append each finished task to this file (one JSON line each, fsync'ed)");
+  app->add_option("--resume", plan.resume_path,
+                  "skip the tasks that are ok in this journal (from an earlier --journal)");
   return {app, [args] { return run_command(*args); }};
 }
 

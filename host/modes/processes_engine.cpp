@@ -23,6 +23,7 @@
 #include "process/protocol.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/host_signals.hpp"
+#include "util/launcher_env.hpp"
 #include "util/process_info.hpp"
 #include "util/unique_fd.hpp"
 
@@ -55,6 +56,19 @@ std::pair<Fd, Fd> make_pipe() {
   return {high_fd(fds[0]), high_fd(fds[1])};
 }
 
+// This process's environment less an MPI launcher's variables (util/launcher_env.hpp): a worker
+// started by a rank is no rank. (Boost.Process forks and execs at once; Open MPI tolerates a
+// fork of an initialised process that execs without touching MPI in between.)
+bp::environment worker_environment() {
+  bp::environment env = boost::this_process::environment();
+  if (!has_launcher_variables()) return env;
+  std::vector<std::string> hidden;
+  for (const auto& entry : env)
+    if (is_launcher_variable(entry.get_name())) hidden.push_back(entry.get_name());
+  for (const auto& name : hidden) env.erase(name);
+  return env;
+}
+
 // One worker process: frames to it on its fd 3, frames from it on its fd 4, its stdout and
 // stderr on pipes read here, an empty stdin.
 class WorkerProcess {
@@ -71,7 +85,7 @@ class WorkerProcess {
     child_ = bp::child(pyhost_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
                        bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
                        bp::posix::fd.bind(3, frames_in_r.get()),
-                       bp::posix::fd.bind(4, frames_out_w.get()));
+                       bp::posix::fd.bind(4, frames_out_w.get()), worker_environment());
     pid_ = child_.id();
     to_worker_ = std::move(frames_in_w);
     from_worker_ = std::move(frames_out_r);

@@ -2,8 +2,13 @@
 #include <memory>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "modes/engine.hpp"
+#include "mpi/mpi_run.hpp"
 #include "pyhost/interpreter.hpp"
+#include "report/journal.hpp"
+#include "schedule/list_feed.hpp"
 
 namespace pyhost {
 namespace {
@@ -20,6 +25,36 @@ ModeEngine& engine_for(Engine kind) {
   return in_process_engine();
 }
 
+// The plan's tasks in this process, with the mode's engine.
+RunResult run_here(const RunPlan& plan);
+
+// --journal / --resume without MPI: the tasks not yet ok, each result appended to the journal.
+RunResult run_with_journal(const RunPlan& plan) {
+  std::map<int, TaskResult> resumed;
+  if (!plan.resume_path.empty()) {
+    for (auto& [id, task] : read_journal(plan.resume_path))
+      if (task.status == TaskStatus::Ok && id < plan.tasks) resumed[id] = std::move(task);
+    fmt::print(stderr, "pyhost: resuming: {} of {} tasks already ok in {}\n", resumed.size(),
+               plan.tasks, plan.resume_path);
+  }
+  std::vector<int> todo;
+  for (int task = 0; task < plan.tasks; ++task)
+    if (!resumed.count(task)) todo.push_back(task);
+  std::optional<JournalWriter> journal;
+  if (!plan.journal_path.empty()) journal.emplace(plan.journal_path);
+  ListFeed feed(std::move(todo), [&journal](const TaskResult& result) {
+    if (journal) journal->append(result);
+  });
+  RunPlan local = plan;
+  local.feed = &feed;
+  local.record_output = plan.record_output || journal.has_value();
+  RunResult result = run_here(local);
+  for (auto& [id, task] : resumed) result.tasks[static_cast<std::size_t>(id)] = std::move(task);
+  if (!plan.record_output)
+    for (auto& task : result.tasks) task.stdout_text.clear(), task.stderr_text.clear();
+  return result;
+}
+
 }  // namespace
 
 std::optional<std::string> ModeEngine::unavailable(const ModeInfo&) const {
@@ -33,6 +68,15 @@ std::optional<std::string> mode_unavailable(const ModeInfo& mode) {
 RunResult run(const RunPlan& requested) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const RunPlan plan = requested.resolved(cores);
+  if (plan.engine == "mpi" && !plan.feed) return mpi::run_across_ranks(plan, run);
+  if ((!plan.journal_path.empty() || !plan.resume_path.empty()) && !plan.feed)
+    return run_with_journal(plan);
+  return run_here(plan);
+}
+
+namespace {
+
+RunResult run_here(const RunPlan& plan) {
   const ModeInfo& mode = plan.mode_info();
   ModeEngine& engine = engine_for(mode.engine);
   if (auto why = engine.unavailable(mode))
@@ -51,5 +95,7 @@ RunResult run(const RunPlan& requested) {
   }
   return result;
 }
+
+}  // namespace
 
 }  // namespace pyhost

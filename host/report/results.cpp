@@ -71,6 +71,10 @@ nlohmann::json to_json(const TaskResult& task) {
   if (task.stdout_truncated) doc["stdout_truncated"] = true;
   if (task.stderr_truncated) doc["stderr_truncated"] = true;
   if (!task.error.empty()) doc["error"] = task.error;
+  if (task.rank >= 0) {
+    doc["rank"] = task.rank;
+    doc["host"] = task.host;
+  }
   return doc;
 }
 
@@ -87,6 +91,7 @@ nlohmann::json RunResult::to_json() const {
   doc["gil_switches"] = gil ? nlohmann::json(gil->switches) : nlohmann::json();
   doc["gil_sampling"] = gil ? gil_sampling_json(*gil) : nlohmann::json();
   doc["gil_segments"] = gil ? gil_segments_json(gil->workers) : nlohmann::json();
+  if (ranks > 0) doc["ranks"] = ranks;
   return doc;
 }
 
@@ -124,6 +129,8 @@ TaskResult task_from_json(const nlohmann::json& item) {
                             std::pair{"off_cpu_s", &TaskResult::off_cpu_s}})
     if (auto it = item.find(key); it != item.end() && it->is_number())
       task.*field = it->get<double>();
+  task.rank = value_or<int>(item, "rank", -1);
+  task.host = value_or<std::string>(item, "host", "");
   return task;
 }
 
@@ -158,6 +165,10 @@ std::optional<GilRecord> gil_from_json(const nlohmann::json& doc) {
 
 }  // namespace
 
+TaskResult task_result_from_json(const nlohmann::json& item) {
+  return task_from_json(item);
+}
+
 RunResult RunResult::from_json(const nlohmann::json& doc) {
   try {
     if (!doc.is_object()) throw std::runtime_error("not a JSON object");
@@ -165,6 +176,7 @@ RunResult RunResult::from_json(const nlohmann::json& doc) {
     run.mode = doc.at("mode").get<std::string>();
     run.workers = value_or<int>(doc, "workers", 1);
     run.python = value_or<std::string>(doc, "python", "");
+    run.ranks = value_or<int>(doc, "ranks", 0);
     run.wall_s = doc.at("wall_s").get<double>();
     if (auto it = doc.find("peak_rss_mb"); it != doc.end() && it->is_number())
       run.peak_rss_kb = static_cast<long>(it->get<double>() * 1024);

@@ -1,5 +1,7 @@
 #include "schedule/task_board.hpp"
 
+#include "schedule/task_feed.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,10 +24,33 @@ void TaskBoard::notify() {
 }
 
 int TaskBoard::next(int worker) {
+  if (plan_.feed) return next_from_feed(*plan_.feed, worker);
   std::lock_guard lock(mutex_);
   if (stopped_ || next_task_ >= plan_.tasks) return -1;
   running_[next_task_] = {next_task_, worker, Clock::now()};
   return next_task_++;
+}
+
+// Hook for a TaskFeed (a resumed run, a rank of an MPI run): the feed says which task is next.
+int TaskBoard::next_from_feed(TaskFeed& feed, int worker) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return -1;
+    ++taking_;  // the run must not look settled while a worker waits for the feed
+  }
+  int task = feed.next();
+  {
+    std::lock_guard lock(mutex_);
+    --taking_;
+    if (task >= plan_.tasks) task = -1;
+    if (task >= 0) running_[task] = {task, worker, Clock::now()};
+  }
+  if (task < 0) notify();  // the run may have settled (a task handed out changes nothing)
+  return task;
+}
+
+bool TaskBoard::all_handed_out_locked() const {
+  return plan_.feed ? plan_.feed->exhausted() : next_task_ >= plan_.tasks;
 }
 
 void TaskBoard::started(int task, int worker) {
@@ -34,6 +59,7 @@ void TaskBoard::started(int task, int worker) {
 }
 
 bool TaskBoard::complete(TaskResult result) {
+  TaskResult for_feed;
   CapturedOutput captured = mux_.take_recorded(result.id);
   result.stdout_text = std::move(captured.out);
   result.stderr_text = std::move(captured.err);
@@ -46,16 +72,19 @@ bool TaskBoard::complete(TaskResult result) {
     if (done_[index]) return false;
     done_[index] = true;
     ++done_count_;
+    if (plan_.feed) for_feed = result;
     results_[index] = std::move(result);
     // Only the supervisor waits on the board, and only for it to settle (it ticks anyway):
     // waking it for every result would cost a thread hand-off per task.
     if (!settled_locked()) return true;
   }
+  if (plan_.feed) plan_.feed->finished(for_feed);
   notify();
   return true;
 }
 
 void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, std::string error) {
+  TaskResult for_feed;
   mux_.finish_task(task);
   CapturedOutput captured = mux_.take_recorded(task);
   {
@@ -77,7 +106,9 @@ void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, 
     ++done_count_;
     abandoned_.push_back(it->second.worker);
     running_.erase(it);
+    if (plan_.feed) for_feed = result;
   }
+  if (plan_.feed) plan_.feed->finished(for_feed);
   notify();
 }
 
@@ -129,6 +160,7 @@ void TaskBoard::stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;
   }
+  if (plan_.feed) plan_.feed->cancel();
   notify();
 }
 
@@ -149,14 +181,14 @@ int TaskBoard::abandoned_count() const {
 
 bool TaskBoard::has_pending() const {
   std::lock_guard lock(mutex_);
-  return !stopped_ && next_task_ < plan_.tasks;
+  return !stopped_ && !all_handed_out_locked();
 }
 
 bool TaskBoard::settled_locked() const {
-  if (!running_.empty()) return false;
+  if (!running_.empty() || taking_ > 0) return false;
   if (done_count_ == plan_.tasks) return true;
   // Nothing runs and nothing more will: stopped, or no worker is left to take the rest.
-  return stopped_ || (next_task_ >= plan_.tasks) || (live_ids_.empty() && !worker_errors_.empty());
+  return stopped_ || all_handed_out_locked() || (live_ids_.empty() && !worker_errors_.empty());
 }
 
 bool TaskBoard::settled() const {

@@ -16,6 +16,8 @@
 
 namespace pyhost {
 
+class TaskFeed;
+
 class TaskBoard {
  public:
   using Clock = std::chrono::steady_clock;
@@ -65,6 +67,8 @@ class TaskBoard {
 
  private:
   bool settled_locked() const;
+  bool all_handed_out_locked() const;
+  int next_from_feed(TaskFeed& feed, int worker);
   void notify();
 
   const RunPlan& plan_;
@@ -73,6 +77,7 @@ class TaskBoard {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   int next_task_ = 0;
+  int taking_ = 0;  // workers waiting in TaskFeed::next()
   int next_worker_;
   bool stopped_ = false;
   std::vector<int> live_ids_;  // launched and not exited

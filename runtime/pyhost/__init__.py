@@ -1,18 +1,21 @@
 """pyhost: what scripts run by pyhost can use.
 
 `pyhost.task_id`, `worker_id`, `mode`, `workers`, `tasks` describe the task running now. Under
-plain python (not run by pyhost) they describe a serial run of one task.
+plain python (not run by pyhost) they describe a serial run of one task. `rank`, `ranks` and
+`host` say where it runs in a `--engine mpi` run (0, 1 and this machine's name without MPI).
 """
 import sys
 
-__all__ = ["task_id", "worker_id", "mode", "workers", "tasks", "Executor", "WorkerCrashed",
-           "RemoteError", "Channel", "ChannelClosed"]
+__all__ = ["task_id", "worker_id", "mode", "workers", "tasks", "rank", "ranks", "host", "Executor",
+           "WorkerCrashed", "RemoteError", "Channel", "ChannelClosed"]
 
 _TASK_ATTRS = ("task_id", "worker_id")
 # Loaded on first use, so that `import pyhost` stays cheap for scripts that do not use them.
 _LAZY = {"Executor": "executor", "WorkerCrashed": "executor", "RemoteError": "executor",
          "Channel": "channel", "ChannelClosed": "channel"}
 _RUN_ATTRS = ("mode", "workers", "tasks")
+# Set by the host for the ranks of `--engine mpi` (host/mpi/mpi_run.cpp).
+_MPI_ATTRS = ("rank", "ranks", "host")
 
 
 def _host_runtime():
@@ -30,6 +33,14 @@ def __getattr__(name):
         if host is not None:
             return host.settings[name]
         return {"mode": "serial", "workers": 1, "tasks": 1}[name]
+    if name in _MPI_ATTRS:
+        import os
+
+        if name == "host":
+            import socket
+
+            return os.environ.get("PYHOST_HOST") or socket.gethostname()
+        return int(os.environ.get("PYHOST_" + name.upper(), "0" if name == "rank" else "1"))
     if name in _LAZY:
         import importlib
 
@@ -47,4 +58,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_TASK_ATTRS) | set(_RUN_ATTRS) | set(_LAZY))
+    return sorted(set(globals()) | set(_TASK_ATTRS) | set(_RUN_ATTRS) | set(_MPI_ATTRS) | set(_LAZY))

@@ -34,6 +34,8 @@ struct TaskResult {
   bool stdout_truncated = false, stderr_truncated = false;
   std::string error;            // why the host marked it failed/crashed/timeout, if it did
   bool worker_tainted = false;  // left threads running: its worker must not be reused or ended
+  int rank = -1;                // --engine mpi: the MPI rank that ran it (-1: not an MPI run)
+  std::string host;             // --engine mpi: the host name of that rank
 
   double wall_s() const { return end_s - start_s; }
 };
@@ -70,6 +72,8 @@ struct RunResult {
   // freethreaded: the module CPython turned the GIL back on for ("" while it stayed off).
   std::string gil_enabled_by;
   std::optional<GilRecord> gil;  // unset where not sampled (serial plain, processes, disabled)
+  int ranks = 0;              // --engine mpi: the MPI ranks of the run (0: not an MPI run)
+  int rank = 0;               // --engine mpi: this process's rank; only rank 0 has the tasks
 
   bool all_ok() const;
   // Until the last worker could take a task (0 without workers).
@@ -86,6 +90,8 @@ nlohmann::json to_json(const TaskResult& task);
 // {worker, interpreter, segments: [[start_s, end_s, "held" | "wait" | "off"], ...]}).
 nlohmann::json gil_sampling_json(const GilRecord& gil);
 nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& workers);
+// One task of that document back; throws std::runtime_error or nlohmann::json::exception.
+TaskResult task_result_from_json(const nlohmann::json& item);
 
 // Writes `doc` to `path` so that readers never see half a file (temp file, fsync, rename).
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);

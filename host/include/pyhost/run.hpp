@@ -14,6 +14,8 @@
 
 namespace pyhost {
 
+class TaskFeed;  // host/schedule/task_feed.hpp
+
 enum class OutputStyle {
   Passthrough,  // one task: bytes go out as written, untagged
   Prefixed,     // lines stream out as they complete, "[task k] " in front
@@ -42,6 +44,13 @@ struct RunPlan {
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
   bool fresh_workers = false;  // processes mode: a new worker process for every task
+  std::string engine;          // "" (this process's mode engine) or "mpi": across MPI ranks
+  std::string schedule = "dynamic";  // --engine mpi: "dynamic" (ranks ask rank 0) or "static"
+  std::string journal_path;  // append each finished task to this file (JSON lines, fsync'ed)
+  std::string resume_path;   // skip the tasks that are `ok` in this journal
+  // Not part of the words: where tasks come from and results go when not 0..K-1 of this
+  // process (a resumed run, a rank of an MPI run). Null: the board counts 0..K-1 itself.
+  TaskFeed* feed = nullptr;
 
   // The plan with its defaults filled in (workers, tasks) for a machine of `cores` CPUs.
   // Throws PlanError when it cannot run: unknown mode, counts below 1, a script that is missing.

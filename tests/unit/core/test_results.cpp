@@ -31,6 +31,31 @@ TEST(Results, TaskJsonHasTheDocumentedFields) {
   EXPECT_FALSE(doc.contains("stdout_truncated"));
 }
 
+TEST(Results, AnMpiRunRecordsRanksAndEachTasksRankAndHost) {
+  RunResult run;
+  run.mode = "threads";
+  run.ranks = 3;
+  TaskResult task;
+  task.status = TaskStatus::Ok;
+  task.exit_code = 0;
+  run.tasks.push_back(task);  // rank -1: no rank/host fields
+  task.id = 1;
+  task.rank = 2;
+  task.host = "node-c";
+  run.tasks.push_back(task);
+  const nlohmann::json doc = run.to_json();
+  EXPECT_EQ(doc["ranks"], 3);
+  EXPECT_FALSE(doc["tasks"][0].contains("rank"));
+  EXPECT_EQ(doc["tasks"][1]["rank"], 2);
+  EXPECT_EQ(doc["tasks"][1]["host"], "node-c");
+  const RunResult back = RunResult::from_json(doc);
+  EXPECT_EQ(back.ranks, 3);
+  EXPECT_EQ(back.tasks[0].rank, -1);
+  EXPECT_EQ(back.tasks[1].rank, 2);
+  EXPECT_EQ(back.tasks[1].host, "node-c");
+  EXPECT_FALSE(RunResult{}.to_json().contains("ranks"));
+}
+
 TEST(Results, StatusNames) {
   EXPECT_EQ(to_string(TaskStatus::Ok), "ok");
   EXPECT_EQ(to_string(TaskStatus::Failed), "failed");

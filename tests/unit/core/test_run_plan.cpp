@@ -99,6 +99,30 @@ TEST(RunPlan, ToArgvLeavesDefaultsOutAndSpellsEveryOption) {
                   "--fresh-workers", "--json", "r.json", "-c", "print(1)"));
 }
 
+TEST(RunPlan, ToArgvSpellsTheEngineScheduleJournalAndResume) {
+  RunPlan plan;
+  plan.target = {TaskTarget::Kind::Code, "pass", {}};
+  plan.engine = "mpi";
+  plan.journal_path = "j.jsonl";
+  plan.resume_path = "j.jsonl";
+  EXPECT_THAT(plan.to_argv(), ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--journal",
+                                          "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
+  plan.schedule = "static";
+  EXPECT_THAT(plan.to_argv(),
+              ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--schedule", "static",
+                          "--journal", "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
+}
+
+TEST(RunPlan, UnknownEngineOrScheduleIsAPlanError) {
+  RunPlan plan;
+  plan.target = {TaskTarget::Kind::Code, "pass", {}};
+  plan.engine = "carrier-pigeon";
+  EXPECT_THROW((void)plan.resolved(2), PlanError);
+  plan.engine = "mpi";
+  plan.schedule = "random";
+  EXPECT_THROW((void)plan.resolved(2), PlanError);
+}
+
 TEST(RunPlan, ToArgvSplitsBackIntoTheSameOptionsAndTarget) {
   // What compare and batch pass to a child `pyhost run` is read back by the CLI's splitter:
   // a script whose name and arguments look like options stays the script's.

@@ -1,0 +1,479 @@
+#include "mpi/mpi_run.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "mpi/dispatcher.hpp"
+#include "mpi/mpi_transport.hpp"
+#include "mpi/output_forwarder.hpp"
+#include "report/journal.hpp"
+#include "schedule/task_feed.hpp"
+#include "util/files.hpp"
+
+namespace pyhost::mpi {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Message tags; each message is one JSON document.
+enum Tag : int {
+  kHello = 1,  // rank -> 0: {version, fingerprint, host}
+  kVerdict,    // 0 -> rank: {ok, why}
+  kWant,       // rank -> 0: {n}: n more tasks, please
+  kTasks,      // 0 -> rank: {asked, ids}: no ids: nothing more for this rank
+  kResult,     // rank -> 0: a task of --json (with its output)
+  kDone,       // rank -> 0: {unrun}: its local run ended; the tasks it took and never started
+  kFinish,     // 0 -> rank: every rank is done, finalise
+  kOutput,     // rank -> 0: '1' or '2' (stdout, stderr), then whole lines of task output (raw)
+  kAlive,      // either way, after a second without other messages: still here
+};
+
+// MPI says nothing when a peer dies. Launchers do (mpirun ends the job at once, naming the
+// rank); where one does not (srun without --kill-on-bad-exit), a rank that rank 0 has not heard
+// from for this long is taken as lost, and so is rank 0 by the others: the job is aborted.
+constexpr auto kAliveEvery = std::chrono::seconds(1);
+std::chrono::seconds peer_timeout() {
+  const char* text = std::getenv("PYHOST_MPI_PEER_TIMEOUT");
+  const int seconds = text ? std::atoi(text) : 0;
+  return std::chrono::seconds(seconds > 0 ? seconds : 10);
+}
+
+constexpr int kPrefetch = 1;  // tasks each rank holds beyond its idle workers
+
+std::string dump(const json& doc) {
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// What must be equal on every rank: the pyhost, the plan and the script it runs.
+std::string fingerprint(const RunPlan& plan) {
+  RunPlan same = plan;
+  same.workers = 0;  // each node's default (its cores) may differ
+  std::string text;
+  for (const auto& word : same.to_argv()) text += word + '\0';
+  if (plan.target.kind == TaskTarget::Kind::Script) {
+    try {
+      text += read_file(plan.target.value);
+    } catch (const std::exception&) {
+    }
+  }
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return fmt::format("{:016x}", hash);
+}
+
+void write_fully(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// The task ids and results of this rank, shared by its workers (through the TaskBoard) and its
+// communication thread.
+class RankFeed final : public TaskFeed {
+ public:
+  explicit RankFeed(std::function<void()> wake_comm) : wake_comm_(std::move(wake_comm)) {}
+
+  int next() override {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    if (queue_.empty()) wake_comm_();  // else the prefetched task is here: no wait
+    ready_.wait(lock, [this] { return !queue_.empty() || no_more_ || cancelled_; });
+    --waiting_;
+    if (cancelled_ || queue_.empty()) return -1;
+    const int task = queue_.front();
+    queue_.pop_front();
+    wake_comm_();  // one prefetched task fewer: ask for the next
+    return task;
+  }
+  bool exhausted() const override {
+    std::lock_guard lock(mutex_);
+    return cancelled_ || (no_more_ && queue_.empty());
+  }
+  void finished(const TaskResult& result) override {
+    // No wake: the worker asks for its next task at once, and that wakes the communication
+    // thread, which then sends this result too (one thread switch per task, not two).
+    std::lock_guard lock(mutex_);
+    outbox_.push_back(result);
+  }
+  void cancel() override {
+    {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+    }
+    ready_.notify_all();
+  }
+
+  // The communication thread's side.
+  struct Work {
+    std::vector<TaskResult> results;
+    int want = 0;
+    std::optional<std::vector<int>> done;  // the local run ended: the tasks it never started
+  };
+  Work take_work() {
+    std::lock_guard lock(mutex_);
+    Work work;
+    work.results.swap(outbox_);
+    if (!no_more_ && !cancelled_ && !local_done_) {
+      work.want = waiting_ + kPrefetch - static_cast<int>(queue_.size()) - asked_;
+      if (work.want > 0)
+        asked_ += work.want;
+      else
+        work.want = 0;
+    }
+    if (local_done_ && !done_reported_) {
+      done_reported_ = true;
+      work.done.emplace(queue_.begin(), queue_.end());
+      queue_.clear();
+    }
+    return work;
+  }
+  void give(int asked, const std::vector<int>& tasks) {
+    {
+      std::lock_guard lock(mutex_);
+      asked_ -= asked;
+      if (tasks.empty()) no_more_ = true;
+      queue_.insert(queue_.end(), tasks.begin(), tasks.end());
+    }
+    ready_.notify_all();
+  }
+  void local_run_ended() {
+    {
+      std::lock_guard lock(mutex_);
+      local_done_ = true;
+    }
+    wake_comm_();
+  }
+
+ private:
+  std::function<void()> wake_comm_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<int> queue_;
+  std::vector<TaskResult> outbox_;
+  int waiting_ = 0, asked_ = 0;
+  bool no_more_ = false, cancelled_ = false, local_done_ = false, done_reported_ = false;
+};
+
+// Rank 0's record of the run: results, journal, the one output stream.
+class Collector {
+ public:
+  Collector(const RunPlan& plan, std::map<int, TaskResult> resumed)
+      : plan_(plan), results_(std::move(resumed)) {
+    if (!plan.journal_path.empty()) journal_.emplace(plan.journal_path);
+  }
+  void record(TaskResult result) {
+    if (journal_) journal_->append(result);
+    if (!plan_.record_output) result.stdout_text.clear(), result.stderr_text.clear();
+    results_[result.id] = std::move(result);
+  }
+  std::map<int, TaskResult>& results() { return results_; }
+
+  // Task output lines that another rank forwarded (its mux tagged them already).
+  void print(int fd, std::string_view lines) {
+    if (plan_.echo_output) write_fully(fd, lines);
+  }
+
+ private:
+  const RunPlan& plan_;
+  std::map<int, TaskResult> results_;
+  std::optional<JournalWriter> journal_;
+};
+
+class RankRun {
+ public:
+  RankRun(const RunPlan& plan, MpiTransport& mpi)
+      : plan_(plan), mpi_(mpi), feed_([this] { wake(); }) {}
+
+  // Rank 0 checks every rank's pyhost and plan; a rank that differs is refused.
+  void handshake() {
+    const json mine = {
+        {"version", PYHOST_VERSION}, {"fingerprint", fingerprint(plan_)}, {"host", mpi_.host()}};
+    if (mpi_.rank() != 0) {
+      mpi_.send(0, kHello, dump(mine));
+      const json verdict = json::parse(wait_for(kVerdict).bytes);
+      if (!verdict.at("ok").get<bool>()) {
+        mpi_.finalize();
+        throw PlanError(fmt::format("rank {} refused by rank 0: {}", mpi_.rank(),
+                                    verdict.at("why").get<std::string>()));
+      }
+      return;
+    }
+    std::string problems;
+    for (int seen = 1; seen < mpi_.size(); ++seen) {
+      const Message hello = wait_for(kHello);
+      const json theirs = json::parse(hello.bytes);
+      const std::string who =
+          fmt::format("rank {} ({})", hello.source, theirs.at("host").get<std::string>());
+      if (theirs.at("version") != mine.at("version"))
+        problems += fmt::format("\n  {}: pyhost {} differs from rank 0's pyhost {}", who,
+                                theirs.at("version").get<std::string>(), PYHOST_VERSION);
+      else if (theirs.at("fingerprint") != mine.at("fingerprint"))
+        problems += fmt::format("\n  {}: its script or options differ from rank 0's", who);
+    }
+    const json verdict = {{"ok", problems.empty()}, {"why", problems}};
+    for (int rank = 1; rank < mpi_.size(); ++rank) mpi_.send(rank, kVerdict, dump(verdict));
+    if (!problems.empty()) {
+      mpi_.finalize();
+      throw PlanError("ranks refused, every rank must run the same pyhost and script:" + problems);
+    }
+  }
+
+  RunResult run(const LocalRun& run_local) {
+    const auto start = Clock::now();
+    std::map<int, TaskResult> resumed;
+    std::vector<int> todo;
+    if (mpi_.rank() == 0) {
+      if (!plan_.resume_path.empty()) {
+        for (auto& [id, task] : read_journal(plan_.resume_path))
+          if (task.status == TaskStatus::Ok && id < plan_.tasks) resumed[id] = task;
+        fmt::print(stderr, "pyhost: resuming: {} of {} tasks already ok in {}\n", resumed.size(),
+                   plan_.tasks, plan_.resume_path);
+      }
+      for (int task = 0; task < plan_.tasks; ++task)
+        if (!resumed.count(task)) todo.push_back(task);
+      dispatcher_.emplace(todo, mpi_.size(), plan_.schedule != "static");
+      collector_.emplace(plan_, std::move(resumed));
+    }
+
+    RunPlan local = plan_;
+    local.engine.clear();
+    local.journal_path.clear();
+    local.resume_path.clear();
+    local.feed = &feed_;
+    if (mpi_.rank() != 0) {
+      local.record_output = true;  // rank 0 journals and reports it
+      forwarder_.emplace();        // task output goes on to rank 0 as it is written
+    } else {
+      local.record_output = plan_.record_output || !plan_.journal_path.empty();
+    }
+
+    std::thread comm([this] { communicate(); });
+    RunResult local_result;
+    try {
+      local_result = run_local(local);
+    } catch (const std::exception& failure) {
+      fmt::print(stderr, "pyhost: rank {}: {}\n", mpi_.rank(), failure.what());
+      mpi_.abort(1);  // the other ranks would wait for this one forever
+    }
+    feed_.local_run_ended();
+    comm.join();
+    if (forwarder_) forwarder_->restore();
+    mpi_.finalize();
+
+    RunResult result;
+    result.mode = local_result.mode;
+    result.workers = local_result.workers;
+    result.python = local_result.python;
+    result.peak_rss_kb = local_result.peak_rss_kb;
+    result.worker_info = local_result.worker_info;
+    result.abandoned_workers = local_result.abandoned_workers;
+    result.stopped_by_signal = local_result.stopped_by_signal;
+    result.flush_failed = local_result.flush_failed;
+    result.ranks = mpi_.size();
+    result.rank = mpi_.rank();
+    if (mpi_.rank() != 0) return result;
+    result.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+    auto& results = collector_->results();
+    for (int task = 0; task < plan_.tasks; ++task) {
+      auto it = results.find(task);
+      if (it != results.end()) {
+        result.tasks.push_back(std::move(it->second));
+        continue;
+      }
+      TaskResult never;
+      never.id = task;
+      never.error =
+          result.stopped_by_signal ? "not run: the run was stopped" : "not run: no rank took it";
+      result.tasks.push_back(std::move(never));
+    }
+    return result;
+  }
+
+ private:
+  void wake() {
+    {
+      std::lock_guard lock(wake_mutex_);
+      woken_ = true;
+    }
+    wake_cv_.notify_one();
+  }
+
+  Message wait_for(int tag) {
+    for (auto pause = std::chrono::microseconds(20);;) {
+      if (auto message = mpi_.poll()) {
+        if (message->tag == tag) return *message;
+        throw std::runtime_error(
+            fmt::format("unexpected MPI message {} from rank {}", message->tag, message->source));
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(2000));
+    }
+  }
+
+  // The one thread of this rank that makes MPI calls after the handshake.
+  void communicate() {
+    auto pause = std::chrono::microseconds(10);
+    last_heard_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
+    last_sent_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
+    for (;;) {
+      bool busy = false;
+      watch_peers();
+      RankFeed::Work work = feed_.take_work();
+      for (auto& result : work.results) {
+        busy = true;
+        result.rank = mpi_.rank();
+        result.host = mpi_.host();
+        if (mpi_.rank() == 0)
+          collector_->record(std::move(result));
+        else
+          send(0, kResult, dump(to_json(result)));
+      }
+      if (work.want > 0) {
+        busy = true;
+        if (mpi_.rank() == 0)
+          feed_.give(work.want, dispatcher_->take(0, work.want));
+        else
+          send(0, kWant, dump({{"n", work.want}}));
+      }
+      if (forwarder_) {
+        // After the local run ended, everything it wrote goes, before this rank says it is done.
+        for (const auto& chunk : forwarder_->take(work.done.has_value())) {
+          busy = true;
+          send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
+        }
+      }
+      if (work.done) {
+        busy = true;
+        if (mpi_.rank() == 0)
+          dispatcher_->rank_done(0, *work.done);
+        else
+          send(0, kDone, dump({{"unrun", *work.done}}));
+      }
+      while (auto message = mpi_.poll()) {
+        busy = true;
+        if (handle(*message)) return;
+      }
+      if (mpi_.rank() == 0 && dispatcher_->all_ranks_done()) {
+        for (int rank = 1; rank < mpi_.size(); ++rank) send(rank, kFinish, "{}");
+        return;
+      }
+      if (busy) {
+        pause = std::chrono::microseconds(10);
+        continue;
+      }
+      // Nothing to do: wait for a worker of this rank, or poll MPI again a little later.
+      std::unique_lock lock(wake_mutex_);
+      wake_cv_.wait_for(lock, pause, [this] { return woken_; });
+      woken_ = false;
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+  }
+
+  // One message from another rank; true when this rank is finished.
+  // Says "still here" to the peers this rank has been quiet to, and gives up on a peer that has
+  // been silent too long (rank 0 watches every rank not done; the others watch rank 0).
+  void watch_peers() {
+    const auto now = Clock::now();
+    for (int peer = 0; peer < mpi_.size(); ++peer) {
+      if (peer == mpi_.rank() || (mpi_.rank() != 0 && peer != 0)) continue;
+      const auto index = static_cast<std::size_t>(peer);
+      if (now - last_sent_[index] >= kAliveEvery) send(peer, kAlive, "{}");
+      const bool watched = mpi_.rank() != 0 || !dispatcher_->rank_done(peer);
+      if (watched && now - last_heard_[index] > timeout_) {
+        fmt::print(stderr,
+                   "pyhost: rank {} lost: no word from it for {} s (its pyhost was killed, or its "
+                   "node or network failed); aborting the job. Finished tasks are in the "
+                   "--journal, if any; --resume runs the rest.\n",
+                   peer, timeout_.count());
+        mpi_.abort(1);
+      }
+    }
+  }
+
+  void send(int dest, int tag, std::string_view bytes) {
+    mpi_.send(dest, tag, bytes);
+    last_sent_[static_cast<std::size_t>(dest)] = Clock::now();
+  }
+
+  bool handle(const Message& message) {
+    last_heard_[static_cast<std::size_t>(message.source)] = Clock::now();
+    if (message.tag == kAlive) return false;
+    if (message.tag == kOutput) {
+      if (!message.bytes.empty())
+        collector_->print(message.bytes[0] == '2' ? 2 : 1,
+                          std::string_view(message.bytes).substr(1));
+      return false;
+    }
+    const json doc = json::parse(message.bytes);
+    switch (message.tag) {
+      case kWant: {
+        const int asked = doc.at("n").get<int>();
+        send(message.source, kTasks,
+             dump({{"asked", asked}, {"ids", dispatcher_->take(message.source, asked)}}));
+        return false;
+      }
+      case kTasks:
+        feed_.give(doc.at("asked").get<int>(), doc.at("ids").get<std::vector<int>>());
+        return false;
+      case kResult:
+        collector_->record(task_result_from_json(doc));
+        return false;
+      case kDone:
+        dispatcher_->rank_done(message.source, doc.at("unrun").get<std::vector<int>>());
+        return false;
+      case kFinish:
+        return true;
+      default:
+        throw std::runtime_error(
+            fmt::format("unexpected MPI message {} from rank {}", message.tag, message.source));
+    }
+  }
+
+  const RunPlan& plan_;
+  MpiTransport& mpi_;
+  RankFeed feed_;
+  std::optional<Dispatcher> dispatcher_;      // rank 0
+  std::optional<Collector> collector_;        // rank 0
+  std::optional<OutputForwarder> forwarder_;  // the other ranks
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
+  const std::chrono::seconds timeout_ = peer_timeout();
+  std::vector<Clock::time_point> last_heard_, last_sent_;  // per rank, communication thread only
+};
+
+}  // namespace
+
+RunResult run_across_ranks(const RunPlan& plan, const LocalRun& run_local) {
+  MpiTransport* mpi = nullptr;
+  try {
+    mpi = &MpiTransport::open();
+  } catch (const MpiUnavailable& failure) {
+    throw PlanError(std::string("--engine mpi: ") + failure.what());
+  }
+  // What scripts read as pyhost.rank, pyhost.ranks, pyhost.host.
+  ::setenv("PYHOST_RANK", std::to_string(mpi->rank()).c_str(), 1);
+  ::setenv("PYHOST_RANKS", std::to_string(mpi->size()).c_str(), 1);
+  ::setenv("PYHOST_HOST", mpi->host().c_str(), 1);
+  if (mpi->size() == 1)
+    fmt::print(stderr,
+               "pyhost: --engine mpi with one rank: rank 0 runs every task (start pyhost under "
+               "mpirun -n R for R ranks)\n");
+  RankRun rank_run(plan, *mpi);
+  rank_run.handshake();
+  return rank_run.run(run_local);
+}
+
+}  // namespace pyhost::mpi

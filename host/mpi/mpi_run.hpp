@@ -1,0 +1,21 @@
+// `pyhost run --engine mpi`: this process as one rank of an MPI job. Every rank runs its share of
+// the tasks with its local mode's engine, unchanged: a RankFeed (a TaskFeed) gives its TaskBoard
+// global task ids from rank 0 and takes its results there. One communication thread per rank
+// makes every MPI call. Rank 0 owns the table of who runs what (Dispatcher), runs tasks too,
+// prints every rank's output as one stream, keeps the journal and returns the run's result.
+#pragma once
+
+#include <functional>
+
+#include "pyhost/run.hpp"
+
+namespace pyhost::mpi {
+
+using LocalRun = std::function<RunResult(const RunPlan&)>;
+
+// `plan` is resolved. Returns the whole run's result on rank 0; on other ranks a result with
+// `rank` > 0 and no tasks (rank 0 reports). Throws PlanError when MPI is not available or rank 0
+// refuses a rank (another pyhost version, another script).
+RunResult run_across_ranks(const RunPlan& plan, const LocalRun& run_local);
+
+}  // namespace pyhost::mpi

@@ -1,0 +1,67 @@
+// The TaskBoard's hook for a TaskFeed: tasks come from the feed, results go back to it.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "output/output_mux.hpp"
+#include "schedule/list_feed.hpp"
+#include "schedule/task_board.hpp"
+
+namespace pyhost {
+namespace {
+
+OutputMux::Options quiet() {
+  OutputMux::Options options;
+  options.out_fd = options.err_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  return options;
+}
+
+TEST(TaskFeed, TheBoardHandsOutTheFeedsTasksAndReportsTheirResults) {
+  std::vector<int> reported;
+  ListFeed feed({4, 1, 3},
+                [&reported](const TaskResult& result) { reported.push_back(result.id); });
+  RunPlan plan;
+  plan.workers = 1;
+  plan.tasks = 5;
+  plan.feed = &feed;
+  OutputMux mux(quiet());
+  TaskBoard board(plan, mux);
+  const int worker = board.new_worker_id();
+  EXPECT_TRUE(board.has_pending());
+  for (int expected : {4, 1, 3}) {
+    const int task = board.next(worker);
+    ASSERT_EQ(task, expected);
+    EXPECT_FALSE(board.settled());
+    TaskResult result;
+    result.id = task;
+    result.worker = worker;
+    result.status = TaskStatus::Ok;
+    result.exit_code = 0;
+    board.complete(result);
+  }
+  EXPECT_EQ(board.next(worker), -1);
+  EXPECT_FALSE(board.has_pending());
+  EXPECT_TRUE(board.settled());
+  EXPECT_EQ(reported, (std::vector<int>{4, 1, 3}));
+  RunResult run = board.finish();
+  EXPECT_EQ(run.tasks[4].status, TaskStatus::Ok);
+  EXPECT_EQ(run.tasks[0].status, TaskStatus::Failed);  // not this process's: left to the caller
+}
+
+TEST(TaskFeed, StoppingTheBoardCancelsTheFeed) {
+  ListFeed feed({0, 1}, nullptr);
+  RunPlan plan;
+  plan.workers = 1;
+  plan.tasks = 2;
+  plan.feed = &feed;
+  OutputMux mux(quiet());
+  TaskBoard board(plan, mux);
+  board.stop();
+  EXPECT_TRUE(feed.exhausted());
+  EXPECT_EQ(board.next(board.new_worker_id()), -1);
+}
+
+}  // namespace
+}  // namespace pyhost
