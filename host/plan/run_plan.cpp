@@ -25,7 +25,11 @@ const ModeInfo& RunPlan::mode_info() const {
 }
 
 bool RunPlan::is_plain_python() const {
-  return mode_info().baseline && tasks == 1 && echo_output;
+  // One task without a GIL on the main interpreter is `python3.13t` itself, as serial's is `python`.
+  const ModeInfo& mode = mode_info();
+  const bool like_python =
+      mode.baseline || (mode.no_gil && mode.interpreter == WorkerInterpreter::Main);
+  return like_python && tasks == 1 && echo_output;
 }
 
 RunPlan RunPlan::resolved(int cores) const {

@@ -60,6 +60,7 @@ void TaskBoard::started(int task, int worker) {
 
 bool TaskBoard::complete(TaskResult result) {
   TaskResult for_feed;
+  bool settled = false;
   CapturedOutput captured = mux_.take_recorded(result.id);
   result.stdout_text = std::move(captured.out);
   result.stderr_text = std::move(captured.err);
@@ -74,12 +75,12 @@ bool TaskBoard::complete(TaskResult result) {
     ++done_count_;
     if (plan_.feed) for_feed = result;
     results_[index] = std::move(result);
-    // Only the supervisor waits on the board, and only for it to settle (it ticks anyway):
-    // waking it for every result would cost a thread hand-off per task.
-    if (!settled_locked()) return true;
+    settled = settled_locked();
   }
   if (plan_.feed) plan_.feed->finished(for_feed);
-  notify();
+  // Only the supervisor waits on the board, and only for it to settle (it ticks anyway): waking
+  // it for every result would cost a thread hand-off per task.
+  if (settled) notify();
   return true;
 }
 

@@ -359,7 +359,7 @@ def test_bad_arguments_are_refused(tmp_path):
     """)
     result = run(path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("unknown mode 'fibers': choose one of subinterpreters, processes, threads\n"
+    assert result.stdout == ("unknown mode 'fibers': choose one of subinterpreters, processes, threads, freethreaded\n"
                              "workers must be a positive integer, not 0\n"
                              "workers must be a positive integer, not 1.5\n"
                              "chunksize must be >= 1.\n")

@@ -235,3 +235,63 @@ def test_per_task_output_from_threads_running_at_once(tmp_path):
         lines = task["stdout"].splitlines()
         want = [f"task {task['id']} thread {k} line {i}" for k in range(4) for i in range(300)]
         assert sorted(lines) == sorted(want)
+
+
+# --- the `freethreaded` mode of the default binary (it runs the companion) -------------------
+
+@needs_companion
+def test_freethreaded_mode_runs_in_the_companion_without_the_gil(tmp_path):
+    report = tmp_path / "r.json"
+    result = run_pyhost(["run", "--mode", "freethreaded", "-j", "2", "--tasks", "3", "--json", report,
+                         "-c", "import sys, pyhost; print(pyhost.mode, sys._is_gil_enabled())"])
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == [f"[task {k}] freethreaded False" for k in range(3)]
+    # One summary, from this pyhost (the companion's own is off).
+    assert result.stderr.count("tasks ok") == 1, result.stderr
+    doc = json.loads(report.read_text())
+    assert doc["mode"] == "freethreaded" and doc["workers"] == 2
+    assert [t["status"] for t in doc["tasks"]] == ["ok"] * 3
+    assert doc["gil_enabled_by"] is None
+
+
+@needs_companion
+def test_freethreaded_mode_exit_codes_pass_through(tmp_path):
+    one = run_pyhost(["run", "--mode", "freethreaded", "--tasks", "1", "-c", "raise SystemExit(7)"])
+    assert one.returncode == 7, one.stderr
+    several = run_pyhost(["run", "--mode", "freethreaded", "--tasks", "2", "-c",
+                          "import pyhost, sys; sys.exit(pyhost.task_id)"])
+    assert several.returncode == 1
+    assert "task 1 failed: exit code 1" in several.stderr
+
+
+def test_freethreaded_mode_without_a_companion_is_exit_status_3():
+    result = run_pyhost(["run", "--mode", "freethreaded", "-c", "pass"], env={"PYHOST_FT_BIN": ""})
+    assert result.returncode == 3
+    assert "mode 'freethreaded' is not available" in result.stderr
+
+
+@needs_companion
+def test_compare_shows_threads_without_a_gil_and_their_price(tmp_path):
+    report = tmp_path / "c.json"
+    result = run_pyhost(["compare", str(SCRIPTS / "cpu_bound.py"), "500000", "--modes",
+                         "threads,freethreaded", "--workers", "1,2", "--repeat", "1", "--warmup",
+                         "0", "--json", report], timeout=300)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(report.read_text())
+    free = [r for r in doc["results"] if r["mode"] == "freethreaded"]
+    assert {r["workers"] for r in free} == {1, 2}
+    assert all(r["gil_wait"] == 0 for r in free)
+    assert "threads without a GIL (free-threaded CPython)" in result.stdout
+    assert "one thread without the GIL took" in result.stdout
+
+
+def test_compare_lists_freethreaded_only_where_it_can_run(tmp_path):
+    report = tmp_path / "c.json"
+    result = run_pyhost(["compare", "-c"], timeout=30)  # usage error: no script
+    assert result.returncode != 0
+    result = run_pyhost(["compare", str(SCRIPTS / "cpu_bound.py"), "1000", "--workers", "1",
+                         "--repeat", "1", "--warmup", "0", "--json", report], timeout=300,
+                        env={"PYHOST_FT_BIN": ""})
+    assert result.returncode == 0, result.stderr
+    modes = {r["mode"] for r in json.loads(report.read_text())["results"]}
+    assert modes == {"serial", "threads", "subinterpreters", "processes"}

@@ -227,3 +227,30 @@ def test_seed_script(pyhost, tmp_path, script, expected):
 def test_every_seed_script_is_covered():
     on_disk = {p.name for p in SEEDS.glob("*.py")}
     assert on_disk == {name for name, _ in CASES}
+
+
+# The seeds' thread programs on free-threaded CPython (`--mode freethreaded`: the companion
+# pyhost-ft), where their threads really run at once: the same output, exactly.
+THREAD_PROGRAMS = {
+    "thread_hello.py", "thread_workers.py", "thread_print_numbers.py", "lock_counter.py",
+    "racy_counter.py", "rlock_recursive.py", "semaphore_limit.py", "semaphore_threads.py",
+    "event_wait.py", "condition_producer_consumer.py", "queue_producer_consumer.py",
+    "futures_threads_processes.py", "asyncio_gather.py", "asyncio_tasks.py", "asyncio_coroutine.py",
+}
+
+
+@pytest.mark.parametrize("script, expected", [c for c in CASES if c[0] in THREAD_PROGRAMS],
+                         ids=[c[0] for c in CASES if c[0] in THREAD_PROGRAMS])
+def test_seed_thread_program_without_the_gil(pyhost, tmp_path, script, expected):
+    result = pyhost(["run", "--mode", "freethreaded", "--tasks", "1", str(SEEDS / script)],
+                    timeout=TIMEOUT, cwd=tmp_path)
+    if result.returncode == 3:
+        pytest.skip("no free-threaded companion in this build: " + result.stderr.strip())
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+    assert result.stderr == ""
+
+
+def test_every_thread_program_is_a_seed():
+    assert THREAD_PROGRAMS <= {name for name, _ in CASES}

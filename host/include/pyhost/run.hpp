@@ -57,8 +57,8 @@ struct RunPlan {
   RunPlan resolved(int cores) const;
   // The row of the mode table; throws PlanError for an unknown mode.
   const ModeInfo& mode_info() const;
-  // One task of the baseline mode, echoed, runs exactly like `python`: the real
-  // sys.stdout/sys.stderr, python's own signal handling.
+  // One task of the baseline mode (or of freethreaded: then `python3.13t`), echoed, runs exactly
+  // like `python`: on the main thread, the real sys.stdout/sys.stderr, python's signal handling.
   bool is_plain_python() const;
   // How task output leaves the host: one task's as written, several tasks' as chosen.
   OutputStyle effective_output() const { return tasks == 1 ? OutputStyle::Passthrough : output; }

@@ -27,7 +27,7 @@ TEST(ModeTable, NamesAreUniqueAndThereIsOneBaseline) {
   EXPECT_EQ(baselines, 1);
   EXPECT_EQ(baseline_mode().name, "serial");
   EXPECT_EQ(find_mode("nope"), nullptr);
-  EXPECT_EQ(mode_names(), "serial, threads, subinterpreters, processes");
+  EXPECT_EQ(mode_names(), "serial, threads, subinterpreters, processes, freethreaded");
 }
 
 TEST(ModeTable, GilWaitIsMeasurableOnlyForParallelInProcessModes) {
