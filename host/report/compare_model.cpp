@@ -46,6 +46,30 @@ constexpr double kBusy = 0.15;
 // Tasks that took turns: at most this many running or ready to run at once on average.
 constexpr double kTurnTaking = 1.2;
 
+// Per worker (one OS thread in the in-process modes), sum(part) / sum(wall) over its tasks,
+// clamped to [0, 1], then averaged over the workers; nullopt when a task has no part (or there
+// are no tasks).
+template <typename Part>
+std::optional<double> per_worker_share(const std::vector<TaskResult>& tasks, Part part) {
+  std::map<int, std::pair<double, double>> per_worker;  // worker -> (part, wall)
+  for (const auto& task : tasks) {
+    const std::optional<double> value = part(task);
+    if (!value) return std::nullopt;
+    auto& [sum, wall] = per_worker[task.worker];
+    sum += *value;
+    wall += task.wall_s();
+  }
+  double total = 0;
+  int counted = 0;
+  for (const auto& [worker, totals] : per_worker) {
+    if (totals.second <= 0) continue;
+    total += clamp01(totals.first / totals.second);
+    ++counted;
+  }
+  if (!counted) return std::nullopt;
+  return total / counted;
+}
+
 std::string percent(double fraction) {
   return fmt::format("{:.0f} %", fraction * 100);
 }
@@ -77,20 +101,9 @@ double cpu_util(const RunResult& run) {
 }
 
 double off_cpu_fraction(const RunResult& run) {
-  std::map<int, std::pair<double, double>> per_worker;  // worker -> (off, wall)
-  for (const auto& task : run.tasks) {
-    auto& [off, wall] = per_worker[task.worker];
-    off += std::max(0.0, task.wall_s() - task.cpu_s - task.runq_s);
-    wall += task.wall_s();
-  }
-  double sum = 0;
-  int counted = 0;
-  for (const auto& [worker, totals] : per_worker) {
-    if (totals.second <= 0) continue;
-    sum += clamp01(totals.first / totals.second);
-    ++counted;
-  }
-  return counted ? sum / counted : 0;
+  return per_worker_share(run.tasks, [](const TaskResult& task) {
+           return std::optional<double>(std::max(0.0, task.wall_s() - task.cpu_s - task.runq_s));
+         }).value_or(0);
 }
 
 double runq_fraction(const RunResult& run) {
@@ -119,39 +132,12 @@ double runnable_parallelism(const RunResult& run) {
   return active / busy;
 }
 
-namespace {
-
-// Per worker, sum(part) / sum(wall) over its tasks, averaged over the workers; nullopt unless
-// every task has the part.
-std::optional<double> sampled_share(const std::vector<TaskResult>& tasks,
-                                    std::optional<double> TaskResult::*part) {
-  if (tasks.empty()) return std::nullopt;
-  std::map<int, std::pair<double, double>> per_worker;  // worker -> (part, wall)
-  for (const auto& task : tasks) {
-    if (!(task.*part)) return std::nullopt;
-    auto& [sum, wall] = per_worker[task.worker];
-    sum += *(task.*part);
-    wall += task.wall_s();
-  }
-  double total = 0;
-  int counted = 0;
-  for (const auto& [worker, totals] : per_worker) {
-    if (totals.second <= 0) continue;
-    total += clamp01(totals.first / totals.second);
-    ++counted;
-  }
-  if (!counted) return std::nullopt;
-  return total / counted;
-}
-
-}  // namespace
-
 std::optional<double> sampled_gil_wait(const RunResult& run) {
-  return sampled_share(run.tasks, &TaskResult::gil_wait_s);
+  return per_worker_share(run.tasks, [](const TaskResult& task) { return task.gil_wait_s; });
 }
 
 std::optional<double> sampled_gil_held(const RunResult& run) {
-  return sampled_share(run.tasks, &TaskResult::gil_held_s);
+  return per_worker_share(run.tasks, [](const TaskResult& task) { return task.gil_held_s; });
 }
 
 std::optional<double> gil_switch_rate(const RunResult& run) {
