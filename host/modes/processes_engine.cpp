@@ -238,7 +238,11 @@ proto::RunTaskPayload run_task_spec(const RunPlan& plan, int worker) {
 class Slot {
  public:
   Slot(TaskBoard& board, LiveWorkers& live, int worker)
-      : board_(board), live_(live), worker_(worker) {}
+      : board_(board),
+        live_(live),
+        worker_(worker),
+        // The same for every task of this slot (the task id travels in the frame header).
+        run_task_payload_(proto::encode_payload(run_task_spec(board.plan(), worker))) {}
 
   void run() {
     for (int task = board_.next(worker_); task >= 0; task = board_.next(worker_)) {
@@ -320,7 +324,7 @@ class Slot {
           Clock::now() + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
     process_->writer().send({FrameType::RunTask, static_cast<std::uint32_t>(task),
-                             proto::encode_payload(run_task_spec(plan, worker_))});
+                             run_task_payload_});
     Frame frame;
     bool finished = false;
     auto to_task = [this, task](StreamId stream, std::string_view text) {
@@ -396,6 +400,7 @@ class Slot {
   LiveWorkers& live_;
   int worker_;
   std::unique_ptr<WorkerProcess> process_;
+  const std::string run_task_payload_;
 };
 
 class ProcessesEngine final : public ModeEngine {

@@ -90,13 +90,19 @@ int run_worker_process(long memory_limit_mb) {
   OutputMux mux(mux_options);
   std::optional<RunPlan> plan;
   std::optional<TaskRunner> runner;
+  proto::RunTaskPayload spec;
+  std::string last_payload;
   int exit_code = 0;
   try {
     Frame frame;
     while (reader.read(frame) == proto::ReadStatus::Frame) {
       if (frame.type == FrameType::Shutdown) break;
       if (frame.type != FrameType::RunTask) continue;
-      const proto::RunTaskPayload spec = proto::decode_run_task(frame.payload);
+      // A slot sends the same payload for each of its tasks: decoded once.
+      if (frame.payload != last_payload) {
+        spec = proto::decode_run_task(frame.payload);
+        last_payload = frame.payload;
+      }
       if (!plan) {
         plan = plan_from(spec);
         InterpreterRole role;
