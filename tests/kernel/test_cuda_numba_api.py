@@ -1,0 +1,120 @@
+"""``from pyhost import cuda``: Numba's CUDA kernel API on the CPU device, checked against numpy,
+the python reference of the xoroshiro streams, and Numba's own streams (CUDA simulator)."""
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+from conftest import CPU_REASON, CPU_OK, device  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts" / "numba_cuda"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+from pyhost import cuda  # noqa: E402
+from pyhost.cuda import random as cr  # noqa: E402
+from pyhost._kernels.errors import KernelError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _cpu():
+    with device("cpu"):
+        yield
+
+
+def test_vector_add():
+    import vector_add
+    x, y, out = vector_add.run(10_001)
+    np.testing.assert_array_equal(out, x + y)
+    assert vector_add.add_kernel.device == "cpu"
+
+
+def test_pi_seed_program_matches_python_reference():
+    import pi
+    out = pi.run(200, threads_per_block=8, blocks=3, seed=1)
+    states = cr.create_xoroshiro128p_states(24, seed=1)
+    ref = []
+    for t in range(24):
+        inside = 0
+        for _ in range(200):
+            x = cr.xoroshiro128p_uniform_float32(states, t)
+            y = cr.xoroshiro128p_uniform_float32(states, t)
+            inside += (np.float32(x) ** 2 + np.float32(y) ** 2) <= 1.0
+        ref.append(4.0 * inside / 200)
+    np.testing.assert_allclose(out, np.array(ref, dtype=np.float32))
+    assert abs(pi.run(2000).mean() - np.pi) < 0.01
+
+
+_NUMBA_STREAMS = r"""
+import sys, numpy as np
+if sys.argv[1] == "numba":
+    from numba import cuda
+    from numba.cuda import random as r
+else:
+    from pyhost import cuda
+    from pyhost.cuda import random as r
+
+@cuda.jit
+def k(states, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        for j in range(3):
+            out[i, 4 * j] = r.xoroshiro128p_uniform_float32(states, i)
+            out[i, 4 * j + 1] = r.xoroshiro128p_uniform_float64(states, i)
+            out[i, 4 * j + 2] = r.xoroshiro128p_normal_float32(states, i)
+            out[i, 4 * j + 3] = r.xoroshiro128p_normal_float64(states, i)
+
+s = r.create_xoroshiro128p_states(50, seed=12345)
+o = np.zeros((50, 12))
+k[4, 16](s, o)
+np.save(sys.argv[2], o)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
+def test_xoroshiro_streams_match_numba(tmp_path):
+    script = tmp_path / "streams.py"
+    script.write_text(_NUMBA_STREAMS)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYHOST_DEVICE="cpu")
+    for who in ("numba", "pyhost"):
+        subprocess.run([sys.executable, "-W", "ignore", str(script), who,
+                        str(tmp_path / f"{who}.npy")], check=True, env=env,
+                       capture_output=True, timeout=300)
+    a, b = np.load(tmp_path / "numba.npy"), np.load(tmp_path / "pyhost.npy")
+    uniform = [c for c in range(12) if c % 4 < 2]
+    np.testing.assert_array_equal(a[:, uniform], b[:, uniform])  # same seed, same numbers
+    np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)        # normals: libm ulps
+
+
+def test_shared_memory_is_rejected_with_the_line():
+    @cuda.jit
+    def uses_shared(a):
+        buf = cuda.shared.array(32, np.float32)  # the rejected line
+        buf[cuda.threadIdx.x] = a[cuda.grid(1)]
+        cuda.syncthreads()
+        a[cuda.grid(1)] = buf[0]
+
+    a = np.zeros(64, dtype=np.float32)
+    with pytest.raises(KernelError) as info:
+        uses_shared[2, 32](a)
+    msg = str(info.value)
+    assert "cuda.shared.array" in msg and "the rejected line" in msg
+    assert f"{__file__}:" in msg
+
+
+def test_unsupported_construct_is_rejected():
+    @cuda.jit
+    def uses_print(a):
+        print(a[0])  # noqa: T201
+
+    with pytest.raises(KernelError) as info:
+        uses_print[1, 1](np.zeros(1))
+    assert "print" in str(info.value) and "uses_print" in str(info.value)
