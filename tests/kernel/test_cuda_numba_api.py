@@ -118,3 +118,70 @@ def test_unsupported_construct_is_rejected():
     with pytest.raises(KernelError) as info:
         uses_print[1, 1](np.zeros(1))
     assert "print" in str(info.value) and "uses_print" in str(info.value)
+
+
+def test_monte_carlo_integration():
+    import monte_carlo
+    est = monte_carlo.mc_integrate(0.0, 1.0, 400_000, nthreads=1024)
+    assert abs(est - 1 / 3) < 2e-3
+    # the same numbers as the python reference of the generators: thread 5's partial sum
+    out = cuda.device_array(1024, dtype=np.float64)
+    states = cr.create_xoroshiro128p_states(1024, seed=3)
+    monte_carlo.mc_integrator_kernel[16, 64](out, states, 0.0, 2.0, 10)
+    ref_states = cr.create_xoroshiro128p_states(1024, seed=3)
+    ref = sum((0.0 + cr.xoroshiro128p_uniform_float32(ref_states, 5) * 2.0) ** 2
+              for _ in range(10))
+    assert out.copy_to_host()[5] == pytest.approx(ref, rel=1e-12)
+
+
+def test_random_grid_3d_strided():
+    import random_grid
+    a = random_grid.run()
+    assert a.shape == (37, 50, 65) and 0.0 <= a.min() and a.max() < 1.0
+    assert abs(a.mean() - 0.5) < 0.01
+    # element (i, j, k) comes from thread tid = (z * sy * sx) + (y * sx) + x of its stride
+    # position, at draw number (its rank among that thread's elements)
+    states = cr.create_xoroshiro128p_states(512, seed=1)
+    sx = sy = sz = 8
+    first = cr.xoroshiro128p_uniform_float32(states, (0 * sy * sx) + (0 * sx) + 3)
+    assert a[0, 0, 3] == np.float32(first)
+
+
+def test_matmul_plain():
+    import matmul
+    a, b, c = matmul.run(40)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+
+
+def test_reduction_atomics_histogram_local_array():
+    import reduction
+    values, result, hist, sums = reduction.run(20_000)
+    assert result[0] == pytest.approx(values.sum(), rel=1e-12)
+    assert result[1] == values.max()
+    np.testing.assert_array_equal(hist, np.histogram(values, 10, (0.0, 1.0))[0])
+    np.testing.assert_allclose(sums, np.convolve(values, np.ones(4), "valid"), rtol=1e-12)
+
+
+def test_laplace_stencil():
+    import laplace
+    np.testing.assert_array_equal(laplace.run(40, 20), laplace.numpy_reference(40, 20))
+
+
+def test_explicit_signature_and_dims():
+    @cuda.jit("void(float32[:, :], int64[:, :])")
+    def where(a, out):
+        x, y = cuda.grid(2)
+        if x < a.shape[0] and y < a.shape[1]:
+            out[x, y] = (cuda.blockIdx.x * 1000 + cuda.threadIdx.x * 100 +
+                         cuda.blockIdx.y * 10 + cuda.threadIdx.y) + 0 * cuda.blockDim.x \
+                + 0 * cuda.gridDim.y
+            a[x, y] = a.size
+
+    a = np.zeros((6, 4), dtype=np.float32)
+    out = np.zeros((6, 4), dtype=np.int64)
+    where[(2, 2), (3, 2)](a, out)
+    x, y = np.meshgrid(np.arange(6), np.arange(4), indexing="ij")
+    np.testing.assert_array_equal(out, (x // 3) * 1000 + (x % 3) * 100 + (y // 2) * 10 + y % 2)
+    assert (a == 24).all()
+    with pytest.raises(KernelError, match="no signature matches"):
+        where[1, 1](np.zeros((2, 2)), out)

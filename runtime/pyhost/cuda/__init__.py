@@ -225,7 +225,9 @@ class CUDADispatcher:
             # check the function against the subset now, as Numba compiles eagerly
             from .._kernels.source import FunctionSource
             from .._kernels.translator import check_syntax
-            check_syntax(FunctionSource(pyfunc, "kernel"))
+            src = FunctionSource(pyfunc, "kernel")
+            _builtins.normalize(src.tree)
+            check_syntax(src)
 
     def __getitem__(self, config):
         if not isinstance(config, tuple) or len(config) not in (2, 3, 4):

@@ -358,6 +358,22 @@ def lower_const_array_like(tr, node, label):
     return v
 
 
+def normalize(tree):
+    """``cuda.local.array(shape=..., dtype=...)``: the keywords made positional (the kernel
+    subset has no keyword arguments)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.keywords and \
+                all(k.arg in ("shape", "dtype") for k in node.keywords):
+            kw = {k.arg: k.value for k in node.keywords}
+            args = list(node.args)
+            for name in ("shape", "dtype")[len(args):]:
+                if name in kw:
+                    args.append(kw.pop(name))
+            if not kw:
+                node.args, node.keywords = args, []
+    return tree
+
+
 # ---- translation ------------------------------------------------------------------------------
 
 def compile_kernel(pyfunc, types, ndim, block):
@@ -372,6 +388,7 @@ def compile_kernel(pyfunc, types, ndim, block):
     kern._pyfunc = pyfunc
     functools.update_wrapper(kern, pyfunc)
     src = FunctionSource(pyfunc, "kernel")
+    normalize(src.tree)
     check_syntax(src)
     fargs = src.tree.args
     for name in GRID_PARAMS:
@@ -389,3 +406,17 @@ def compile_kernel(pyfunc, types, ndim, block):
     finally:
         _ctx.ndim = _ctx.block = None
     return kern
+
+
+# ---- numpy scalar types as casts: np.float32(x), np.int32(x) ... ------------------------------
+
+def _register_numpy_casts():
+    import numpy as np
+    for np_t, t in ((np.float32, kt.f32), (np.float64, kt.f64), (np.int32, kt.i32),
+                    (np.int64, kt.i64), (np.uint32, kt.u32), (np.uint8, kt.u8),
+                    (np.bool_, kt.boolean)):
+        if ki.lookup(np_t) is None:
+            register(np_t, ki._cast_to(t, None), name=f"numpy.{np_t.__name__}")
+
+
+_register_numpy_casts()
