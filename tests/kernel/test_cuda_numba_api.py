@@ -94,20 +94,30 @@ def test_xoroshiro_streams_match_numba(tmp_path):
     np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)        # normals: libm ulps
 
 
-def test_shared_memory_is_rejected_with_the_line():
+def test_barrier_inside_if_is_rejected_with_the_line():
     @cuda.jit
     def uses_shared(a):
-        buf = cuda.shared.array(32, np.float32)  # the rejected line
+        buf = cuda.shared.array(32, np.float32)
         buf[cuda.threadIdx.x] = a[cuda.grid(1)]
-        cuda.syncthreads()
+        if cuda.threadIdx.x < 16:
+            cuda.syncthreads()  # the rejected line
         a[cuda.grid(1)] = buf[0]
 
     a = np.zeros(64, dtype=np.float32)
     with pytest.raises(KernelError) as info:
         uses_shared[2, 32](a)
     msg = str(info.value)
-    assert "cuda.shared.array" in msg and "the rejected line" in msg
+    assert "cuda.syncthreads() inside if" in msg and "the rejected line" in msg
     assert f"{__file__}:" in msg
+
+
+def test_shared_memory_matmul_and_tree_reduction():
+    import matmul
+    import shared_reduction
+    a, b, c = matmul.run(40, shared=True)          # 3 x 3 blocks of 16 x 16, edges guarded
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+    data, total = shared_reduction.run(10_000)
+    assert total == pytest.approx(data.sum(), rel=1e-12)
 
 
 def test_unsupported_construct_is_rejected():

@@ -278,7 +278,10 @@ class CUDADispatcher:
         g = griddim + (1,) * (3 - len(griddim))
         b = blockdim + (1,) * (3 - len(blockdim))
         k = self._kernel_for(types, griddim, blockdim)
-        dims = tuple(g[a] * b[a] for a in range(ndim))
+        if k._ph_cuda_blocks:   # one index per block, its threads as loops (_blocks.py)
+            dims = tuple(g[a] for a in range(ndim))
+        else:
+            dims = tuple(g[a] * b[a] for a in range(ndim))
         k._launch(dims, tuple(values) + g)
         self._last = k
 

@@ -30,6 +30,18 @@ def _context(tr, node, what):
     return ndim, _ctx.block
 
 
+def _block_mode():
+    """True while a kernel with barriers is translated with one engine index per block
+    (``_blocks.py``): the thread index is the loop variable of the block's thread loops."""
+    return getattr(_ctx, "mode", None) == "block"
+
+
+def _thread_index(tr, axis, node):
+    from ._blocks import TX
+    name = ast.copy_location(ast.Name(id=TX[axis], ctx=ast.Load()), node)
+    return tr.expr(name)
+
+
 def _not_on_lanes(tr, why):
     """Raise NotBatchable in the lanes pass (the checked scalar loop runs the kernel)."""
     from .._kernels.lanes import LaneTranslator, NotBatchable
@@ -63,6 +75,12 @@ def lower_grid(tr, node, label):
     if n != ndim:
         raise tr.err(f"cuda.grid({n}) in a kernel launched with {ndim}-D blocks", node,
                      "cuda.grid dimensions")
+    if _block_mode():
+        _not_on_lanes(tr, "cuda.grid() in a kernel with barriers")
+        _, block = _ctx.ndim, _ctx.block
+        elts = [Val(f"(ph_t{a} * {block[a]}LL + {_thread_index(tr, a, node).code})", kt.i64)
+                for a in range(n)]
+        return elts[0] if n == 1 else Val(None, TupleT([kt.i64] * n), elts=elts)
     if n == 1:
         return Val("ph_t0", kt.i64, simple=True)
     return Val(None, TupleT([kt.i64] * n),
@@ -106,6 +124,11 @@ class _Special:
             return Val(f"{b}LL", kt.i64, const=b, simple=True)
         if self.kind == "gridDim":
             return _grid_param(tr, a, node)
+        if _block_mode():
+            _not_on_lanes(tr, "thread indices in a kernel with barriers")
+            if self.kind == "threadIdx":
+                return _thread_index(tr, a, node)
+            return Val(f"ph_t{a}" if a < ndim else "0LL", kt.i64, simple=True)
         if a >= ndim:
             return Val("0LL", kt.i64, const=0, simple=True)
         if self.kind == "threadIdx":
@@ -331,7 +354,8 @@ def lower_local_array(tr, node, label):
     dims = _shape_of(tr, args[0])
     t = _dtype_of(tr, args[1])
     size = functools.reduce(lambda a, b: a * b, dims, 1)
-    buf = f"ph_loc{node.lineno}_{node.col_offset}"
+    tr.tmp_count += 1
+    buf = f"ph_loc{tr.tmp_count}"
     tr.emit(f"{t.ctype} {buf}[{size}] = {{}};")
     shape = ", ".join(f"{d}LL" for d in dims)
     return Val(f"ph_array<{t.ctype}, {len(dims)}>{{{buf}, {{{shape}}}}}", t[(slice(None),) *
@@ -340,6 +364,8 @@ def lower_local_array(tr, node, label):
 
 @intrinsic(_shared_array, name="cuda.shared.array")
 def lower_shared_array(tr, node, label):
+    if getattr(_ctx, "mode", None) == "infer":
+        return lower_local_array(tr, node, label)
     raise tr.src.reject("cuda.shared.array", node,
                         "shared memory with cuda.syncthreads() does not run on pyhost's CPU "
                         "device; index the global arrays instead")
@@ -347,6 +373,8 @@ def lower_shared_array(tr, node, label):
 
 @intrinsic(syncthreads, name="cuda.syncthreads")
 def lower_syncthreads(tr, node, label):
+    if getattr(_ctx, "mode", None) == "infer":
+        return Val("((void)0)", None)
     raise tr.src.reject("cuda.syncthreads()", node,
                         "barriers between the threads of a block do not run on pyhost's CPU "
                         "device")
@@ -395,16 +423,28 @@ def compile_kernel(pyfunc, types, ndim, block):
         arg = ast.arg(arg=name)
         ast.copy_location(arg, src.tree)
         fargs.args.append(arg)
-    kern._src = src
-    kern._param_types = list(types) + [kt.i64] * 3
-    kern._translation = None
-    kern._compiled = {}
-    kern.device = None
+    param_types = list(types) + [kt.i64] * 3
+    from . import _blocks
+    blocks = _blocks.uses_barriers(src)
     _ctx.ndim, _ctx.block = ndim, block
     try:
+        if blocks:
+            # first typing pass on the kernel as written: the types of its variables
+            from .._kernels.lowering import FnTranslator, Unit
+            _ctx.mode = "infer"
+            typing = FnTranslator(Unit(), src, param_types, kernel=True, cname="ph_typing")
+            typing.run()
+            _blocks.rewrite(src, dict(typing.var_types), block)
+            _ctx.mode = "block"
+        kern._src = src
+        kern._param_types = param_types
+        kern._translation = None
+        kern._compiled = {}
+        kern.device = None
+        kern._ph_cuda_blocks = blocks
         kern._translation_or_raise()
     finally:
-        _ctx.ndim = _ctx.block = None
+        _ctx.ndim = _ctx.block = _ctx.mode = None
     return kern
 
 
