@@ -195,3 +195,26 @@ def test_explicit_signature_and_dims():
     assert (a == 24).all()
     with pytest.raises(KernelError, match="no signature matches"):
         where[1, 1](np.zeros((2, 2)), out)
+
+
+@cuda.jit(device=True)
+def _draw(states, i):
+    return cr.xoroshiro128p_uniform_float64(states, i)
+
+
+@cuda.jit
+def _draws(states, out):
+    i = cuda.grid(1)
+    out[i] = _draw(states, i) + cr.xoroshiro128p_uniform_float64(states, i)
+
+
+def test_xoroshiro_in_device_function_and_index_errors():
+    states = cr.create_xoroshiro128p_states(8, seed=9)
+    out = np.zeros(8)
+    _draws[2, 4](states, out)
+    ref = cr.create_xoroshiro128p_states(8, seed=9)
+    expect = [cr.xoroshiro128p_uniform_float64(ref, i) + cr.xoroshiro128p_uniform_float64(ref, i)
+              for i in range(8)]
+    np.testing.assert_array_equal(out, expect)
+    with pytest.raises(IndexError, match="index out of range for 'states'"):
+        _draws[2, 4](cr.create_xoroshiro128p_states(6, seed=9), out)

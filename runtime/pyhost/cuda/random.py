@@ -110,31 +110,36 @@ _PRELUDE = r"""#if PH_CUDA
 #define PH_XM(f) __builtin_##f
 #endif
 // xoroshiro128+ (numba.cuda.random): states are ph_array<ph_i64, 2> of shape (n, 2)
-template <typename S> PH_FN unsigned long long ph_xoro_next(const S& s, int site, int* err,
-                                      ph_i64 i) {
-  ph_i64 o = ph_off(s, site, err, i, (ph_i64)0);
-  if (o < 0) return 0ULL;
-  unsigned long long s0 = (unsigned long long)s.data[o], s1 = (unsigned long long)s.data[o + 1];
+// The call site checks the index first (ph_xoro_ok; a failing kernel body returns), so the
+// loop that draws holds no error store and the compiler keeps the state in registers.
+template <typename S> PH_FN bool ph_xoro_ok(const S& s, ph_i64 i) {
+  return (ph_u64)i < (ph_u64)s.shape[0] && s.shape[1] >= 2;
+}
+template <bool C, typename S> PH_FN unsigned long long ph_xoro_next(const S& s, int site,
+                                                                   int* err, ph_i64 i) {
+  if (C && !ph_xoro_ok(s, i)) { ph_fail(err, site); return 0ULL; }
+  ph_i64* p = s.data + i * s.shape[1];
+  unsigned long long s0 = (unsigned long long)p[0], s1 = (unsigned long long)p[1];
   unsigned long long r = s0 + s1;
   s1 ^= s0;
-  s.data[o] = (ph_i64)(((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14));
-  s.data[o + 1] = (ph_i64)((s1 << 36) | (s1 >> 28));
+  p[0] = (ph_i64)(((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14));
+  p[1] = (ph_i64)((s1 << 36) | (s1 >> 28));
   return r;
 }
-template <typename S> PH_FN ph_f64 ph_xoro_u64(const S& s, int site, int* err, ph_i64 i) {
-  return (ph_f64)(ph_xoro_next(s, site, err, i) >> 11) * (1.0 / 9007199254740992.0);
+template <bool C, typename S> PH_FN ph_f64 ph_xoro_u64(const S& s, int site, int* err, ph_i64 i) {
+  return (ph_f64)(ph_xoro_next<C>(s, site, err, i) >> 11) * (1.0 / 9007199254740992.0);
 }
-template <typename S> PH_FN ph_f32 ph_xoro_u32(const S& s, int site, int* err, ph_i64 i) {
-  return (ph_f32)ph_xoro_u64(s, site, err, i);
+template <bool C, typename S> PH_FN ph_f32 ph_xoro_u32(const S& s, int site, int* err, ph_i64 i) {
+  return (ph_f32)ph_xoro_u64<C>(s, site, err, i);
 }
-template <typename S> PH_FN ph_f32 ph_xoro_n32(const S& s, int site, int* err, ph_i64 i) {
-  ph_f32 u1 = ph_xoro_u32(s, site, err, i);
-  ph_f32 u2 = ph_xoro_u32(s, site, err, i);
+template <bool C, typename S> PH_FN ph_f32 ph_xoro_n32(const S& s, int site, int* err, ph_i64 i) {
+  ph_f32 u1 = ph_xoro_u32<C>(s, site, err, i);
+  ph_f32 u2 = ph_xoro_u32<C>(s, site, err, i);
   return PH_XM(sqrtf)(-2.0f * PH_XM(logf)(u1)) * PH_XM(cosf)(6.2831855f * u2);
 }
-template <typename S> PH_FN ph_f64 ph_xoro_n64(const S& s, int site, int* err, ph_i64 i) {
-  ph_f64 u1 = (ph_f64)ph_xoro_u32(s, site, err, i);
-  ph_f64 u2 = (ph_f64)ph_xoro_u32(s, site, err, i);
+template <bool C, typename S> PH_FN ph_f64 ph_xoro_n64(const S& s, int site, int* err, ph_i64 i) {
+  ph_f64 u1 = (ph_f64)ph_xoro_u32<C>(s, site, err, i);
+  ph_f64 u2 = (ph_f64)ph_xoro_u32<C>(s, site, err, i);
   return PH_XM(sqrt)(-2.0 * PH_XM(log)(u1)) * PH_XM(cos)(6.283185307179586 * u2);
 }"""
 
@@ -155,7 +160,14 @@ def _lower(cfn, result, pyname):
         tr.mark_written(st)
         tr.impure = True
         sid = tr.site(node, 1, f"index out of range for '{tr.label(node.args[0])}' in {pyname}")
-        return Val(f"{cfn}({st.code}, {sid}, ph_err, {cast(idx, kt.i64)})", result, pure=False)
+        checked = "true"
+        if tr.kernel:
+            idx = tr.force_tmp(idx)
+            tr.emit(f"if (!ph_xoro_ok({st.code}, {cast(idx, kt.i64)})) {{ ph_fail(ph_err, "
+                    f"{sid}); return; }}")
+            checked = "false"
+        return Val(f"{cfn}<{checked}>({st.code}, {sid}, ph_err, {cast(idx, kt.i64)})", result,
+                   pure=False)
     return lower
 
 
