@@ -274,6 +274,10 @@ class CUDADispatcher:
                 raise KernelLaunchError(
                     f"kernel '{self.__name__}': no signature matches the arguments "
                     f"({', '.join(t.name for t in types)})")
+        if _kdev.get_device() == "python":
+            raise KernelLaunchError(
+                f"kernel '{self.__name__}': @cuda.jit kernels run on the cpu or cuda device "
+                f"(PYHOST_DEVICE=python is the reference of @pyhost.kernel only)")
         ndim = max(len(griddim), len(blockdim))
         g = griddim + (1,) * (3 - len(griddim))
         b = blockdim + (1,) * (3 - len(blockdim))
