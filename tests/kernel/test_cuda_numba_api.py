@@ -218,3 +218,45 @@ def test_xoroshiro_in_device_function_and_index_errors():
     np.testing.assert_array_equal(out, expect)
     with pytest.raises(IndexError, match="index out of range for 'states'"):
         _draws[2, 4](cr.create_xoroshiro128p_states(6, seed=9), out)
+
+
+def test_3d_indices_and_block_mode_3d():
+    @cuda.jit
+    def ids(out):
+        x, y, z = cuda.grid(3)
+        out[x, y, z] = ((cuda.blockIdx.z * cuda.blockDim.z + cuda.threadIdx.z) * 10000 +
+                        (cuda.blockIdx.y * cuda.blockDim.y + cuda.threadIdx.y) * 100 +
+                        cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x)
+
+    @cuda.jit
+    def ids_shared(out):
+        buf = cuda.shared.array((2, 3, 4), np.int64)   # [tz, ty, tx]
+        tx, ty, tz = cuda.threadIdx.x, cuda.threadIdx.y, cuda.threadIdx.z
+        x, y, z = cuda.grid(3)
+        buf[tz, ty, tx] = z * 10000 + y * 100 + x
+        cuda.syncthreads()
+        # each thread reads its mirror in the block: only right after the barrier
+        out[x, y, z] = buf[1 - tz, 2 - ty, 3 - tx]
+
+    shape = (8, 6, 4)
+    x, y, z = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+    out = np.zeros(shape, dtype=np.int64)
+    ids[(2, 2, 2), (4, 3, 2)](out)
+    np.testing.assert_array_equal(out, z * 10000 + y * 100 + x)
+    out2 = np.zeros(shape, dtype=np.int64)
+    ids_shared[(2, 2, 2), (4, 3, 2)](out2)
+    mx, my, mz = (x // 4) * 4 + 3 - x % 4, (y // 3) * 3 + 2 - y % 3, (z // 2) * 2 + 1 - z % 2
+    np.testing.assert_array_equal(out2, mz * 10000 + my * 100 + mx)
+
+
+def test_return_across_barrier_is_rejected():
+    @cuda.jit
+    def early(a):
+        i = cuda.grid(1)
+        if i >= a.size:
+            return
+        cuda.syncthreads()
+        a[i] = 1.0
+
+    with pytest.raises(KernelError, match="return in a kernel with cuda.syncthreads"):
+        early[1, 4](np.zeros(4))
