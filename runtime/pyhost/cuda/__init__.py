@@ -11,7 +11,6 @@ intrinsics table (``_builtins.py``).
 import functools
 import operator
 import threading
-import types as _pytypes
 
 import numpy as np
 
