@@ -50,11 +50,8 @@ def _tid_dims(fn, resolve):
     seen = set()
     for node in fn.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.value, ast.Call) and not node.value.args:
-            try:
-                is_tid = resolve(node.value.func) is intrinsics.tid
-            except Exception:  # noqa: BLE001 - not a tid() call
-                is_tid = False
+                isinstance(node.value, ast.Call):
+            is_tid = intrinsics.is_tid_call(node.value, resolve)
             if not is_tid:
                 seen.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
                 continue

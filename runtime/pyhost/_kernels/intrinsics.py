@@ -122,6 +122,20 @@ def lower_tid(tr, node, label, want=None):
 register(tid, lower_tid)
 
 
+def is_tid_call(call, resolve):
+    """Whether the call ``call`` (an ast.Call) gives the launch index as ``tid()`` does: ``tid()``
+    itself, or a function whose ``_kernel_tid_alias(call)`` says so (``pyhost.cuda.grid(n)``).
+    The direct loop and the lanes use it to find the names that hold the launch index."""
+    try:
+        obj = resolve(call.func)
+    except Exception:  # noqa: BLE001 - not a call of a known function
+        return False
+    if obj is tid:
+        return not call.args
+    alias = getattr(obj, "_kernel_tid_alias", None)
+    return bool(alias is not None and alias(call))
+
+
 # ---- pyhost.atomic_add -----------------------------------------------------------------------
 
 def atomic_add(array, index, value):

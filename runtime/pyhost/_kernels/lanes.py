@@ -253,14 +253,11 @@ class LaneTranslator(FnTranslator):
 
     def note_tid(self, node):
         v = node.value
-        if not (isinstance(v, ast.Call) and not v.args and len(node.targets) == 1):
+        if not (isinstance(v, ast.Call) and len(node.targets) == 1):
             return
         if isinstance(v.func, ast.Name) and v.func.id in self.local_set:
             return
-        try:
-            if self.resolve_object(v.func) is not intrinsics.tid:
-                return
-        except Exception:  # noqa: BLE001 - not a tid() call
+        if not intrinsics.is_tid_call(v, self.resolve_object):
             return
         t = node.targets[0]
         elts = [t] if isinstance(t, ast.Name) else list(getattr(t, "elts", []))

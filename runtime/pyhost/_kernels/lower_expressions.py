@@ -46,6 +46,9 @@ class ExpressionLowering:
                     return Val(None, TupleT([kt.i64] * base.type.ndim), elts=elts)
                 if node.attr == "ndim":
                     return self.object_value(base.type.ndim, node)
+                if node.attr == "size":
+                    return Val("(" + " * ".join(f"{base.code}.shape[{k}]"
+                                                for k in range(base.type.ndim)) + ")", kt.i64)
             raise self.err(f"attribute '{node.attr}' of a {_tname(base.type)} is not supported "
                            "(arrays have .shape)", node, "attribute access")
         obj = self.resolve_object(node)

@@ -336,6 +336,9 @@ class FnTranslator(StatementLowering, ExpressionLowering):
             return Val(render_const(obj, kt.i64), kt.i64, const=obj, weak=True, simple=True)
         if isinstance(obj, float):
             return Val(render_const(obj, kt.f64), kt.f64, const=obj, weak=True, simple=True)
+        hook = getattr(type(obj), "_kernel_lower_value", None)  # e.g. pyhost.cuda.threadIdx.x
+        if hook is not None:
+            return hook(obj, self, node)
         what = type(obj).__name__
         label = ast.unparse(node)
         raise self.err(f"'{label}' (a {what}) cannot be used in a kernel; only numbers, arrays "
