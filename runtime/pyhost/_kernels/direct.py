@@ -19,6 +19,7 @@ import ast
 
 from . import intrinsics
 from .lowering import FnTranslator, _Out
+from .source import assignment_counts
 from .typing_rules import Val, cast
 
 
@@ -32,21 +33,7 @@ class NotDirect(Exception):
 def _tid_dims(fn, resolve):
     """{name: launch dimension} of the names ``tid()`` is assigned to at the top level of the
     body, each assigned nowhere else."""
-    counts, dims = {}, {}
-
-    def count(t):
-        if isinstance(t, ast.Name):
-            counts[t.id] = counts.get(t.id, 0) + 1
-        elif isinstance(t, ast.Tuple):
-            for e in t.elts:
-                count(e)
-
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                count(t)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
-            count(node.target)
+    counts, dims = assignment_counts(fn), {}
     seen = set()
     for node in fn.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and \

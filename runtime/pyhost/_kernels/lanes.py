@@ -28,6 +28,7 @@ from . import intrinsics
 from . import types as kt
 from .intrinsics import ERR_VALUE
 from .lowering import FnTranslator, _Out
+from .source import assignment_counts
 from .typing_rules import Val, _promote_small, arith_type, cast, mangle
 
 _USES_ERR = re.compile(r"\bph_err\b")
@@ -47,25 +48,6 @@ def _sctype(t):
     if isinstance(t, kt.ArrayType):
         return f"::ph_array< ::{t.dtype.ctype}, {t.ndim}>"
     return f"::{t.ctype}"
-
-
-def _assign_counts(fn):
-    counts = {}
-
-    def add(t):
-        if isinstance(t, ast.Name):
-            counts[t.id] = counts.get(t.id, 0) + 1
-        elif isinstance(t, ast.Tuple):
-            for e in t.elts:
-                add(e)
-
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                add(t)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
-            add(node.target)
-    return counts
 
 
 def _has_own(body, cls):
@@ -119,7 +101,7 @@ class LaneTranslator(FnTranslator):
         self.discarded = None
         self.mask_count = 0
         self.uniform_counters = []   # scalar counters of uniform for loops
-        self.counts = _assign_counts(scalar.src.tree)
+        self.counts = assignment_counts(scalar.src.tree)
 
     # -- driver --------------------------------------------------------------------------------
     def run(self):

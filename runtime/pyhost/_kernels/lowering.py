@@ -20,29 +20,13 @@ from . import types as kt
 from .errors import KernelTypeError
 from .lower_expressions import ExpressionLowering
 from .lower_statements import StatementLowering
-from .source import _Unresolved
+from .source import _Unresolved, assignment_targets
 from .syntax import _construct_name
 from .typing_rules import TupleT, TypeAcc, Val, _tname, ctype, mangle, render_const
 
 
 def _assigned_names(fn):
-    names = []
-
-    def add_target(t):
-        if isinstance(t, ast.Name):
-            if t.id not in names:
-                names.append(t.id)
-        elif isinstance(t, ast.Tuple):
-            for e in t.elts:
-                add_target(e)
-
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                add_target(t)
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
-            add_target(node.target)
-    return names
+    return list(dict.fromkeys(assignment_targets(fn)))
 
 
 class FnResult:

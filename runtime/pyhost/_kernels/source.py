@@ -61,3 +61,32 @@ class FunctionSource:
         if hint:
             msg += f" ({hint})"
         return self.error(KernelSyntaxError, msg, node, construct)
+
+
+def assignment_targets(fn):
+    """The names every assignment in `fn` binds (=, augmented, annotated, for-loop targets,
+    tuple unpacking), in the order they appear, once per binding."""
+    names = []
+
+    def add(target):
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, ast.Tuple):
+            for element in target.elts:
+                add(element)
+
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                add(target)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+            add(node.target)
+    return names
+
+
+def assignment_counts(fn):
+    """{name: how many times `fn` binds it}."""
+    counts = {}
+    for name in assignment_targets(fn):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
