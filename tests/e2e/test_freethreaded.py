@@ -24,10 +24,20 @@ try:
     names.append("_pyhost_kernels")
 except ImportError:
     pass
+needs = []
 for info in pkgutil.walk_packages(pyhost.__path__, "pyhost."):
-    importlib.import_module(info.name)
+    try:
+        importlib.import_module(info.name)
+    except ModuleNotFoundError as exc:
+        # A module of pyhost's that needs a package this interpreter lacks (pyhost.cuda: numpy
+        # when no venv is active): pure Python, so it cannot turn the GIL on; say which.
+        if (exc.name or "pyhost").partition(".")[0] == "pyhost":
+            raise
+        needs.append(f"{info.name} needs {exc.name}")
+        continue
     names.append(info.name)
 print(len(names), " ".join(names))
+print("not imported:", needs)
 print("gil", sys._is_gil_enabled())
 """
 
