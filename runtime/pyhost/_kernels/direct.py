@@ -18,7 +18,7 @@ of the translation is the scalar translator's, with the types it settled.
 import ast
 
 from . import intrinsics
-from .lowering import FnTranslator, _Out
+from .lowering import FnTranslator
 from .source import assignment_counts
 from .typing_rules import Val, cast
 
@@ -88,19 +88,8 @@ class DirectTranslator(FnTranslator):
         for node in ast.walk(self.src.tree):
             if isinstance(node, (ast.For, ast.While)):
                 raise NotDirect("the kernel has a loop")
-        body = self.src.tree.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            body = body[1:]
-        self.changed = False
-        self.tmp_count = 0
-        self.tmp_decls = []
-        self.calls = set()
-        self.impure = False
-        self.out = _Out()
-        self.indent = 1
-        self.loop_depth = 0
-        self.unknown = None
-        self.stmts(body)
+        self.start_walk()
+        self.stmts(self.body_statements())
         # Affine loads of read-only arrays run first, whether or not the code that reads them
         # runs: in the direct range they are in bounds, and the compiler then blends the
         # branches of an if instead of masking each load.

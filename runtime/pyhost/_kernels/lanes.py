@@ -29,7 +29,7 @@ from . import types as kt
 from .intrinsics import ERR_VALUE
 from .lowering import FnTranslator, _Out
 from .source import assignment_counts
-from .typing_rules import Val, _promote_small, arith_type, cast, mangle
+from .typing_rules import Val, arith_type, boolop_type, cast, mangle
 
 _USES_ERR = re.compile(r"\bph_err\b")
 
@@ -430,11 +430,7 @@ class LaneTranslator(FnTranslator):
             sym = "&&" if is_and else "||"  # both sides evaluated: nothing there can fail
             return Val(f"({left.code} {sym} {right.code})", kt.boolean,
                        pure=left.pure and right.pure)
-        t, _ = arith_type(left, right) if not (left.type.is_bool and right.type.is_bool) \
-            else (kt.boolean, False)
-        if left.type.is_bool != right.type.is_bool and (left.type.is_bool or right.type.is_bool):
-            other = right.type if left.type.is_bool else left.type
-            t = _promote_small(other) if not other.is_float else other
+        t = boolop_type(left, right)
         tmp = self.new_tmp(t)
         self.emit(f"{tmp} = {cast(left, t)};")
         test = self.cond_code(Val(tmp, t), node)

@@ -7,7 +7,8 @@ from . import intrinsics
 from . import types as kt
 from .intrinsics import ERR_INDEX, ERR_VALUE, ERR_ZERODIV
 from .syntax import _BINOP_SYMBOL, _CMP_SYMBOL, _constant_construct, _construct_name
-from .typing_rules import TupleT, Val, _promote_small, _tname, arith_type, cast, render_const
+from .typing_rules import (TupleT, Val, _promote_small, _tname, arith_type, boolop_type, cast,
+                           render_const)
 
 
 class ExpressionLowering:
@@ -246,11 +247,7 @@ class ExpressionLowering:
             sym = "&&" if is_and else "||"
             return Val(f"({left.code} {sym} {right.code})", kt.boolean,
                        pure=left.pure and right.pure)
-        t, _ = arith_type(left, right) if not (left.type.is_bool and right.type.is_bool) \
-            else (kt.boolean, False)
-        if left.type.is_bool != right.type.is_bool and (left.type.is_bool or right.type.is_bool):
-            other = right.type if left.type.is_bool else left.type
-            t = _promote_small(other) if not other.is_float else other
+        t = boolop_type(left, right)
         tmp = self.new_tmp(t)
         self.emit(f"{tmp} = {cast(left, t)};")
         test = self.cond_code(Val(tmp, t), node)

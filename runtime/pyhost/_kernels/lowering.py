@@ -122,20 +122,29 @@ class FnTranslator(StatementLowering, ExpressionLowering):
         self.ret_nodes = []
 
     # -- driver --------------------------------------------------------------------------------
-    def run(self):
+    def body_statements(self):
+        """The function's statements, its docstring left out."""
         body = self.src.tree.body
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             body = body[1:]
+        return body
+
+    def start_walk(self):
+        """Fresh state for one walk over the body (types settle over several walks)."""
+        self.changed = False
+        self.tmp_count = 0
+        self.tmp_decls = []
+        self.calls = set()
+        self.impure = False
+        self.out = _Out()
+        self.indent = 1
+        self.loop_depth = 0
+        self.unknown = None
+
+    def run(self):
+        body = self.body_statements()
         for _ in range(self.MAX_RUNS):
-            self.changed = False
-            self.tmp_count = 0
-            self.tmp_decls = []
-            self.calls = set()
-            self.impure = False
-            self.out = _Out()
-            self.indent = 1
-            self.loop_depth = 0
-            self.unknown = None
+            self.start_walk()
             self.stmts(body)
             if not self.changed:
                 if self.unknown is not None:

@@ -117,6 +117,17 @@ def arith_type(a, b):
     return join_types(_promote_small(a.type), _promote_small(b.type)), a.weak and b.weak
 
 
+
+def boolop_type(left, right):
+    """The type of `left and/or right` when it is not a plain boolean: the operands' arithmetic
+    type, or, for a bool with a number, that number's (small ints promoted)."""
+    if left.type.is_bool and right.type.is_bool:
+        return kt.boolean
+    if left.type.is_bool or right.type.is_bool:
+        other = right.type if left.type.is_bool else left.type
+        return _promote_small(other) if not other.is_float else other
+    return arith_type(left, right)[0]
+
 def render_const(value, t):
     if t.is_bool:
         return "true" if value else "false"
