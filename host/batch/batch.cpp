@@ -1,6 +1,8 @@
 // run_batch(): load and check the job file, plan, run, write the results.
 #include "batch/batch.hpp"
 
+#include "batch/attempt_runner.hpp"
+
 #include "batch/child_process.hpp"
 #include "batch/job_command.hpp"
 #include "batch/job_file.hpp"
@@ -81,10 +83,10 @@ Plan make_plan(const JobFile& file, const Selection& selection,
   return plan;
 }
 
-void print_plan(const JobFile& file, const Plan& plan, int jobs, const fs::path& exe,
-                const fs::path& results_dir) {
-  fmt::print("pyhost batch: plan for {}: {} job{}, at most {} at a time\n", file.display_path,
-             plan.jobs.size(), plan.jobs.size() == 1 ? "" : "s", jobs);
+void print_plan(const JobFile& file, const Plan& plan, const std::string& where,
+                const fs::path& exe, const fs::path& results_dir) {
+  fmt::print("pyhost batch: plan for {}: {} job{}, {}\n", file.display_path, plan.jobs.size(),
+             plan.jobs.size() == 1 ? "" : "s", where);
   for (size_t i = 0; i < plan.jobs.size(); ++i) {
     const JobSpec& job = *plan.jobs[i].spec;
     std::string notes;
@@ -103,6 +105,8 @@ void print_plan(const JobFile& file, const Plan& plan, int jobs, const fs::path&
     more +=
         fmt::format("retries: {}; timeout: {}", job.retries,
                     job.timeout_s ? fmt::format("{:g} s", *job.timeout_s) : std::string("none"));
+    if (job.ranks > 1) more += fmt::format("; ranks: {}", job.ranks);
+    if (!job.host.empty()) more += fmt::format("; host: {}", job.host);
     fmt::print("       {}\n", more);
   }
 }
@@ -110,7 +114,8 @@ void print_plan(const JobFile& file, const Plan& plan, int jobs, const fs::path&
 // Attempt files of the jobs about to run, left by an earlier batch, would be mistaken for
 // this one's.
 void remove_stale_attempt_files(const fs::path& dir, const std::set<std::string>& jobs) {
-  static const std::regex kAttemptFile(R"(^(.*)\.attempt\d+\.(stdout|stderr|json)$)");
+  static const std::regex kAttemptFile(
+      R"(^(.*)\.attempt\d+(\.member\d+)?\.(stdout|stderr|json)$)");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::smatch m;
@@ -193,13 +198,14 @@ void print_summary(const nlohmann::ordered_json& doc, const fs::path& json_path)
 
 }  // namespace
 
-int run_batch(const BatchOptions& options) {
+int run_batch(const BatchOptions& options, BatchEngine* engine) {
   const Clock::time_point start = Clock::now();
   JobFile file;
   Selection selection;
   std::map<std::string, nlohmann::ordered_json> previous;
   try {
     file = load_job_file(options.job_file);
+    check_placement(file, engine ? &engine->rank_hosts() : nullptr);
     selection = select_jobs(file, options.only);
     if (!options.resume.empty()) previous = load_results_jobs(options.resume);
   } catch (const JobFileError& e) {
@@ -224,8 +230,14 @@ int run_batch(const BatchOptions& options) {
   const fs::path exe = self_exe();
   Plan plan = make_plan(file, selection, previous, !options.resume.empty());
 
+  const size_t ranks = engine ? engine->rank_hosts().size() : 0;
+  const std::string where =
+      !engine ? fmt::format("at most {} at a time", max_jobs)
+              : fmt::format("on {} rank{}, at most {} at a time on each", ranks,
+                            ranks == 1 ? "" : "s",
+                            options.jobs > 0 ? std::to_string(options.jobs) : "its cores");
   if (options.dry_run) {
-    print_plan(file, plan, max_jobs, exe, results_dir);
+    print_plan(file, plan, where, exe, results_dir);
     return kExitOk;
   }
 
@@ -256,6 +268,13 @@ int run_batch(const BatchOptions& options) {
                            ? nlohmann::ordered_json(nullptr)
                            : nlohmann::ordered_json(fs::absolute(options.resume).string())},
   };
+  if (engine) {
+    meta["engine"] = "mpi";
+    meta["ranks"] = ranks;
+    meta["hosts"] = engine->rank_hosts();
+    meta["max_jobs"] = options.jobs > 0 ? nlohmann::ordered_json(options.jobs)
+                                        : nlohmann::ordered_json(nullptr);  // each rank's cores
+  }
   ResultsFile results(json_path, planned, std::move(meta));
   for (auto& [name, job] : plan.carried) results.set_job(name, job);
 
@@ -276,12 +295,14 @@ int run_batch(const BatchOptions& options) {
     SchedulerConfig config;
     config.max_jobs = max_jobs;
     config.fail_fast = options.fail_fast;
+    std::unique_ptr<AttemptRunner> runner =
+        engine ? engine->make_runner(options.jobs) : std::make_unique<LocalRunner>(max_jobs);
     Scheduler scheduler(
         std::move(plan.jobs), config,
         [&](const JobSpec& job, int attempt) {
           return make_attempt_command(job, attempt, exe, results_dir);
         },
-        observer, start);
+        observer, start, *runner);
     stop_signal = scheduler.run(signals);
   } catch (const std::exception& e) {
     // Running jobs were stopped by ~Scheduler; what had finished is in the results file.

@@ -1,5 +1,6 @@
 #include "batch/child_process.hpp"
 
+#include "util/launcher_env.hpp"
 #include "util/unique_fd.hpp"
 
 #include <fcntl.h>
@@ -48,6 +49,14 @@ ChildProcess ChildProcess::launch(const LaunchSpec& spec) {
   const pid_t parent = ::getpid();
 
   bp::environment env = boost::this_process::environment();
+  // Under mpirun/srun a job is no rank: had it the launcher's variables, a `pyhost run --engine
+  // mpi` or mpi4py in it would call MPI_Init as this rank and break the MPI job.
+  if (has_launcher_variables()) {
+    std::vector<std::string> hidden;
+    for (const auto& entry : env)
+      if (is_launcher_variable(entry.get_name())) hidden.push_back(entry.get_name());
+    for (const auto& name : hidden) env.erase(name);
+  }
   for (const auto& [key, value] : spec.env) env[key] = value;
 
   auto setup = [&](auto& exec) {

@@ -4,6 +4,7 @@
 #include "pyhost/modes.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -40,9 +41,9 @@ const JobSpec* JobFile::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array<std::string_view, 14> kJobKeys = {
-    "name",  "script",  "module",  "code", "args",    "env",   "cwd",
-    "needs", "retries", "timeout", "mode", "workers", "tasks", "tags"};
+constexpr std::array<std::string_view, 16> kJobKeys = {
+    "name",    "script",  "module", "code",    "args",  "env",  "cwd",   "needs",
+    "retries", "timeout", "mode",   "workers", "tasks", "tags", "ranks", "host"};
 constexpr double kMaxTimeout = 1e7;  // ~4 months; keeps deadlines far from clock overflow
 
 int line_of(const toml::source_region& region) {
@@ -108,10 +109,10 @@ struct Field {
 // One table's keys, before [defaults] are applied.
 struct Partial {
   int line = 0;
-  Field<std::string> name, script, module, code, cwd, mode;
+  Field<std::string> name, script, module, code, cwd, mode, host;
   Field<std::vector<std::string>> args, needs, tags;
   Field<std::map<std::string, std::string>> env;
-  Field<int64_t> retries, workers, tasks;
+  Field<int64_t> retries, workers, tasks, ranks;
   Field<double> timeout;
   std::map<std::string, int> need_lines;
 
@@ -285,6 +286,10 @@ class Parser {
       read_string(p.code, node, line, where, k);
     } else if (k == "cwd") {
       read_string(p.cwd, node, line, where, k);
+    } else if (k == "host") {
+      read_string(p.host, node, line, where, k);
+    } else if (k == "ranks") {
+      read_int(p.ranks, node, line, where, k, 1, 4096);
     } else if (k == "mode") {
       read_string(p.mode, node, line, where, k);
       if (p.mode && !find_mode(*p.mode.value)) {
@@ -385,6 +390,14 @@ class Parser {
     if (auto v = pick(j.mode, d.mode)) spec.mode = *v.value;
     if (auto v = pick(j.workers, d.workers)) spec.workers = static_cast<int>(*v.value);
     if (auto v = pick(j.tasks, d.tasks)) spec.tasks = static_cast<int>(*v.value);
+    if (auto v = pick(j.ranks, d.ranks)) {
+      spec.ranks = static_cast<int>(*v.value);
+      spec.ranks_line = v.line;
+    }
+    if (auto v = pick(j.host, d.host)) {
+      spec.host = *v.value;
+      spec.host_line = v.line;
+    }
     if (j.needs) {
       for (const auto& need : *j.needs.value)
         if (std::find(spec.needs.begin(), spec.needs.end(), need) == spec.needs.end())
@@ -424,6 +437,52 @@ JobFile parse_job_file(std::string_view text, const std::string& display_path,
     throw JobFileError(std::move(diagnostics));
   }
   return file;
+}
+
+void check_placement(const JobFile& file, const std::vector<std::string>* rank_hosts) {
+  std::vector<Diagnostic> diagnostics;
+  auto error = [&](int line, std::string message) {
+    diagnostics.push_back({file.display_path, line, std::move(message)});
+  };
+  for (const JobSpec& job : file.jobs) {
+    const std::string where = fmt::format("job '{}'", job.name);
+    if (!rank_hosts) {
+      if (job.ranks > 1)
+        error(job.ranks_line, fmt::format("{}: 'ranks' needs --engine mpi (without it every job "
+                                          "runs on this machine, once)",
+                                          where));
+      if (!job.host.empty())
+        error(job.host_line,
+              fmt::format("{}: 'host' needs --engine mpi (without it every job runs on this "
+                          "machine)",
+                          where));
+      continue;
+    }
+    const int total = static_cast<int>(rank_hosts->size());
+    if (job.host.empty()) {
+      if (job.ranks > total)
+        error(job.ranks_line, fmt::format("{}: 'ranks = {}' but this batch has {} rank{}", where,
+                                          job.ranks, total, total == 1 ? "" : "s"));
+      continue;
+    }
+    const int on_host =
+        static_cast<int>(std::count(rank_hosts->begin(), rank_hosts->end(), job.host));
+    if (on_host == 0) {
+      std::vector<std::string> known(rank_hosts->begin(), rank_hosts->end());
+      std::sort(known.begin(), known.end());
+      known.erase(std::unique(known.begin(), known.end()), known.end());
+      error(job.host_line, fmt::format("{}: no rank runs on host '{}' (the ranks' hosts: {})", where,
+                                       job.host, fmt::join(known, ", ")));
+    } else if (job.ranks > on_host) {
+      error(job.ranks_line, fmt::format("{}: 'ranks = {}' but host '{}' has {} rank{}", where,
+                                        job.ranks, job.host, on_host, on_host == 1 ? "" : "s"));
+    }
+  }
+  if (!diagnostics.empty()) {
+    std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+    throw JobFileError(std::move(diagnostics));
+  }
 }
 
 JobFile load_job_file(const fs::path& path) {

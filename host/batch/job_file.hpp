@@ -46,8 +46,13 @@ struct JobSpec {
   std::optional<std::string> mode;  // unset: pyhost run's default
   std::optional<int> workers;
   std::optional<int> tasks;
+  // --engine mpi only: the attempt runs its command on this many ranks at once (a gang), and only
+  // on ranks of this host (empty: any).
+  int ranks = 1;
+  std::string host;
 
   int line = 0;                           // line of the job's table
+  int ranks_line = 0, host_line = 0;      // lines of those keys, for placement errors                           // line of the job's table
   std::map<std::string, int> need_lines;  // need -> line where it is named
 };
 
@@ -63,6 +68,10 @@ struct JobFile {
 // job_graph.hpp). `base_dir` resolves relative paths. Throws JobFileError.
 JobFile parse_job_file(std::string_view text, const std::string& display_path,
                        const std::filesystem::path& base_dir);
+
+// Checks `ranks` and `host` against where the batch runs: `rank_hosts` holds each rank's host
+// (--engine mpi), null without MPI (both keys are then errors). Throws JobFileError.
+void check_placement(const JobFile& file, const std::vector<std::string>* rank_hosts);
 
 // Reads `path` and parses it with the file's directory as base, then validates the graph.
 JobFile load_job_file(const std::filesystem::path& path);

@@ -14,6 +14,14 @@ nlohmann::ordered_json optional_int(const std::optional<int>& value) {
 nlohmann::ordered_json optional_string(const std::string& value) {
   return value.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(value);
 }
+// Where an attempt ran, with --engine mpi only: the results of a local batch stay as they were.
+void add_place(nlohmann::ordered_json& j, const AttemptResult& a) {
+  if (a.ranks.empty()) return;
+  j["rank"] = a.ranks.front();
+  j["host"] = a.hosts.empty() ? "" : a.hosts.front();
+  j["ranks"] = a.ranks;
+  j["hosts"] = a.hosts;
+}
 }  // namespace
 
 std::string_view to_string(Status status) {
@@ -27,7 +35,7 @@ std::optional<Status> status_from_string(std::string_view text) {
 }
 
 nlohmann::ordered_json to_json(const AttemptResult& a) {
-  return {
+  nlohmann::ordered_json j = {
       {"attempt", a.attempt},
       {"status", to_string(a.status)},
       {"exit_code", optional_int(a.exit_code)},
@@ -42,6 +50,8 @@ nlohmann::ordered_json to_json(const AttemptResult& a) {
       {"stdout_bytes", a.out.bytes},
       {"stderr_bytes", a.err.bytes},
   };
+  add_place(j, a);
+  return j;
 }
 
 nlohmann::ordered_json to_json(const JobResult& job) {
@@ -86,6 +96,7 @@ nlohmann::ordered_json to_json(const JobResult& job) {
   j["command"] = job.command;
   j["history"] = std::move(history);
   j["run"] = last.run;
+  add_place(j, last);
   return j;
 }
 

@@ -28,6 +28,8 @@ struct AttemptResult {
   double start_s = 0, end_s = 0, wall_s = 0, cpu_s = 0;  // start/end: since the batch started
   std::string stdout_path, stderr_path, run_json_path;
   FileTail out, err;
+  std::vector<int> ranks;          // --engine mpi: the ranks it ran on (more than one: ranks = N)
+  std::vector<std::string> hosts;  // ... and their hosts; both empty without MPI
   nlohmann::ordered_json
       run;  // the child's `pyhost run --json`, without task outputs; null if none
 };

@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 struct Scheduler::Slot {
   Phase phase = Phase::Waiting;
   int attempt = 0;  // attempts started so far
-  std::optional<ChildProcess> child;
   AttemptCommand command;
   Clock::time_point started{}, deadline = Clock::time_point::max(),
                                kill_at = Clock::time_point::max(), retry_at{};
@@ -29,11 +28,25 @@ struct Scheduler::Slot {
 
 Scheduler::Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
                      SchedulerObserver& observer, Clock::time_point batch_start)
+    : Scheduler(std::move(plan), config, std::move(command), observer, batch_start,
+                std::make_unique<LocalRunner>(config.max_jobs), nullptr) {}
+
+Scheduler::Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
+                     SchedulerObserver& observer, Clock::time_point batch_start,
+                     AttemptRunner& runner)
+    : Scheduler(std::move(plan), config, std::move(command), observer, batch_start, nullptr,
+                &runner) {}
+
+Scheduler::Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
+                     SchedulerObserver& observer, Clock::time_point batch_start,
+                     std::unique_ptr<AttemptRunner> owned, AttemptRunner* runner)
     : plan_(std::move(plan)),
       config_(config),
       command_(std::move(command)),
       observer_(observer),
       start_(batch_start),
+      own_runner_(std::move(owned)),
+      runner_(runner ? *runner : *own_runner_),
       slots_(plan_.size()) {
   config_.max_jobs = std::max(1, config_.max_jobs);
   for (size_t i = 0; i < plan_.size(); ++i) {
@@ -50,7 +63,7 @@ Scheduler::Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, Comma
   }
 }
 
-// Children still running (only on an exception) are killed and reaped by ~ChildProcess.
+// Children still running (only on an exception) are killed and reaped by the runner's end.
 Scheduler::~Scheduler() = default;
 
 double Scheduler::since_start(Clock::time_point t) const {
@@ -73,24 +86,33 @@ int Scheduler::run(SignalWatcher& signals) {
     if (all_done()) break;
     if (std::exchange(changed_, false)) continue;  // a job ended: its dependents may be ready
     auto wake = std::min(next_wakeup(), Clock::now() + config_.tick);
-    signals.wait(std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()));
+    runner_.wait(signals, std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()));
   }
   return stop_signal_;
 }
 
 void Scheduler::start_ready() {
   const Clock::time_point now = Clock::now();
-  // Plan order is a topological order: earlier jobs first, retries as soon as due.
-  for (size_t i = 0; i < slots_.size() && running_ < static_cast<size_t>(config_.max_jobs); ++i) {
+  // Plan order is a topological order: earlier jobs first, retries as soon as due. A job the
+  // runner has no room for now (its host busy) does not hold up the others.
+  for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (no_new_attempts_) break;
-    if (s.phase == Phase::Backoff && now >= s.retry_at) {
-      launch(i);
-    } else if (s.phase == Phase::Waiting) {
-      bool ready = std::all_of(plan_[i].needs.begin(), plan_[i].needs.end(), [&](size_t n) {
+    bool due = s.phase == Phase::Backoff && now >= s.retry_at;
+    if (s.phase == Phase::Waiting)
+      due = std::all_of(plan_[i].needs.begin(), plan_[i].needs.end(), [&](size_t n) {
         return slots_[n].phase == Phase::Done && slots_[n].result.status == Status::Ok;
       });
-      if (ready) launch(i);
+    if (!due) continue;
+    const JobSpec& spec = *plan_[i].spec;
+    if (auto why = runner_.impossible(spec)) {
+      // A retry keeps its attempts; a job that never started has none.
+      finish_job(i, s.attempt > 0 ? s.result.attempts.back().status : Status::Failed,
+                 s.attempt > 0 ? fmt::format("{}; no retry: {}", s.result.attempts.back().reason,
+                                             *why)
+                               : "not started: " + *why);
+    } else if (runner_.has_room(spec)) {
+      launch(i);
     }
   }
 }
@@ -112,31 +134,22 @@ void Scheduler::launch(size_t index) {
                                                 std::chrono::duration<double>(*spec.timeout_s))
                               : Clock::time_point::max();
   observer_.attempt_started(spec, s.attempt, spec.retries + 1);
-  try {
-    s.child = ChildProcess::launch(s.command.launch);
-    s.phase = Phase::Running;
-    ++running_;
-  } catch (const std::exception& e) {
-    finish_attempt(index, ExitStatus{}, e.what());
-  }
+  s.phase = Phase::Running;
+  ++running_;
+  runner_.start(index, spec, s.command);
 }
 
 void Scheduler::reap() {
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
-    if (s.phase != Phase::Running) continue;
-    const pid_t group = s.child->pid();
-    if (auto exit = s.child->try_wait()) {
-      // What a stopped job left behind (its own children) goes with it.
-      if (s.timed_out || s.result.interrupted) ::kill(-group, SIGKILL);
-      s.child.reset();
-      --running_;
-      finish_attempt(i, *exit, "");
-    }
+  for (const AttemptEnd& end : runner_.take_ended()) {
+    const size_t i = static_cast<size_t>(end.key);
+    if (i >= slots_.size() || slots_[i].phase != Phase::Running) continue;
+    --running_;
+    finish_attempt(i, end);
   }
 }
 
-void Scheduler::finish_attempt(size_t index, const ExitStatus& exit, std::string launch_error) {
+void Scheduler::finish_attempt(size_t index, const AttemptEnd& end) {
+  const ExitStatus& exit = end.exit;
   Slot& s = slots_[index];
   const JobSpec& spec = *plan_[index].spec;
   const Clock::time_point now = Clock::now();
@@ -148,6 +161,8 @@ void Scheduler::finish_attempt(size_t index, const ExitStatus& exit, std::string
   a.cpu_s = exit.cpu_s;
   a.exit_code = exit.exit_code;
   if (exit.signal) a.signal = signal_name(exit.signal);
+  a.ranks = end.ranks;
+  a.hosts = end.hosts;
   a.stdout_path = s.command.launch.stdout_path.string();
   a.stderr_path = s.command.launch.stderr_path.string();
   a.out = read_tail(s.command.launch.stdout_path, config_.output_tail_bytes);
@@ -161,9 +176,9 @@ void Scheduler::finish_attempt(size_t index, const ExitStatus& exit, std::string
       spdlog::debug("batch: ignoring unreadable {}: {}", a.run_json_path, e.what());
     }
   }
-  if (!launch_error.empty()) {
-    a.status = Status::Failed;
-    a.reason = std::move(launch_error);
+  if (!end.error.empty()) {
+    a.status = end.lost ? Status::Crashed : Status::Failed;
+    a.reason = end.error;
   } else {
     Outcome o = classify_attempt(exit, s.timed_out, spec.timeout_s, a.run);
     a.status = o.status;
@@ -221,15 +236,16 @@ void Scheduler::skip_blocked() {
 
 void Scheduler::enforce_deadlines() {
   const Clock::time_point now = Clock::now();
-  for (Slot& s : slots_) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
     if (s.phase != Phase::Running) continue;
     if (!s.timed_out && now >= s.deadline) {
       s.timed_out = true;
-      s.child->signal_group(SIGTERM);
+      runner_.signal(i, SIGTERM);
       s.kill_at = now + config_.kill_grace;
     }
     if (now >= s.kill_at) {
-      s.child->signal_group(SIGKILL);
+      runner_.signal(i, SIGKILL);
       s.kill_at = Clock::time_point::max();  // once is enough; reap() follows
     }
   }
@@ -243,10 +259,11 @@ void Scheduler::stop(int sig) {
   stop_signal_ = sig;
   no_new_attempts_ = true;
   const Clock::time_point now = Clock::now();
-  for (Slot& s : slots_) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
     if (s.phase != Phase::Running) continue;
     s.result.interrupted = true;
-    s.child->signal_group(again ? SIGKILL : sig);
+    runner_.signal(i, again ? SIGKILL : sig);
     s.kill_at = again ? Clock::time_point::max() : std::min(s.kill_at, now + config_.kill_grace);
   }
   if (!again) stop_pending(fmt::format("not started: pyhost batch got {}", signal_name(sig)));

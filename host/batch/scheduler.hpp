@@ -1,8 +1,10 @@
-// Runs planned jobs as child processes: at most `max_jobs` at once, each as soon as its needs
-// are ok; retries with back-off, timeouts (SIGTERM, then SIGKILL to the job's process group),
-// skips dependents of failed jobs, --fail-fast, and stops cleanly on SIGINT/SIGTERM.
+// Runs planned jobs through an AttemptRunner (child processes here, or the ranks of an MPI job),
+// each as soon as its needs are ok and the runner has room; retries with back-off, timeouts
+// (SIGTERM, then SIGKILL to the job's process group), skips dependents of failed jobs,
+// --fail-fast, and stops cleanly on SIGINT/SIGTERM.
 #pragma once
 
+#include "batch/attempt_runner.hpp"
 #include "batch/child_process.hpp"
 #include "batch/job_command.hpp"
 #include "batch/job_file.hpp"
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -26,7 +29,7 @@ struct PlannedJob {
 };
 
 struct SchedulerConfig {
-  int max_jobs = 1;
+  int max_jobs = 1;  // for the LocalRunner that the constructor without a runner makes
   bool fail_fast = false;
   std::chrono::milliseconds kill_grace{2000};   // SIGTERM -> SIGKILL
   std::chrono::milliseconds backoff_base{200};  // retry k waits base * 2^(k-1), at most cap
@@ -56,21 +59,29 @@ using CommandFn = std::function<AttemptCommand(const JobSpec&, int attempt)>;
 
 class Scheduler {
  public:
+  // Attempts run as child processes of this process, at most config.max_jobs at once.
   Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
             SchedulerObserver& observer, Clock::time_point batch_start);
+  // Attempts run where `runner` puts them.
+  Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
+            SchedulerObserver& observer, Clock::time_point batch_start, AttemptRunner& runner);
   ~Scheduler();
 
   // Runs until every job is final. Returns the SIGINT/SIGTERM that stopped the batch, or 0.
   int run(SignalWatcher& signals);
 
  private:
+  Scheduler(std::vector<PlannedJob> plan, SchedulerConfig config, CommandFn command,
+            SchedulerObserver& observer, Clock::time_point batch_start,
+            std::unique_ptr<AttemptRunner> owned, AttemptRunner* runner);
+
   enum class Phase { Waiting, Running, Backoff, Done };
   struct Slot;
 
   void start_ready();
   void launch(size_t index);
   void reap();
-  void finish_attempt(size_t index, const ExitStatus& exit, std::string launch_error);
+  void finish_attempt(size_t index, const AttemptEnd& end);
   void finish_job(size_t index, Status status, std::string reason);
   void skip_blocked();
   void enforce_deadlines();
@@ -86,6 +97,8 @@ class Scheduler {
   CommandFn command_;
   SchedulerObserver& observer_;
   Clock::time_point start_;
+  std::unique_ptr<AttemptRunner> own_runner_;  // the default LocalRunner
+  AttemptRunner& runner_;
   std::vector<Slot> slots_;
   size_t running_ = 0;
   bool no_new_attempts_ = false;
