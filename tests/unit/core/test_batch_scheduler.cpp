@@ -237,3 +237,64 @@ TEST_F(SchedulerTest, SigtermIsForwardedAndReported) {
 
 }  // namespace
 }  // namespace pyhost::batch
+
+namespace pyhost::batch {
+namespace {
+
+// A runner that runs nothing: every attempt ends at once with exit 0. Jobs on host "busy" find
+// room only after a few asks; a job on host "gone" can never run.
+struct FakeRunner : AttemptRunner {
+  std::optional<std::string> impossible(const JobSpec& job) const override {
+    if (job.host == "gone") return std::string("its host is gone");
+    return std::nullopt;
+  }
+  bool has_room(const JobSpec& job) const override {
+    return job.host != "busy" || ++asks > 3;
+  }
+  void start(AttemptKey key, const JobSpec& job, const AttemptCommand&) override {
+    started.push_back(job.name);
+    AttemptEnd end;
+    end.key = key;
+    end.exit.exit_code = 0;
+    end.ranks = {7};
+    end.hosts = {"h7"};
+    ended.push_back(end);
+  }
+  std::vector<AttemptEnd> take_ended() override { return std::exchange(ended, {}); }
+  void signal(AttemptKey, int) override {}
+  void wait(SignalWatcher&, std::chrono::milliseconds) override {}
+
+  mutable int asks = 0;
+  std::vector<std::string> started;
+  std::vector<AttemptEnd> ended;
+};
+
+TEST(SchedulerRunner, AJobWithoutRoomDoesNotHoldUpTheOthersAndAnImpossibleOneFails) {
+  ScratchDir dir;
+  std::deque<JobSpec> specs;
+  for (auto [name, host] : {std::pair{"waits", "busy"}, {"free", ""}, {"never", "gone"}}) {
+    JobSpec s;
+    s.name = name;
+    s.host = host;
+    s.cwd = dir.path();
+    specs.push_back(s);
+  }
+  std::vector<PlannedJob> plan;
+  for (const auto& s : specs) plan.push_back({&s, {}, false});
+  Recorder rec;
+  FakeRunner runner;
+  SignalWatcher signals;
+  Scheduler scheduler(
+      std::move(plan), {}, [](const JobSpec&, int) { return AttemptCommand{}; }, rec,
+      Clock::now(), runner);
+  EXPECT_EQ(scheduler.run(signals), 0);
+  EXPECT_EQ(runner.started, (std::vector<std::string>{"free", "waits"}));
+  EXPECT_EQ(rec.results.at("waits").status, Status::Ok);
+  EXPECT_EQ(rec.results.at("waits").attempts.at(0).ranks, std::vector<int>{7});
+  EXPECT_EQ(rec.results.at("never").status, Status::Failed);
+  EXPECT_EQ(rec.results.at("never").reason, "not started: its host is gone");
+  EXPECT_TRUE(rec.results.at("never").attempts.empty());
+}
+
+}  // namespace
+}  // namespace pyhost::batch
