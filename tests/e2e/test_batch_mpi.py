@@ -43,7 +43,7 @@ ATTEMPT_FIELDS = ["attempt", "status", "exit_code", "signal", "reason", "stdout_
 def comparable(doc, results_dir):
     jobs = []
     for job in doc["jobs"]:
-        entry = {key: job[key] for key in JOB_FIELDS}
+        entry = {key: job.get(key) for key in JOB_FIELDS}
         entry["files"] = [None if job[k] is None else pathlib.Path(job[k]).relative_to(results_dir)
                           .as_posix() for k in ("stdout_file", "stderr_file")]
         entry["command"] = [word.replace(str(results_dir), "RESULTS") for word in job["command"]]
