@@ -114,8 +114,7 @@ void print_plan(const JobFile& file, const Plan& plan, const std::string& where,
 // Attempt files of the jobs about to run, left by an earlier batch, would be mistaken for
 // this one's.
 void remove_stale_attempt_files(const fs::path& dir, const std::set<std::string>& jobs) {
-  static const std::regex kAttemptFile(
-      R"(^(.*)\.attempt\d+(\.member\d+)?\.(stdout|stderr|json)$)");
+  static const std::regex kAttemptFile(R"(^(.*)\.attempt\d+(\.member\d+)?\.(stdout|stderr|json)$)");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::smatch m;
@@ -232,10 +231,10 @@ int run_batch(const BatchOptions& options, BatchEngine* engine) {
 
   const size_t ranks = engine ? engine->rank_hosts().size() : 0;
   const std::string where =
-      !engine ? fmt::format("at most {} at a time", max_jobs)
-              : fmt::format("on {} rank{}, at most {} at a time on each", ranks,
-                            ranks == 1 ? "" : "s",
-                            options.jobs > 0 ? std::to_string(options.jobs) : "its cores");
+      !engine
+          ? fmt::format("at most {} at a time", max_jobs)
+          : fmt::format("on {} rank{}, at most {} at a time on each", ranks, ranks == 1 ? "" : "s",
+                        options.jobs > 0 ? std::to_string(options.jobs) : "its cores");
   if (options.dry_run) {
     print_plan(file, plan, where, exe, results_dir);
     return kExitOk;

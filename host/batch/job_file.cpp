@@ -471,8 +471,8 @@ void check_placement(const JobFile& file, const std::vector<std::string>* rank_h
       std::vector<std::string> known(rank_hosts->begin(), rank_hosts->end());
       std::sort(known.begin(), known.end());
       known.erase(std::unique(known.begin(), known.end()), known.end());
-      error(job.host_line, fmt::format("{}: no rank runs on host '{}' (the ranks' hosts: {})", where,
-                                       job.host, fmt::join(known, ", ")));
+      error(job.host_line, fmt::format("{}: no rank runs on host '{}' (the ranks' hosts: {})",
+                                       where, job.host, fmt::join(known, ", ")));
     } else if (job.ranks > on_host) {
       error(job.ranks_line, fmt::format("{}: 'ranks = {}' but host '{}' has {} rank{}", where,
                                         job.ranks, job.host, on_host, on_host == 1 ? "" : "s"));

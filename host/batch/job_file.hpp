@@ -51,8 +51,9 @@ struct JobSpec {
   int ranks = 1;
   std::string host;
 
-  int line = 0;                           // line of the job's table
-  int ranks_line = 0, host_line = 0;      // lines of those keys, for placement errors                           // line of the job's table
+  int line = 0;                       // line of the job's table
+  int ranks_line = 0, host_line = 0;  // lines of those keys, for placement errors // line of the
+                                      // job's table
   std::map<std::string, int> need_lines;  // need -> line where it is named
 };
 

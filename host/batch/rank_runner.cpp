@@ -225,8 +225,7 @@ void RankRunner::signal_member(AttemptKey key, size_t member, int sig) {
   if (m.rank == link_.rank()) {
     local_.signal(key * kMaxMembers + member, sig);
   } else if (!slots_.lost(m.rank)) {
-    send(m.rank, kBatchSignal,
-         encode_message({{"key", key}, {"member", member}, {"sig", sig}}));
+    send(m.rank, kBatchSignal, encode_message({{"key", key}, {"member", member}, {"sig", sig}}));
   }
 }
 

@@ -72,8 +72,8 @@ bool RankServer::handle(const LinkMessage& message) {
       const auto key = h.at("key").get<AttemptKey>();
       const auto member = h.at("member").get<AttemptKey>();
       AttemptCommand command;
-      command.launch.exe = h.at("self").get<bool>() ? self_exe_
-                                                     : fs::path(h.at("exe").get<std::string>());
+      command.launch.exe =
+          h.at("self").get<bool>() ? self_exe_ : fs::path(h.at("exe").get<std::string>());
       command.launch.args = h.at("args").get<std::vector<std::string>>();
       command.launch.env = h.at("env").get<std::map<std::string, std::string>>();
       command.launch.cwd = h.at("cwd").get<std::string>();
@@ -94,8 +94,8 @@ bool RankServer::handle(const LinkMessage& message) {
       return false;
     }
     default:
-      spdlog::warn("batch: rank {}: unexpected message {} from rank {}", link_.rank(),
-                   message.tag, message.source);
+      spdlog::warn("batch: rank {}: unexpected message {} from rank {}", link_.rank(), message.tag,
+                   message.source);
       return false;
   }
 }

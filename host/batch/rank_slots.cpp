@@ -57,9 +57,8 @@ std::optional<std::string> RankSlots::impossible(int count, const std::string& h
     if (!lost_[r] && (host.empty() || hosts_[r] == host)) ++live;
   if (live >= count) return std::nullopt;
   const std::string where = host.empty() ? "" : fmt::format(" on host '{}'", host);
-  return fmt::format("it needs {} rank{}{}, and {} live rank{} left", count,
-                     count == 1 ? "" : "s", where, live == 0 ? "no" : std::to_string(live),
-                     live == 1 ? " is" : "s are");
+  return fmt::format("it needs {} rank{}{}, and {} live rank{} left", count, count == 1 ? "" : "s",
+                     where, live == 0 ? "no" : std::to_string(live), live == 1 ? " is" : "s are");
 }
 
 }  // namespace pyhost::batch

@@ -108,9 +108,9 @@ void Scheduler::start_ready() {
     if (auto why = runner_.impossible(spec)) {
       // A retry keeps its attempts; a job that never started has none.
       finish_job(i, s.attempt > 0 ? s.result.attempts.back().status : Status::Failed,
-                 s.attempt > 0 ? fmt::format("{}; no retry: {}", s.result.attempts.back().reason,
-                                             *why)
-                               : "not started: " + *why);
+                 s.attempt > 0
+                     ? fmt::format("{}; no retry: {}", s.result.attempts.back().reason, *why)
+                     : "not started: " + *why);
     } else if (runner_.has_room(spec)) {
       launch(i);
     }

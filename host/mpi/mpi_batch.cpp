@@ -92,7 +92,7 @@ int serve(MpiTransport& mpi, MpiLink& link) {
     batch::SignalWatcher signals;
     batch::RankServer server(link, scratch.path(), batch::peer_timeout(), self_exe());
     status = server.serve(signals);
-  }  // the server's children are killed, the scratch directory removed
+  }                               // the server's children are killed, the scratch directory removed
   if (status == 1) mpi.abort(1);  // rank 0 lost: end the MPI job rather than hang in it
   if (status != 0) std::_Exit(status);  // stopped by the launcher: no MPI_Finalize to wait in
   mpi.finalize();
@@ -132,15 +132,16 @@ int run_batch_across_ranks(const batch::BatchOptions& options) {
     hosts[r] = theirs.at("host").get<std::string>();
     rank_cores[r] = theirs.at("cores").get<int>();
     if (theirs.at("version") != PYHOST_VERSION)
-      problems += fmt::format("\n  rank {} ({}): pyhost {} differs from rank 0's pyhost {}",
-                              hello.source, hosts[r], theirs.at("version").get<std::string>(),
-                              PYHOST_VERSION);
+      problems +=
+          fmt::format("\n  rank {} ({}): pyhost {} differs from rank 0's pyhost {}", hello.source,
+                      hosts[r], theirs.at("version").get<std::string>(), PYHOST_VERSION);
   }
   for (int rank = 1; rank < mpi->size(); ++rank)
     link.send(rank, batch::kBatchVerdict,
               batch::encode_message({{"ok", problems.empty()}, {"why", problems}}));
   if (!problems.empty()) {
-    fmt::print(stderr, "pyhost batch: error: ranks refused, every rank must run the same pyhost:{}\n",
+    fmt::print(stderr,
+               "pyhost batch: error: ranks refused, every rank must run the same pyhost:{}\n",
                problems);
     mpi->finalize();
     return kExitUsage;

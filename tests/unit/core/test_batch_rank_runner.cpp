@@ -78,7 +78,8 @@ class RankRunnerTest : public ::testing::Test {
   }
 
   // Runs every job on ranks with these hosts, one job at a time on each rank.
-  void run(std::vector<std::string> hosts, std::chrono::seconds peer_timeout = std::chrono::seconds(10)) {
+  void run(std::vector<std::string> hosts,
+           std::chrono::seconds peer_timeout = std::chrono::seconds(10)) {
     const int n = static_cast<int>(hosts.size());
     FakeNetwork net(n);
     std::vector<std::unique_ptr<ScratchDir>> scratch;

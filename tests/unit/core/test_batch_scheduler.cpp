@@ -248,9 +248,7 @@ struct FakeRunner : AttemptRunner {
     if (job.host == "gone") return std::string("its host is gone");
     return std::nullopt;
   }
-  bool has_room(const JobSpec& job) const override {
-    return job.host != "busy" || ++asks > 3;
-  }
+  bool has_room(const JobSpec& job) const override { return job.host != "busy" || ++asks > 3; }
   void start(AttemptKey key, const JobSpec& job, const AttemptCommand&) override {
     started.push_back(job.name);
     AttemptEnd end;
@@ -285,8 +283,8 @@ TEST(SchedulerRunner, AJobWithoutRoomDoesNotHoldUpTheOthersAndAnImpossibleOneFai
   FakeRunner runner;
   SignalWatcher signals;
   Scheduler scheduler(
-      std::move(plan), {}, [](const JobSpec&, int) { return AttemptCommand{}; }, rec,
-      Clock::now(), runner);
+      std::move(plan), {}, [](const JobSpec&, int) { return AttemptCommand{}; }, rec, Clock::now(),
+      runner);
   EXPECT_EQ(scheduler.run(signals), 0);
   EXPECT_EQ(runner.started, (std::vector<std::string>{"free", "waits"}));
   EXPECT_EQ(rec.results.at("waits").status, Status::Ok);
