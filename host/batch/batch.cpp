@@ -231,10 +231,10 @@ int run_batch(const BatchOptions& options, BatchEngine* engine) {
 
   const size_t ranks = engine ? engine->rank_hosts().size() : 0;
   const std::string where =
-      !engine
-          ? fmt::format("at most {} at a time", max_jobs)
-          : fmt::format("on {} rank{}, at most {} at a time on each", ranks, ranks == 1 ? "" : "s",
-                        options.jobs > 0 ? std::to_string(options.jobs) : "its cores");
+      !engine ? fmt::format("at most {} at a time", max_jobs)
+              : fmt::format(
+                    "on {} rank{}, at most {} at a time on each", ranks, ranks == 1 ? "" : "s",
+                    options.jobs > 0 ? std::to_string(options.jobs) : "as many as it has cores");
   if (options.dry_run) {
     print_plan(file, plan, where, exe, results_dir);
     return kExitOk;

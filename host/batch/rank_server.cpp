@@ -22,8 +22,15 @@ RankServer::RankServer(RankLink& link, fs::path scratch, std::chrono::seconds pe
 
 int RankServer::serve(SignalWatcher& signals) {
   auto pause = std::chrono::milliseconds(1);
+  int stop_signal = 0;
   for (;;) {
-    if (int sig = signals.take_stop_signal()) return 128 + sig;
+    if (int sig = signals.take_stop_signal()) {
+      // The launcher signals every rank: rank 0 stops the batch the usual way, so pass the
+      // signal on to this rank's jobs and report how they end. A second signal ends it at once.
+      if (stop_signal) return 128 + sig;
+      stop_signal = sig;
+      for (const auto& [key, command] : running_) local_.signal(key, sig);
+    }
     bool busy = false;
     if (auto status = step(busy)) return *status;
     if (busy) {

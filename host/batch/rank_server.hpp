@@ -17,8 +17,8 @@ class RankServer {
              std::filesystem::path self_exe);
 
   // Serves until rank 0 says the batch is over (returns 0), rank 0 is silent for the peer
-  // timeout (1) or this process gets SIGINT/SIGTERM (128 + the signal). Children still running
-  // are killed when the server goes.
+  // timeout (1) or this process gets a second SIGINT/SIGTERM (128 + the signal; the first is
+  // passed on to the running jobs). Children still running are killed when the server goes.
   int serve(SignalWatcher& signals);
 
   // One round of serve() without sleeping: messages, ended members, heartbeat. Returns the exit

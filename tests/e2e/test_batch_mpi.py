@@ -6,13 +6,14 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import time
 
 import pytest
 
 from conftest import REPO, pyhost_bin, run_pyhost
-from test_batch import BATCH_DIR, by_name, load
+from test_batch import BATCH_DIR, by_name, load, results_with, wait_for
 from test_mpi import HAVE_LIBRARY, MPI_ENV, MPIRUN, needs_mpi
 from test_mpi_netns import AGENT, _ip
 
@@ -228,6 +229,34 @@ def test_a_silent_rank_is_lost_its_job_crashed_and_retried_elsewhere(work):
     assert first["reason"] == f"rank 1 ({doc['hosts'][1]}) lost: no word from it for 3 s"
     assert second["rank"] != 1 and retried[0]["stdout"] == f"ran on {second['rank']}\n"
     assert all(job["rank"] != 1 for job in jobs.values() if job is not retried[0])
+
+
+@needs_mpi
+def test_sigterm_to_mpirun_keeps_the_finished_jobs_and_leaves_no_job_running(work):
+    env = dict(os.environ, **MPI_ENV)
+    env.pop("PYTHONUNBUFFERED", None)
+    proc = subprocess.Popen([MPIRUN, "--oversubscribe", "-n", "2", pyhost_bin(), "batch",
+                             "kill.toml", "--engine", "mpi", "--jobs", "1", "--json", "r.json"],
+                            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_for(lambda: results_with(work / "r.json", "fast"), what="job 'fast' in r.json")
+        wait_for(lambda: (work / "slow.started").exists(), what="job 'slow' to start")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0, err
+    jobs = by_name(load(work / "r.json"))
+    assert jobs["fast"]["status"] == "ok"
+    assert jobs.get("slow", {"status": "failed"})["status"] != "ok"
+    # The job on the other rank stops with the batch: nothing runs on unrecorded.
+    slow_pid = int((work / "slow.started").read_text())
+    wait_for(lambda: not pathlib.Path(f"/proc/{slow_pid}").exists()
+             or pathlib.Path(f"/proc/{slow_pid}/stat").read_text().split()[2] == "Z",
+             timeout=30, what="the job 'slow' to stop")
 
 
 # Two network-namespace "nodes", as test_mpi_netns.py makes them, under names of this module's.
