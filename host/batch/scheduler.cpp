@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <set>
 #include <utility>
 
 namespace pyhost::batch {
@@ -95,6 +96,7 @@ void Scheduler::start_ready() {
   const Clock::time_point now = Clock::now();
   // Plan order is a topological order: earlier jobs first, retries as soon as due. A job the
   // runner has no room for now (its host busy) does not hold up the others.
+  std::set<std::pair<int, std::string>> no_room;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (no_new_attempts_) break;
@@ -111,8 +113,11 @@ void Scheduler::start_ready() {
                  s.attempt > 0
                      ? fmt::format("{}; no retry: {}", s.result.attempts.back().reason, *why)
                      : "not started: " + *why);
-    } else if (runner_.has_room(spec)) {
-      launch(i);
+    } else if (!no_room.count({spec.ranks, spec.host})) {
+      if (runner_.has_room(spec))
+        launch(i);
+      else
+        no_room.insert({spec.ranks, spec.host});  // alike jobs need not ask again this round
     }
   }
 }

@@ -242,5 +242,47 @@ TEST_F(JobFileTest, LoadJobFileChecksTheGraphAndUsesTheFileDirectory) {
   EXPECT_THROW(load_job_file(dir_.path() / "missing.toml"), JobFileError);
 }
 
+// `ranks` and `host` (--engine mpi): read with their lines, then checked against the ranks.
+TEST_F(JobFileTest, RanksAndHostAreCheckedAgainstTheRanks) {
+  const std::string text = R"toml([defaults]
+host = "n1"
+
+[[job]]
+name = "pair"
+script = "prep.py"
+ranks = 2
+
+[[job]]
+name = "elsewhere"
+script = "prep.py"
+host = "n9"
+)toml";
+  JobFile f = parse(text);
+  EXPECT_EQ(f.jobs[0].ranks, 2);
+  EXPECT_EQ(f.jobs[0].host, "n1") << "from [defaults]";
+  EXPECT_EQ(f.jobs[1].ranks, 1);
+  auto problems = [&](const std::vector<std::string>* hosts) {
+    std::vector<std::string> out;
+    try {
+      check_placement(f, hosts);
+    } catch (const JobFileError& e) {
+      for (const auto& d : e.diagnostics()) out.push_back(d.str());
+    }
+    return out;
+  };
+  const std::vector<std::string> fits = {"n1", "n1", "n9"};
+  EXPECT_TRUE(problems(&fits).empty());
+  const std::vector<std::string> small = {"n1", "n2"};
+  EXPECT_EQ(problems(&small),
+            (std::vector<std::string>{
+                "jobs.toml:7: error: job 'pair': 'ranks = 2' but host 'n1' has 1 rank",
+                "jobs.toml:12: error: job 'elsewhere': no rank runs on host 'n9' (the ranks' "
+                "hosts: n1, n2)"}));
+  EXPECT_THAT(problems(nullptr).at(0),
+              HasSubstr("jobs.toml:2: error: job 'pair': 'host' needs --engine mpi"));
+  EXPECT_THAT(first_error("[[job]]\nname = \"a\"\nscript = \"prep.py\"\nranks = 0\n"),
+              HasSubstr("jobs.toml:4: error: job 'a': 'ranks' must be between 1 and 4096"));
+}
+
 }  // namespace
 }  // namespace pyhost::batch
