@@ -198,3 +198,46 @@ def with_funcs(x: f64[:], out: f64[:]):
         out[i] = w + n
     else:
         out[i] = nested(w) - n
+
+
+@pk.kernel
+def guarded_band(a: f64[:, :], out: f64[:, :], lo: i32, hi: i64, row: i64):
+    """Every form the guard split reads: a chained comparison, the index on either side with an
+    offset, <=, >=, ==-free bounds from parameters of two widths and a row-wide check."""
+    x, y = pk.tid()
+    h, w = a.shape
+    last = w - 1
+    if lo <= x + 1 < hi + 2 and 2 <= x and x - 1 < last and y != row and 0 < y < h - 1:
+        out[y, x] = a[y, x - 1] * 0.5 + a[y - 1, x] * 0.25 + a[y + 1, x]
+    else:
+        out[y, x] = -a[y, x]
+
+
+@pk.kernel
+def guarded_column(a: f64[:], out: f64[:], k: i64):
+    """1-D, one index only: x == k, from the right-hand side."""
+    i = pk.tid()
+    if k == i:
+        out[i] = a[i] * 3.0
+    else:
+        out[i] = a[i] + 1.0
+
+
+@pk.kernel
+def guarded_or(a: f64[:], out: f64[:], n: i64):
+    """`or` is not a conjunction: no split, the direct body tests every index."""
+    i = pk.tid()
+    if i < 2 or i > n:
+        out[i] = a[i]
+    else:
+        out[i] = a[i] * 2.0
+
+
+@pk.kernel
+def guarded_float(a: f64[:], out: f64[:], edge: f64):
+    """A float bound: no split (the interval would need float rounding)."""
+    i = pk.tid()
+    if i < edge:
+        out[i] = a[i] * 2.0
+    else:
+        out[i] = a[i]

@@ -85,6 +85,41 @@ def test_stencil_direct_interior_checked_borders(w, h, monkeypatch):
     same_everywhere(ls.stencil, (w, h), make, monkeypatch, [1], expect_loop="direct")
 
 
+@pytest.mark.parametrize("w,h,lo,hi,row", [
+    (40, 6, 3, 30, 2),                 # an interval inside the row, one row left out
+    (19, 4, -5, 100, -1),              # the bounds beyond the row: the edges decide
+    (25, 5, 30, 40, 1),                # empty: lo beyond the row
+    (25, 5, 10, 4, 1),                 # empty: hi below lo
+    (33, 3, 1, (1 << 63) - 3, 9),      # hi + 2 at the top of i64
+    (33, 3, -(1 << 31), -(1 << 63), 9),
+])
+def test_guard_split_matches_the_reference(w, h, lo, hi, row, monkeypatch):
+    make = lambda: (f64_2d(h, w, lambda y, x: math.sin(x * 0.9 + y * 1.7)), f64_2d(h, w),  # noqa
+                    lo, hi, row)
+    same_everywhere(ls.guarded_band, (w, h), make, monkeypatch, [1], expect_loop="direct")
+    assert "// guard split: yes" in ls.guarded_band.source
+
+
+@pytest.mark.parametrize("k", [-3, 0, 5, 16, 17, 40])
+def test_guard_split_on_one_index(k, monkeypatch):
+    n = 17
+    make = lambda: (values(n), array.array("d", [0.0]) * n, k)  # noqa: E731
+    same_everywhere(ls.guarded_column, n, make, monkeypatch, [1], expect_loop="direct")
+    assert "// guard split: yes" in ls.guarded_column.source
+
+
+def test_no_guard_split_for_or_and_float_bounds(monkeypatch):
+    n = 23
+    same_everywhere(ls.guarded_or, n, lambda: (values(n), array.array("d", [0.0]) * n, 15),
+                    monkeypatch, [1], expect_loop="direct")
+    same_everywhere(ls.guarded_float, n, lambda: (values(n), array.array("d", [0.0]) * n, 7.5),
+                    monkeypatch, [1], expect_loop="direct")
+    assert "// guard split: no (no top-level if" in ls.guarded_or.source
+    assert "// guard split: no ('edge' is not a 64-bit integer comparison)" in \
+        ls.guarded_float.source
+    assert "ph_dt_" not in ls.guarded_or.source
+
+
 def test_negative_index_wraps_like_python(monkeypatch):
     w, h = 21, 4
     make = lambda: (f64_2d(h, w, lambda y, x: y * 100.0 + x), f64_2d(h, w))  # noqa: E731

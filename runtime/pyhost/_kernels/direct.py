@@ -18,6 +18,7 @@ of the translation is the scalar translator's, with the types it settled.
 import ast
 
 from . import intrinsics
+from .guard_split import NotSplit, RangeTranslator, find_guard
 from .lowering import FnTranslator
 from .source import assignment_counts
 from .typing_rules import Val, cast
@@ -69,9 +70,10 @@ def affine_index(node, tids):
 
 
 class DirectTranslator(FnTranslator):
-    """The kernel body with its affine accesses unchecked: ``ph_d_<name>``."""
+    """The kernel body with its affine accesses unchecked: ``ph_d_<name>``; with ``holds`` (a
+    top-level ``if``), the body where that if's test is known to hold: ``ph_dt_<name>``."""
 
-    def __init__(self, scalar, result, cname):
+    def __init__(self, scalar, result, cname, holds=None):
         super().__init__(scalar.unit, scalar.src, scalar.param_types, kernel=True, cname=cname)
         self.var_types = dict(scalar.var_types)
         self.fixed = dict(scalar.fixed)
@@ -81,6 +83,7 @@ class DirectTranslator(FnTranslator):
         self.bounds = []   # (array code, [(array dim, launch dim, constant)]) of unchecked accesses
         self.kernel_written = set(result.written)
         self.hoisted = {}  # load code -> temporary: affine loads of arrays the kernel never writes
+        self.holds = holds
 
     def run(self):
         if self.dims is None or self.dims > 2:
@@ -95,12 +98,23 @@ class DirectTranslator(FnTranslator):
         # branches of an if instead of masking each load.
         self.out.lines[:0] = [f"  const {t.ctype} {tmp} = {code};"
                               for code, (tmp, t) in self.hoisted.items()]
-        if not self.bounds:
+        if not self.bounds and self.holds is None:
             raise NotDirect("no array is indexed by the launch index")
         return self.emit_function()
 
     def set_var_type(self, name, v, node):
         return self.var_types[name]  # settled by the scalar pass
+
+    def stmt_If(self, node, is_elif=False):
+        if node is not self.holds:
+            return super().stmt_If(node, is_elif)
+        self.comment(node)
+        self.emit("{  // holds here (guard_split.py)")
+        self.indent += 1
+        self.stmts(node.body)
+        self.indent -= 1
+        self.emit("}")
+        return None
 
     def call_intrinsic(self, entry, node, label):
         if entry.python is intrinsics.atomic_add:
@@ -189,12 +203,32 @@ def row_range_code(bounds):
 
 
 class DirectCode:
-    """The direct body of a kernel (``code``) and its bounds, or None and why not (``note``)."""
+    """The direct body of a kernel (``code``) and its bounds, or None and why not (``note``);
+    ``split``: the guard split's two functions (guard_split.py), or None."""
 
-    def __init__(self, code, bounds, note):
+    def __init__(self, code, bounds, note, split=None):
         self.code = code
         self.bounds = bounds
         self.note = note
+        self.split = split
+
+
+def guard_split(scalar, result, base, tr):
+    """(code of ph_dt_ and ph_dr_, note) for the direct translator ``tr``'s kernel."""
+    def is_tid_statement(stmt):
+        return isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and \
+            intrinsics.is_tid_call(stmt.value, tr.resolve_object)
+
+    guard = find_guard(tr, tr.tids, is_tid_statement)
+    if guard is None:
+        return None, "// guard split: no (no top-level if tests the launch index against a row's edges)"
+    try:
+        holds = DirectTranslator(scalar, result, f"ph_dt_{base}", holds=guard.node).run()
+        narrow = RangeTranslator(scalar, guard, f"ph_dr_{base}").run()
+    except (NotDirect, NotSplit) as exc:
+        return None, f"// guard split: no ({exc})"
+    return holds + "\n" + narrow, (f"// guard split: yes, the test of line "
+                                   f"{scalar.src.lineno(guard.node)} is left out where it holds")
 
 
 def direct_kernel(scalar, result, base):
@@ -203,9 +237,10 @@ def direct_kernel(scalar, result, base):
         code = tr.run()
     except NotDirect as exc:
         return DirectCode(None, [], f"// direct loop: no ({exc})")
-    return DirectCode(code, tr.bounds,
-                      "// direct loop: yes, unchecked where the launch index keeps every "
-                      "affine access in bounds")
+    split, split_note = guard_split(scalar, result, base, tr)
+    note = ("// direct loop: yes, unchecked where the launch index keeps every affine access in "
+            "bounds\n" + split_note)
+    return DirectCode(code + ("\n" + split if split else ""), tr.bounds, note, split)
 
 
 def direct_loop(direct, base, call, dims):
@@ -215,6 +250,19 @@ def direct_loop(direct, base, call, dims):
     row = "ph_f / ph_n0" if dims == 2 else "0"
     x0 = "ph_f % ph_n0" if dims == 2 else "ph_f"
     width = "ph_n0" if dims == 2 else "ph_end"
+    direct_part = f"""#pragma GCC ivdep
+#pragma GCC unroll 4
+      for (ph_i64 ph_t0 = ph_lo; ph_t0 < ph_hi; ++ph_t0)
+        ph_d_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});"""
+    if direct.split:
+        part = direct_part.replace("ph_lo;", "{lo};").replace("< ph_hi;", "< {hi};")
+        direct_part = "\n".join([
+            "      ph_i64 ph_s0 = ph_lo, ph_s1 = ph_hi;",
+            f"      if (ph_lo < ph_hi) ph_dr_{base}(ph_lo, ph_t1, ph_t2{sep}{call}, &ph_s0, "
+            "&ph_s1);",
+            part.format(lo="ph_lo", hi="ph_s0"),
+            part.format(lo="ph_s0", hi="ph_s1").replace("ph_d_", "ph_dt_"),
+            part.format(lo="ph_s1", hi="ph_hi")])
     return f"""  if (PH_LANES_WANTED) {{
     while (ph_f < ph_end) {{
       const ph_i64 ph_t1 = {row}, ph_t2 = 0, ph_x0 = {x0};
@@ -228,10 +276,7 @@ def direct_loop(direct, base, call, dims):
       if (ph_hi < ph_lo) ph_hi = ph_lo;
       for (ph_i64 ph_t0 = ph_x0; ph_t0 < ph_lo; ++ph_t0)
         ph_body_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});
-#pragma GCC ivdep
-#pragma GCC unroll 4
-      for (ph_i64 ph_t0 = ph_lo; ph_t0 < ph_hi; ++ph_t0)
-        ph_d_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});
+{direct_part}
       for (ph_i64 ph_t0 = ph_hi; ph_t0 < ph_x1; ++ph_t0)
         ph_body_{base}(ph_err, ph_t0, ph_t1, ph_t2{sep}{call});
       ph_f += ph_x1 - ph_x0;
