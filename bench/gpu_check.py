@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "kernel"))
 
 from pyhost import _kernels as pk  # noqa: E402
+from timing import best_of  # noqa: E402 - bench/timing.py
 
 try:
     import numpy as np
@@ -41,13 +42,7 @@ class Skip(Exception):
 
 
 def timed(fn, repeat=5):
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(fn, repeat)[0]
 
 
 def need_cuda(native):

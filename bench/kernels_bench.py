@@ -8,9 +8,14 @@ Each runs as
               numba is importable
   warp        warp-lang's CPU device (wp.launch(device="cpu")), when warp is importable
   python      the plain Python loop (mandelbrot and a small SAXPY: the per-core ratio)
-Times are the best of --repeat runs after one warm-up run (compile excluded); the launch overhead
-is a 1-element launch of a trivial kernel. With a GPU (PYHOST_DEVICE=cuda or auto on a GPU
-machine) the `cuda` device is timed too. Peers: pip install -r bench/requirements-bench.txt.
+Each kernel's implementations are warmed up once (compile excluded), then run in turn for --repeat
+rounds, each timed call right after an untimed one (bench/timing.py: on a shared machine all of
+them see the same load, each with its data in the caches); the best and the median are
+reported. The launch overhead is a 1-element launch of a trivial kernel. The pyhost kernels are
+the test suite's samples (tests/kernel/kernel_samples.py, lane_samples.py) where the peers
+compute the same thing, so the benchmark times what the tests check. With a GPU
+(PYHOST_DEVICE=cuda or auto on a GPU machine) the `cuda` device is timed too.
+Peers: pip install -r bench/requirements-bench.txt.
 
     PYTHONPATH=runtime:build/python python bench/kernels_bench.py [--quick] [--json FILE]
 """
@@ -19,11 +24,9 @@ import array
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 # Numba's default threading layer (OpenMP) spins while it waits; on a machine shared with other
 # work (load above the core count) each parallel call then takes 10-20 ms instead of 0.2. The
@@ -33,11 +36,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "kernel"))
 
 from pyhost import _kernels as pk  # noqa: E402
-from pyhost._kernels import f32, f64, i32, i64  # noqa: E402
+from pyhost._kernels import f32, f64, i32  # noqa: E402
 
 import _pyhost_kernels as native  # noqa: E402
+from kernel_samples import saxpy  # noqa: E402 - y[i] = a * x[i] + y[i]
+from lane_samples import mc_hits as mc_pi  # noqa: E402 - Philox pairs in a loop, counts
+from lane_samples import stencil  # noqa: E402 - guarded 5-point stencil
+from timing import interleaved  # noqa: E402
 
 try:
     import numpy as np
@@ -45,13 +53,7 @@ except ImportError:  # the peers need numpy; pyhost alone does not
     np = None
 
 
-# ---- the kernels, as pyhost writes them ------------------------------------------------------
-
-@pk.kernel
-def saxpy(a: f32, x: f32[:], y: f32[:]):
-    i = pk.tid()
-    y[i] = a * x[i] + y[i]
-
+# ---- the kernels the samples do not have, as pyhost writes them -------------------------------
 
 @pk.kernel
 def mandelbrot(out: i32[:, :], x0: f64, y0: f64, step: f64, max_iter: i32):
@@ -64,29 +66,6 @@ def mandelbrot(out: i32[:, :], x0: f64, y0: f64, step: f64, max_iter: i32):
         zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
         n += 1
     out[py, px] = n
-
-
-@pk.kernel
-def mc_pi(hits: i64[:], seed: i64, samples: i32):
-    t = pk.tid()
-    inside = 0
-    for k in range(samples):
-        c = 2 * (t * samples + k)
-        x = pk.random(seed, c)
-        y = pk.random(seed, c + 1)
-        if x * x + y * y <= 1.0:
-            inside += 1
-    hits[t] = inside
-
-
-@pk.kernel
-def stencil(a: f64[:, :], out: f64[:, :]):
-    x, y = pk.tid()
-    h, w = a.shape
-    if 0 < x and x < w - 1 and 0 < y and y < h - 1:
-        out[y, x] = 0.25 * (a[y - 1, x] + a[y + 1, x] + a[y, x - 1] + a[y, x + 1])
-    else:
-        out[y, x] = a[y, x]
 
 
 @pk.kernel
@@ -115,22 +94,15 @@ def mandelbrot_python(out, w, h, x0, y0, step, max_iter):
 
 # ---- timing ----------------------------------------------------------------------------------
 
-def best(fn, repeat):
-    fn()  # warm-up (compiles, faults the pages in)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times), statistics.median(times)
-
-
-def with_threads(n, fn):
-    native.set_cpu_threads(n)
-    try:
-        return fn()
-    finally:
-        native.set_cpu_threads(0)
+def one_thread(fn):
+    """fn run with the kernels' CPU pool cut to the calling thread."""
+    def run():
+        native.set_cpu_threads(1)
+        try:
+            return fn()
+        finally:
+            native.set_cpu_threads(0)
+    return run
 
 
 # ---- peers -----------------------------------------------------------------------------------
@@ -213,7 +185,7 @@ def numba_peer():
               (("saxpy", nb_saxpy), ("mandelbrot", nb_mandelbrot), ("mc_pi", nb_mc_pi),
                ("stencil", nb_stencil))}
     return {"saxpy": nb_saxpy, "mandelbrot": nb_mandelbrot, "mc_pi": nb_mc_pi,
-            "stencil": nb_stencil, "empty": nb_empty, "serial": serial,
+            "stencil": nb_stencil, "launch": nb_empty, "serial": serial,
             "version": f"numba {numba.__version__}, {numba.get_num_threads()} threads, "
                        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"}, ""
 
@@ -243,37 +215,43 @@ def f32_buffers(n):
 
 
 def run_all(args):
-    rows = []  # (kernel, size, impl, best_s, median_s, check)
+    rows = []  # {kernel, size, impl, best_s, median_s}
     cores = native.cpu_threads()
     nb, nb_why = numba_peer() if np is not None else (None, "numpy not importable")
     wpk, wp_why = warp_peer() if np is not None else (None, "numpy not importable")
     pk.set_device("cpu")
 
-    def add(kernel, size, impl, fn, repeat=args.repeat):
-        b, m = best(fn, repeat)
-        rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": b, "median_s": m})
-        return b
+    def lineup(kernel, size, launch, numba_call=None, warp=None, warp_label="warp cpu",
+               repeat=args.repeat, serial=True):
+        """Times pyhost on every core (and on one), numba parallel (and serial; numba_call(fn)
+        runs one of them) and warp, in interleaved rounds."""
+        fns = {f"pyhost cpu x{cores}": launch}
+        if serial:
+            fns["pyhost cpu x1"] = one_thread(launch)
+        if nb and numba_call:
+            fns["numba parallel"] = lambda: numba_call(nb[kernel])
+            if serial:
+                fns["numba serial"] = lambda: numba_call(nb["serial"][kernel])
+        if wpk and warp:
+            fns[warp_label] = warp
+        for impl, (b, m) in interleaved(fns, repeat).items():
+            rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": b, "median_s": m})
 
     # SAXPY
     for n in args.saxpy_sizes:
-        size = f"{n / 1e6:g}M f32"
         x, y = f32_buffers(n)
-        add("saxpy", size, f"pyhost cpu x{cores}", lambda: saxpy[n](2.0, x, y))
-        with_threads(1, lambda: add("saxpy", size, "pyhost cpu x1",
-                                    lambda: saxpy[n](2.0, x, y)))
-        if nb:
-            a32 = np.float32(2.0)
-            add("saxpy", size, "numba parallel", lambda: nb["saxpy"](a32, x, y))
-            add("saxpy", size, "numba serial", lambda: nb["serial"]["saxpy"](a32, x, y))
-        if wpk:
-            add("saxpy", size, "warp cpu", wpk["saxpy"](n))
+        a32 = np.float32(2.0) if np is not None else None
+        lineup("saxpy", f"{n / 1e6:g}M f32", lambda: saxpy[n](2.0, x, y),
+               lambda fn: fn(a32, x, y), wpk and wpk["saxpy"](n))
     if args.python:
         n = 200_000
         x = array.array("f", (float(i % 1000) for i in range(n)))
         y = array.array("f", [1.0]) * n
-        add("saxpy", "0.2M f32", "python", lambda: saxpy_python(2.0, x, y), 1)
-        add("saxpy", "0.2M f32", "pyhost cpu x1",
-            lambda: with_threads(1, lambda: saxpy[n](2.0, x, y)))
+        for impl, (b, m) in interleaved({"python": lambda: saxpy_python(2.0, x, y),
+                                         "pyhost cpu x1": one_thread(lambda: saxpy[n](2.0, x, y))},
+                                        1, warm=0).items():
+            rows.append({"kernel": "saxpy", "size": "0.2M f32", "impl": impl, "best_s": b,
+                         "median_s": m})
 
     # Mandelbrot
     w, h, it = args.width, args.height, args.max_iter
@@ -281,83 +259,64 @@ def run_all(args):
     step = 3.0 / w
     img = np.zeros((h, w), dtype=np.int32) if np is not None else \
         memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
-    ref = None
     if args.python:
         pyimg = memoryview(bytearray(w * h * 4)).cast("B").cast("i", (h, w))
-        add("mandelbrot", size, "python",
-            lambda: mandelbrot_python(pyimg, w, h, -2.2, -1.2, step, it), 1)
-        ref = pyimg.tobytes()
-    add("mandelbrot", size, f"pyhost cpu x{cores}",
-        lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))
-    if ref is not None:
-        assert img.tobytes() == ref, "the CPU build differs from the Python loop"
-    with_threads(1, lambda: add("mandelbrot", size, "pyhost cpu x1",
-                                lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it)))
+        b, m = interleaved({"python": lambda: mandelbrot_python(pyimg, w, h, -2.2, -1.2, step,
+                                                                it)}, 1, warm=0)["python"]
+        rows.append({"kernel": "mandelbrot", "size": size, "impl": "python", "best_s": b,
+                     "median_s": m})
+        mandelbrot[w, h](img, -2.2, -1.2, step, it)
+        assert img.tobytes() == pyimg.tobytes(), "the CPU build differs from the Python loop"
+    out = np.zeros((h, w), dtype=np.int32) if nb else None
+    lineup("mandelbrot", size, lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it),
+           lambda fn: fn(out, -2.2, -1.2, step, it),
+           wpk and wpk["mandelbrot"](w, h, -2.2, -1.2, step, it))
     if nb:
-        out = np.zeros((h, w), dtype=np.int32)
-        add("mandelbrot", size, "numba parallel",
-            lambda: nb["mandelbrot"](out, -2.2, -1.2, step, it))
         assert out.tobytes() == img.tobytes(), "numba's mandelbrot differs"
-        add("mandelbrot", size, "numba serial",
-            lambda: nb["serial"]["mandelbrot"](out, -2.2, -1.2, step, it))
-    if wpk:
-        add("mandelbrot", size, "warp cpu", wpk["mandelbrot"](w, h, -2.2, -1.2, step, it))
 
     # Monte Carlo pi
     threads, samples = args.pi_threads, args.pi_samples
-    size = f"{threads}x{samples} samples"
     hits = np.zeros(threads, dtype=np.int64) if np is not None else array.array("q", [0]) * threads
-    add("mc_pi", size, f"pyhost cpu x{cores}", lambda: mc_pi[threads](hits, 7, samples))
-    with_threads(1, lambda: add("mc_pi", size, "pyhost cpu x1",
-                                lambda: mc_pi[threads](hits, 7, samples)))
+    hn = np.zeros(threads, dtype=np.int64) if nb else None
+    lineup("mc_pi", f"{threads}x{samples} samples", lambda: mc_pi[threads](hits, 7, samples),
+           lambda fn: fn(hn, 7, samples), wpk and wpk["mc_pi"](threads, samples),
+           "warp cpu (wp.randf)")
     if nb:
-        hn = np.zeros(threads, dtype=np.int64)
-        mc_pi[threads](hn, 7, samples)  # the same buffer for both: numba must give its bits
-        expect = hn.tobytes()
-        add("mc_pi", size, "numba parallel", lambda: nb["mc_pi"](hn, 7, samples))
-        assert hn.tobytes() == expect, "numba's Philox differs"
-        add("mc_pi", size, "numba serial", lambda: nb["serial"]["mc_pi"](hn, 7, samples))
-    if wpk:
-        add("mc_pi", size, "warp cpu (wp.randf)", wpk["mc_pi"](threads, samples))
+        assert hn.tobytes() == hits.tobytes(), "numba's Philox differs"
 
     # Stencil
     sw = sh = args.stencil
-    size = f"{sw}x{sh} f64"
     a = memoryview(bytearray(8 * sw * sh)).cast("B").cast("d", (sh, sw))
     for k in range(0, sw * sh, 7):
         a[k // sw, k % sw] = (k % 101) * 0.01
     out = memoryview(bytearray(8 * sw * sh)).cast("B").cast("d", (sh, sw))
     if np is not None:  # the peers' buffers (numpy aligns and may use huge pages)
         a, out = np.array(a), np.zeros((sh, sw))
-    add("stencil", size, f"pyhost cpu x{cores}", lambda: stencil[sw, sh](a, out))
-    with_threads(1, lambda: add("stencil", size, "pyhost cpu x1",
-                                lambda: stencil[sw, sh](a, out)))
+    on = np.zeros((sh, sw)) if nb else None
+    lineup("stencil", f"{sw}x{sh} f64", lambda: stencil[sw, sh](a, out),
+           lambda fn: fn(a, on), wpk and wpk["stencil"](np.asarray(a)))
     if nb:
-        on = np.zeros((sh, sw))
-        add("stencil", size, "numba parallel", lambda: nb["stencil"](a, on))
         assert on.tobytes() == out.tobytes(), "numba's stencil differs"
-        add("stencil", size, "numba serial", lambda: nb["serial"]["stencil"](a, on))
-    if wpk:
-        add("stencil", size, "warp cpu", wpk["stencil"](np.asarray(a)))
 
     # Launch overhead: one element of a trivial kernel
     one = array.array("f", [0.0])
-    add("launch", "1 element", f"pyhost cpu x{cores}", lambda: empty[1](one), 200)
-    if nb:
-        on1 = np.zeros(1, dtype=np.float32)
-        add("launch", "1 element", "numba parallel", lambda: nb["empty"](on1), 200)
-    if wpk:
-        add("launch", "1 element", "warp cpu", wpk["empty"](), 200)
+    on1 = np.zeros(1, dtype=np.float32) if nb else None
+    lineup("launch", "1 element", lambda: empty[1](one), lambda fn: fn(on1),
+           wpk and wpk["empty"](), repeat=200, serial=False)
 
     if native.cuda_status()[0]:
         pk.set_device("cuda")
         n = args.saxpy_sizes[0]
         x = array.array("f", [1.0]) * n
         y = array.array("f", [1.0]) * n
-        add("saxpy", f"{n / 1e6:g}M f32", "pyhost cuda (copies in/out)",
-            lambda: saxpy[n](2.0, x, y))
-        add("mandelbrot", f"{w}x{h} it={it}", "pyhost cuda",
-            lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))
+        for kernel, size, impl, fn in (
+                ("saxpy", f"{n / 1e6:g}M f32", "pyhost cuda (copies in/out)",
+                 lambda: saxpy[n](2.0, x, y)),
+                ("mandelbrot", f"{w}x{h} it={it}", "pyhost cuda",
+                 lambda: mandelbrot[w, h](img, -2.2, -1.2, step, it))):
+            b, m = interleaved({impl: fn}, args.repeat)[impl]
+            rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": b,
+                         "median_s": m})
     pk.set_device("auto")
     peers = {"numba": nb["version"] if nb else nb_why, "warp": wpk["version"] if wpk else wp_why}
     return rows, peers

@@ -221,7 +221,8 @@ def guard_split(scalar, result, base, tr):
 
     guard = find_guard(tr, tr.tids, is_tid_statement)
     if guard is None:
-        return None, "// guard split: no (no top-level if tests the launch index against a row's edges)"
+        return None, ("// guard split: no (no top-level if tests the launch index against a "
+                      "row's edges)")
     try:
         holds = DirectTranslator(scalar, result, f"ph_dt_{base}", holds=guard.node).run()
         narrow = RangeTranslator(scalar, guard, f"ph_dr_{base}").run()
