@@ -166,26 +166,26 @@ const std::vector<std::string>& cpu_compile_flags() {
   // -O3 -march=native: the vector instructions of the CPU that runs the kernel, for the direct
   // loop (direct.py) and the lanes (lanes.py); GCC 12 vectorises little at -O2. No -ffast-math
   // (and no contraction, below): f64 results stay bit for bit those of Python.
-  static const std::vector<std::string> flags = {"-std=c++17",
-                                                 "-O3",
-                                                 "-march=native",
+  static const std::vector<std::string> flags = [] {
+    std::vector<std::string> f = {"-std=c++17",
+                                  "-O3",
+                                  "-march=native",
+                                  "-fPIC",
+                                  "-shared",
+                                  "-fwrapv",
+                                  "-ffp-contract=off",
+                                  "-fno-math-errno",
+                                  "-fno-strict-aliasing",
+                                  "-w"};
 #if defined(__x86_64__) || defined(__i386__)
-                                                 // The loops GCC vectorises itself (the direct
-                                                 // loop's SAXPY, stencils) stream through the
-                                                 // caches: with 256-bit vectors they ran 4-17%
-                                                 // (SAXPY) and 26% (stencil) faster than with
-                                                 // 512-bit ones on AVX-512 (bench/RESULTS.md,
-                                                 // session 4). The lanes' own vector types keep
-                                                 // the full width.
-                                                 "-mprefer-vector-width=256",
+    // The loops GCC vectorises itself (the direct loop's SAXPY, stencils) stream through the
+    // caches: with 256-bit vectors they ran 4-17% (SAXPY) and 26% (stencil) faster than with
+    // 512-bit ones on AVX-512 (bench/RESULTS.md, session 4). The lanes' own vector types keep
+    // the full width.
+    f.push_back("-mprefer-vector-width=256");
 #endif
-                                                 "-fPIC",
-                                                 "-shared",
-                                                 "-fwrapv",
-                                                 "-ffp-contract=off",
-                                                 "-fno-math-errno",
-                                                 "-fno-strict-aliasing",
-                                                 "-w"};
+    return f;
+  }();
   return flags;
 }
 
