@@ -179,9 +179,9 @@ const std::vector<std::string>& cpu_compile_flags() {
                                   "-w"};
 #if defined(__x86_64__) || defined(__i386__)
     // The loops GCC vectorises itself (the direct loop's SAXPY, stencils) stream through the
-    // caches: with 256-bit vectors they ran 4-17% (SAXPY) and 26% (stencil) faster than with
-    // 512-bit ones on AVX-512 (bench/RESULTS.md, session 4). The lanes' own vector types keep
-    // the full width.
+    // caches: with 256-bit vectors they took 4-17% (SAXPY) and 26% (stencil) less time than
+    // with 512-bit ones on AVX-512 (bench/RESULTS.md, session 4). The lanes' own vector types
+    // keep the full width.
     f.push_back("-mprefer-vector-width=256");
 #endif
     return f;
