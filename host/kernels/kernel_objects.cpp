@@ -41,6 +41,7 @@ struct CpuKernelImpl : KernelImpl {
   CpuEntry entry = nullptr;
   std::int64_t grain = 1;
   std::string loop = "scalar";
+  WorkEstimate work;  // small launches run on the launching thread alone
 };
 
 struct CudaKernelImpl : KernelImpl {
@@ -165,7 +166,8 @@ PyObject* cpu_kernel_launch(PyObject* self, PyObject* const* args, Py_ssize_t na
   std::function<void(std::int64_t, std::int64_t)> chunk = [&](std::int64_t b, std::int64_t e) {
     entry(ptrs, b, e, dims, &err);
   };
-  Py_BEGIN_ALLOW_THREADS ThreadPool::instance().parallel_for(total, chunk, impl->grain);
+  Py_BEGIN_ALLOW_THREADS ThreadPool::instance().parallel_for(total, chunk, impl->grain,
+                                                             &impl->work);
   Py_END_ALLOW_THREADS return PyLong_FromLong(__atomic_load_n(&err, __ATOMIC_ACQUIRE));
 }
 

@@ -18,6 +18,19 @@ namespace pyhost::kernels {
 
 namespace {
 
+// One step of a spin-wait: a few pause instructions, then the CPU is offered to any other thread
+// ready on it. With more threads ready than cores, the scheduler may put a helper on the
+// launching thread's core: a plain spin there holds back the very thread it waits for until
+// the spin ends (100-200 us more on a small launch, launch after launch).
+void spin_pause() {
+  for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  sched_yield();
+}
+
 struct Job {
   std::int64_t total = 0;
   std::int64_t chunk = 1;
@@ -26,6 +39,7 @@ struct Job {
   const std::function<void(std::int64_t, std::int64_t)>* fn = nullptr;
   std::atomic<std::int64_t> next{0};
   std::atomic<std::int64_t> done{0};
+  std::atomic<std::int64_t> busy_ns{0};  // time spent in fn, all threads together
   std::mutex mu;
   std::condition_variable finished;
 
@@ -35,7 +49,12 @@ struct Job {
       std::int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
       if (begin >= total) return;
       std::int64_t end = std::min(total, begin + chunk);
+      const auto start = std::chrono::steady_clock::now();
       (*fn)(begin, end);
+      busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count(),
+                        std::memory_order_relaxed);
       if (done.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == total) {
         std::lock_guard<std::mutex> lock(mu);
         finished.notify_all();
@@ -71,11 +90,7 @@ struct ThreadPool::Impl {
     constexpr auto kSpin = std::chrono::microseconds(200);
     const auto until = std::chrono::steady_clock::now() + kSpin;
     while (pushed.load(std::memory_order_acquire) == seen) {
-      for (int i = 0; i < 64; ++i) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      }
+      spin_pause();
       if (std::chrono::steady_clock::now() >= until) return;
     }
   }
@@ -150,17 +165,34 @@ void ThreadPool::set_threads(unsigned n) {
   impl_->wanted = n ? n : default_thread_count();
 }
 
+bool WorkEstimate::small(std::int64_t total) const {
+  const std::int64_t ps = ps_per_index_.load(std::memory_order_relaxed);
+  return ps >= 0 && static_cast<double>(ps) * static_cast<double>(total) < kAloneBelowNs * 1e3;
+}
+
+void WorkEstimate::record(std::int64_t total, std::int64_t ns) {
+  if (total <= 0) return;
+  const double ps = static_cast<double>(ns) * 1e3 / static_cast<double>(total);
+  ps_per_index_.store(static_cast<std::int64_t>(std::min(ps, 1e15)), std::memory_order_relaxed);
+}
+
 void ThreadPool::parallel_for(std::int64_t total,
                               const std::function<void(std::int64_t, std::int64_t)>& fn,
-                              std::int64_t grain) {
+                              std::int64_t grain, WorkEstimate* estimate) {
   if (total <= 0) return;
   unsigned n;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     n = impl_->wanted;
   }
-  if (n <= 1 || total < 2) {
+  if (n <= 1 || total < 2 || (estimate && estimate->small(total))) {
+    const auto start = std::chrono::steady_clock::now();
     fn(0, total);
+    if (estimate) {
+      estimate->record(total, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
+    }
     return;
   }
   auto job = std::make_shared<Job>();
@@ -185,14 +217,13 @@ void ThreadPool::parallel_for(std::int64_t total,
   const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
   while (job->done.load(std::memory_order_acquire) != total &&
          std::chrono::steady_clock::now() < spin_until) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    spin_pause();
   }
   {
     std::unique_lock<std::mutex> lock(job->mu);
     job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == total; });
   }
+  if (estimate) estimate->record(total, job->busy_ns.load(std::memory_order_relaxed));
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto it = std::find(impl_->jobs.begin(), impl_->jobs.end(), job);
   if (it != impl_->jobs.end()) impl_->jobs.erase(it);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "kernels/cpu_compiler.hpp"
@@ -235,4 +236,33 @@ TEST(ThreadPool, ChunksAreWholeBatches) {
     next = e;
   }
   EXPECT_EQ(next, 1000);
+}
+
+TEST(ThreadPool, SmallLaunchesRunOnTheCallingThreadAlone) {
+  ThreadPool& pool = ThreadPool::instance();
+  pool.set_threads(2);
+  WorkEstimate estimate;
+  std::mutex mu;
+  std::vector<std::pair<std::int64_t, std::int64_t>> chunks;
+  std::vector<std::thread::id> threads;
+  auto fn = [&](std::int64_t b, std::int64_t e) {
+    std::lock_guard<std::mutex> lock(mu);
+    chunks.emplace_back(b, e);
+    threads.push_back(std::this_thread::get_id());
+  };
+  EXPECT_FALSE(estimate.measured());
+  EXPECT_FALSE(estimate.small(1));  // not measured yet: the helpers may join
+  pool.parallel_for(1000, fn, 16, &estimate);
+  EXPECT_TRUE(estimate.measured());  // every launch with an estimate updates it
+  // 1 ns per index: a thousand indices are 1 us of work, a million 1 ms.
+  estimate.record(1000, 1000);
+  EXPECT_TRUE(estimate.small(1000));
+  EXPECT_FALSE(estimate.small(1000000));
+  chunks.clear();
+  threads.clear();
+  pool.parallel_for(1000, fn, 16, &estimate);
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0], std::make_pair(std::int64_t{0}, std::int64_t{1000}));
+  EXPECT_EQ(threads[0], std::this_thread::get_id());
+  pool.set_threads(0);
 }
