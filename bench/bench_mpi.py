@@ -62,7 +62,9 @@ class TwoNamespaces:
                     # Both "nodes" share this machine's cores: a rank that spins in MPI_Recv
                     # (Open MPI's default with a slot per rank) would starve its peer (ping-pong
                     # round trips of ~24 ms here instead of ~23 us).
-                    "OMPI_MCA_mpi_yield_when_idle": "1"}
+                    "OMPI_MCA_mpi_yield_when_idle": "1",
+                    # Each "node" would bind its rank to its first core: both to core 0 here.
+                    "OMPI_MCA_hwloc_base_binding_policy": "none"}
 
     def __enter__(self):
         (ip_a, a), (ip_b, b) = self.nodes.items()
@@ -168,11 +170,17 @@ def startup(where, args, python, pingpong):
             where.mpirun([PYHOST, "run", "--engine", "mpi", "--tasks", "2", "-c", "pass"]),
         "python -c pass": [python, "-c", "pass"],
         "mpirun -n 2 C program: MPI_Init + MPI_Finalize": where.mpirun([pingpong, 0]),
-        "pyhost run --tasks 2 -c pass (no MPI)": [PYHOST, "run", "--tasks", "2", "-c", "pass"]}
+        "pyhost run --tasks 2 -c pass (no MPI)": [PYHOST, "run", "--tasks", "2", "-c", "pass"],
+        # Open MPI without probing for UCX, OFI, PSM and InfiniBand (absent here).
+        "C program, OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader,tcp": where.mpirun([pingpong, 0]),
+        "pyhost, OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader,tcp":
+            where.mpirun([PYHOST, "run", "--engine", "mpi", "--tasks", "2", "-c", "pass"])}
+    lean = {"OMPI_MCA_pml": "ob1", "OMPI_MCA_btl": "self,vader,tcp"}
     runs = {label: [] for label in commands}
     for _ in range(args.startup_rounds):
         for label, command in commands.items():
-            runs[label].append(timed(command, where.env if "mpirun" in label else None))
+            env = dict(where.env, **(lean if "ob1" in label else {}))
+            runs[label].append(timed(command, env if command[0] != PYHOST else None))
     medians = {label: statistics.median(times) for label, times in runs.items()}
     for label, median in medians.items():
         print(f"  {label}: {median:.1f} ms")

@@ -53,7 +53,7 @@ std::chrono::seconds peer_timeout() {
 // taken task takes to be replaced (the communication thread's wake-up, and on the other ranks the
 // round trip to rank 0), as many as the workers take meanwhile, at most kMaxPrefetch: the next
 // task is then there when a worker asks. Long tasks keep one, so the end of a run stays balanced.
-constexpr int kMaxPrefetch = 8;
+constexpr int kMaxPrefetch = 32;
 
 // MPI cannot wake a sleeping thread when a message arrives, so the communication thread polls.
 // Right after activity more is likely soon (a rank's next request comes one task later; a
@@ -310,6 +310,8 @@ class RankRun {
     }
     feed_.local_run_ended();
     comm.join();
+    // The run's wall ends here: MPI_Finalize (tens of ms, a barrier) is the job's teardown.
+    const auto end = Clock::now();
     if (forwarder_) forwarder_->restore();
     mpi_.finalize();
 
@@ -325,7 +327,7 @@ class RankRun {
     result.ranks = mpi_.size();
     result.rank = mpi_.rank();
     if (mpi_.rank() != 0) return result;
-    result.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+    result.wall_s = std::chrono::duration<double>(end - start).count();
     auto& results = collector_->results();
     for (int task = 0; task < plan_.tasks; ++task) {
       auto it = results.find(task);
