@@ -69,6 +69,7 @@ teardown() {
   for node in "${NODES[@]}"; do ip netns del "${NAME}-$node" 2>/dev/null || true; done
   ip link del "$BRIDGE" 2>/dev/null || true
 }
+# shellcheck disable=SC2317 # run by the EXIT trap
 finish() {
   local rc=$?
   teardown
@@ -149,6 +150,7 @@ slurmctld -c -f "$CONF" || { fail "slurmctld did not start"; exit 1; }
 for i in 1 2; do
   node=${NODES[i - 1]}
   mkdir -p "$WORK/$node/spool"
+  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
   nsenter --net="/run/netns/${NAME}-$node" unshare --mount --uts --propagation private sh -c '
     hostname "$1" && mount -t tmpfs -o size=512m tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm &&
     exec slurmd -f "$2"' sh "$node" "$CONF" || { fail "slurmd on $node did not start"; exit 1; }
