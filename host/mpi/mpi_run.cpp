@@ -1,6 +1,7 @@
 #include "mpi/mpi_run.hpp"
 
 #include <fmt/format.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,7 +49,20 @@ std::chrono::seconds peer_timeout() {
   return std::chrono::seconds(seconds > 0 ? seconds : 10);
 }
 
-constexpr int kPrefetch = 1;  // tasks each rank holds beyond its idle workers
+// Tasks each rank holds beyond its idle workers: one, or, when tasks are shorter than the time a
+// taken task takes to be replaced (the communication thread's wake-up, and on the other ranks the
+// round trip to rank 0), as many as the workers take meanwhile, at most kMaxPrefetch: the next
+// task is then there when a worker asks. Long tasks keep one, so the end of a run stays balanced.
+constexpr int kMaxPrefetch = 32;
+
+// MPI cannot wake a sleeping thread when a message arrives, so the communication thread polls.
+// Right after activity more is likely soon (a rank's next request comes one task later; a
+// request this rank sent is answered within a round trip): it polls every kQuickPoll while
+// waiting for an answer or for kQuickFor after anything happened, then backs off to kSlowPoll
+// to leave the CPUs to the workers.
+constexpr auto kQuickPoll = std::chrono::microseconds(50);
+constexpr auto kQuickFor = std::chrono::milliseconds(2);
+constexpr auto kSlowPoll = std::chrono::microseconds(1000);
 
 std::string dump(const json& doc) {
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -94,12 +108,21 @@ class RankFeed final : public TaskFeed {
     if (cancelled_ || queue_.empty()) return -1;
     const int task = queue_.front();
     queue_.pop_front();
+    const auto now = Clock::now();
+    if (last_take_) take_interval_.add(now - *last_take_);
+    last_take_ = now;
+    if (!taken_at_) taken_at_ = now;
     wake_comm_();  // one prefetched task fewer: ask for the next
     return task;
   }
   bool exhausted() const override {
     std::lock_guard lock(mutex_);
     return cancelled_ || (no_more_ && queue_.empty());
+  }
+  // Tasks asked of rank 0 and not yet answered.
+  bool awaiting() const {
+    std::lock_guard lock(mutex_);
+    return asked_ > 0;
   }
   void finished(const TaskResult& result) override {
     // No wake: the worker asks for its next task at once, and that wakes the communication
@@ -126,7 +149,7 @@ class RankFeed final : public TaskFeed {
     Work work;
     work.results.swap(outbox_);
     if (!no_more_ && !cancelled_ && !local_done_) {
-      work.want = waiting_ + kPrefetch - static_cast<int>(queue_.size()) - asked_;
+      work.want = waiting_ + prefetch() - static_cast<int>(queue_.size()) - asked_;
       if (work.want > 0)
         asked_ += work.want;
       else
@@ -142,6 +165,8 @@ class RankFeed final : public TaskFeed {
   void give(int asked, const std::vector<int>& tasks) {
     {
       std::lock_guard lock(mutex_);
+      if (taken_at_ && !tasks.empty()) refill_.add(Clock::now() - *taken_at_);
+      taken_at_.reset();
       asked_ -= asked;
       if (tasks.empty()) no_more_ = true;
       queue_.insert(queue_.end(), tasks.begin(), tasks.end());
@@ -157,12 +182,28 @@ class RankFeed final : public TaskFeed {
   }
 
  private:
+  // A moving average of durations (weight 1/8 for the newest).
+  struct Average {
+    double seconds = 0;
+    void add(Clock::duration sample) {
+      const double x = std::chrono::duration<double>(sample).count();
+      seconds = seconds == 0 ? x : seconds + (x - seconds) / 8;
+    }
+  };
+  int prefetch() const {
+    if (refill_.seconds == 0 || take_interval_.seconds == 0) return 1;
+    const double taken_meanwhile = refill_.seconds / take_interval_.seconds;
+    return 1 + static_cast<int>(std::min<double>(taken_meanwhile, kMaxPrefetch - 1));
+  }
+
   std::function<void()> wake_comm_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<int> queue_;
   std::vector<TaskResult> outbox_;
   int waiting_ = 0, asked_ = 0;
+  std::optional<Clock::time_point> last_take_, taken_at_;  // taken_at_: the oldest unreplaced
+  Average take_interval_, refill_;  // between tasks taken by any worker; a take to its refill
   bool no_more_ = false, cancelled_ = false, local_done_ = false, done_reported_ = false;
 };
 
@@ -269,6 +310,8 @@ class RankRun {
     }
     feed_.local_run_ended();
     comm.join();
+    // The run's wall ends here: MPI_Finalize (tens of ms, a barrier) is the job's teardown.
+    const auto end = Clock::now();
     if (forwarder_) forwarder_->restore();
     mpi_.finalize();
 
@@ -284,7 +327,7 @@ class RankRun {
     result.ranks = mpi_.size();
     result.rank = mpi_.rank();
     if (mpi_.rank() != 0) return result;
-    result.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+    result.wall_s = std::chrono::duration<double>(end - start).count();
     auto& results = collector_->results();
     for (int task = 0; task < plan_.tasks; ++task) {
       auto it = results.find(task);
@@ -324,7 +367,10 @@ class RankRun {
 
   // The one thread of this rank that makes MPI calls after the handshake.
   void communicate() {
+    // Sleeps of tens of microseconds, not the default 50 us timer slack on top of each.
+    ::prctl(PR_SET_TIMERSLACK, 1000UL);
     auto pause = std::chrono::microseconds(10);
+    auto last_busy = Clock::now();
     last_heard_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
     last_sent_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
     for (;;) {
@@ -371,13 +417,17 @@ class RankRun {
       }
       if (busy) {
         pause = std::chrono::microseconds(10);
+        last_busy = Clock::now();
         continue;
       }
       // Nothing to do: wait for a worker of this rank, or poll MPI again a little later.
-      std::unique_lock lock(wake_mutex_);
-      wake_cv_.wait_for(lock, pause, [this] { return woken_; });
-      woken_ = false;
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+      {
+        std::unique_lock lock(wake_mutex_);
+        wake_cv_.wait_for(lock, pause, [this] { return woken_; });
+        woken_ = false;
+      }
+      const bool expecting = feed_.awaiting() || Clock::now() - last_busy < kQuickFor;
+      pause = std::min<std::chrono::microseconds>(pause * 2, expecting ? kQuickPoll : kSlowPoll);
     }
   }
 
