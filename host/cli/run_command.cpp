@@ -146,7 +146,8 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("-j,--workers", plan.workers, "workers (default: cores; 1 for serial)")
       ->check(CLI::PositiveNumber);
   app->add_option("--tasks", plan.tasks,
-                  "times the script runs, as tasks 0..K-1 (default: workers)")
+                  "times the script runs, as tasks 0..K-1 (default: workers; --engine mpi: "
+                  "once, on rank 0, the other ranks serving its pyhost.Executor(mode='mpi'))")
       ->check(CLI::PositiveNumber);
   app->add_option("--json", args->json_path, "write the results of the run to this file");
   app->add_option("--output", args->output, "prefixed (lines as they come) | grouped (per task)")

@@ -9,5 +9,6 @@ namespace pyhost {
 // Entries for the `_pyhost` method table, ended by a {nullptr} sentinel.
 extern PyMethodDef channel_methods[];
 extern PyMethodDef interpreter_thread_methods[];
+extern PyMethodDef mpi_methods[];  // messages to other ranks (--engine mpi)
 
 }  // namespace pyhost

@@ -92,6 +92,7 @@ PyMethodDef host_methods[] = {
 // The executor's functions live in their own files and tables.
 int add_executor_functions(PyObject* module) {
   if (PyModule_AddFunctions(module, channel_methods) != 0) return -1;
+  if (PyModule_AddFunctions(module, mpi_methods) != 0) return -1;
   return PyModule_AddFunctions(module, interpreter_thread_methods);
 }
 

@@ -68,7 +68,10 @@ std::optional<std::string> mode_unavailable(const ModeInfo& mode) {
 RunResult run(const RunPlan& requested) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const RunPlan plan = requested.resolved(cores);
-  if (plan.engine == "mpi" && !plan.feed) return mpi::run_across_ranks(plan, run);
+  // Without --tasks, --engine mpi runs the script once (rank 0) and the other ranks serve its
+  // pyhost.Executor(mode="mpi").
+  if (plan.engine == "mpi" && !plan.feed)
+    return mpi::run_across_ranks(plan, run, requested.tasks == 0);
   if ((!plan.journal_path.empty() || !plan.resume_path.empty()) && !plan.feed)
     return run_with_journal(plan);
   return run_here(plan);

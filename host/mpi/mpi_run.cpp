@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "mpi/dispatcher.hpp"
+#include "mpi/executor_mailbox.hpp"
 #include "mpi/mpi_transport.hpp"
 #include "mpi/output_forwarder.hpp"
 #include "report/journal.hpp"
@@ -234,8 +235,10 @@ class Collector {
 
 class RankRun {
  public:
-  RankRun(const RunPlan& plan, MpiTransport& mpi)
-      : plan_(plan), mpi_(mpi), feed_([this] { wake(); }) {}
+  // `serve_executor`: rank 0 runs the script once and the other ranks serve its
+  // pyhost.Executor(mode="mpi") calls (runtime/pyhost/_executor_mpi.py) until it ends.
+  RankRun(const RunPlan& plan, MpiTransport& mpi, bool serve_executor)
+      : plan_(plan), mpi_(mpi), serve_executor_(serve_executor), feed_([this] { wake(); }) {}
 
   // Rank 0 checks every rank's pyhost and plan; a rank that differs is refused.
   void handshake() {
@@ -284,7 +287,8 @@ class RankRun {
       }
       for (int task = 0; task < plan_.tasks; ++task)
         if (!resumed.count(task)) todo.push_back(task);
-      dispatcher_.emplace(todo, mpi_.size(), plan_.schedule != "static");
+      // Serving: static, so that the one task (the script's main) is rank 0's.
+      dispatcher_.emplace(todo, mpi_.size(), !serve_executor_ && plan_.schedule != "static");
       collector_.emplace(plan_, std::move(resumed));
     }
 
@@ -293,6 +297,15 @@ class RankRun {
     local.journal_path.clear();
     local.resume_path.clear();
     local.feed = &feed_;
+    if (serve_executor_) {
+      // In this process, where the mailbox is: the script's main on rank 0, the server elsewhere.
+      local.mode = "serial";
+      local.workers = 1;
+      if (mpi_.rank() != 0) {
+        local.target = {TaskTarget::Kind::Module, "pyhost._executor_mpi_serve", {}};
+        local.feed = nullptr;  // its own one task, not one of rank 0's
+      }
+    }
     if (mpi_.rank() != 0) {
       local.record_output = true;  // rank 0 journals and reports it
       forwarder_.emplace();        // task output goes on to rank 0 as it is written
@@ -300,6 +313,7 @@ class RankRun {
       local.record_output = plan_.record_output || !plan_.journal_path.empty();
     }
 
+    ExecutorMailbox::instance().open(mpi_.rank(), mpi_.size(), [this] { wake(); });
     std::thread comm([this] { communicate(); });
     RunResult local_result;
     try {
@@ -369,6 +383,9 @@ class RankRun {
   void communicate() {
     // Sleeps of tens of microseconds, not the default 50 us timer slack on top of each.
     ::prctl(PR_SET_TIMERSLACK, 1000UL);
+    struct CloseMailbox {  // opened by run(), before the local run can post
+      ~CloseMailbox() { ExecutorMailbox::instance().close(); }
+    } close_mailbox;
     auto pause = std::chrono::microseconds(10);
     auto last_busy = Clock::now();
     last_heard_.assign(static_cast<std::size_t>(mpi_.size()), Clock::now());
@@ -400,8 +417,15 @@ class RankRun {
           send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
         }
       }
+      for (auto& letter : ExecutorMailbox::instance().take_outgoing()) {
+        busy = true;
+        last_letter_ = Clock::now();
+        send(letter.peer, kExecutorTag, letter.bytes);
+      }
       if (work.done) {
         busy = true;
+        if (mpi_.rank() == 0 && serve_executor_)  // the script ended: so does every server
+          for (int rank = 1; rank < mpi_.size(); ++rank) send(rank, kExecutorTag, "");
         if (mpi_.rank() == 0)
           dispatcher_->rank_done(0, *work.done);
         else
@@ -420,13 +444,16 @@ class RankRun {
         last_busy = Clock::now();
         continue;
       }
-      // Nothing to do: wait for a worker of this rank, or poll MPI again a little later.
+      // Nothing to do: wait for a worker of this rank, or poll MPI again a little later (soon
+      // while executor calls come and go: their round trips are the executor's latency).
       {
         std::unique_lock lock(wake_mutex_);
         wake_cv_.wait_for(lock, pause, [this] { return woken_; });
         woken_ = false;
       }
-      const bool expecting = feed_.awaiting() || Clock::now() - last_busy < kQuickFor;
+      const auto now = Clock::now();
+      const bool expecting = feed_.awaiting() || now - last_busy < kQuickFor ||
+                             now - last_letter_ < kLettersRecent;
       pause = std::min<std::chrono::microseconds>(pause * 2, expecting ? kQuickPoll : kSlowPoll);
     }
   }
@@ -460,6 +487,14 @@ class RankRun {
   bool handle(const Message& message) {
     last_heard_[static_cast<std::size_t>(message.source)] = Clock::now();
     if (message.tag == kAlive) return false;
+    if (message.tag == kExecutorTag) {
+      last_letter_ = Clock::now();
+      if (message.bytes.empty() && message.source == 0)
+        ExecutorMailbox::instance().close();  // rank 0's script ended: this server stops
+      else
+        ExecutorMailbox::instance().deliver({message.source, message.bytes});
+      return false;
+    }
     if (message.tag == kOutput) {
       if (!message.bytes.empty())
         collector_->print(message.bytes[0] == '2' ? 2 : 1,
@@ -493,6 +528,7 @@ class RankRun {
 
   const RunPlan& plan_;
   MpiTransport& mpi_;
+  const bool serve_executor_;
   RankFeed feed_;
   std::optional<Dispatcher> dispatcher_;      // rank 0
   std::optional<Collector> collector_;        // rank 0
@@ -502,11 +538,15 @@ class RankRun {
   bool woken_ = false;
   const std::chrono::seconds timeout_ = peer_timeout();
   std::vector<Clock::time_point> last_heard_, last_sent_;  // per rank, communication thread only
+  static constexpr auto kLettersRecent = std::chrono::milliseconds(50);
+  Clock::time_point last_letter_;  // the last executor message either way
 };
 
 }  // namespace
 
-RunResult run_across_ranks(const RunPlan& plan, const LocalRun& run_local) {
+RunResult run_across_ranks(const RunPlan& requested, const LocalRun& run_local, bool serve_executor) {
+  RunPlan plan = requested;
+  if (serve_executor) plan.tasks = 1;
   MpiTransport* mpi = nullptr;
   try {
     mpi = &MpiTransport::open();
@@ -517,11 +557,13 @@ RunResult run_across_ranks(const RunPlan& plan, const LocalRun& run_local) {
   ::setenv("PYHOST_RANK", std::to_string(mpi->rank()).c_str(), 1);
   ::setenv("PYHOST_RANKS", std::to_string(mpi->size()).c_str(), 1);
   ::setenv("PYHOST_HOST", mpi->host().c_str(), 1);
+  // pyhost.Executor(mode="mpi") on rank 0 has serving ranks (runtime/pyhost/executor.py).
+  ::setenv("PYHOST_MPI_EXECUTOR", serve_executor && mpi->size() > 1 ? "1" : "0", 1);
   if (mpi->size() == 1)
     fmt::print(stderr,
                "pyhost: --engine mpi with one rank: rank 0 runs every task (start pyhost under "
                "mpirun -n R for R ranks)\n");
-  RankRun rank_run(plan, *mpi);
+  RankRun rank_run(plan, *mpi, serve_executor);
   rank_run.handshake();
   return rank_run.run(run_local);
 }

@@ -2,7 +2,8 @@
 
 Under pyhost a Channel is a byte channel of the host process (C++), reachable from every
 interpreter in it; a process worker of pyhost.Executor reaches its parent's channels through the
-executor, which serves the operations. bytes, bytearray and memoryview items cross as raw bytes
+executor, which serves the operations; under `pyhost run --engine mpi`, workers on other ranks
+reach it by messages to its rank (_executor_mpi.py). bytes, bytearray and memoryview items cross as raw bytes
 (no pickling) and arrive as bytes; anything else crosses by pickle. Under plain python it is a
 thread-safe queue with the same interface.
 """
@@ -114,13 +115,25 @@ class Channel:
         return f"<pyhost.Channel {size}/{maxsize or 'inf'} items{' closed' if closed else ''}>"
 
 
-def _rebuild(channel_id, owner_pid):
+def _rank():
+    return int(os.environ.get("PYHOST_RANK", "0"))
+
+
+def _rebuild(channel_id, owner_pid, owner_rank=0):
     channel = Channel.__new__(Channel)
+    from . import _executor_worker
+
+    if owner_rank != _rank():
+        if _executor_worker.rpc is not None:  # a process worker: its executor relays
+            channel._backend = _ProxyBackend(_executor_worker.rpc, channel_id, owner_pid, owner_rank)
+        else:
+            from ._executor_mpi import RemoteBackend
+
+            channel._backend = RemoteBackend(owner_rank, channel_id, owner_pid)
+        return channel
     if os.getpid() == owner_pid:
         channel._backend = _LocalBackend.attach(channel_id)
         return channel
-    from . import _executor_worker
-
     if _executor_worker.rpc is not None and os.getppid() == owner_pid:
         channel._backend = _ProxyBackend(_executor_worker.rpc, channel_id, owner_pid)
         return channel
@@ -166,21 +179,22 @@ class _LocalBackend:
         return _pyhost.chan_state(self.id)
 
     def reference(self):
-        return self.id, os.getpid()
+        return self.id, os.getpid(), _rank()
 
 
 class _ProxyBackend:
     """A parent's channel seen from a process worker: each operation is a request to the
     executor (one at a time per worker)."""
 
-    def __init__(self, connection, channel_id, owner_pid):
+    def __init__(self, connection, channel_id, owner_pid, owner_rank=None):
         self._connection = connection
         self.id = channel_id
         self._owner = owner_pid
+        self._rank = _rank() if owner_rank is None else owner_rank
         self._lock = threading.Lock()
 
     def _call(self, op, tag=0, data=b"", timeout=None):
-        request = pickle.dumps((self.id, tag, bytes(data), timeout))
+        request = pickle.dumps((self.id, tag, bytes(data), timeout, self._rank))
         with self._lock:
             self._connection.send(op, request)
             reply = self._connection.receive()
@@ -204,7 +218,7 @@ class _ProxyBackend:
         return self._call(RPC_STATE)
 
     def reference(self):
-        return self.id, self._owner
+        return self.id, self._owner, self._rank
 
 
 class _ThreadBackend:
@@ -267,6 +281,7 @@ def serve_worker_requests(connection, worker_alive):
     """Executor side: do the channel operations one process worker asks for, until it goes.
     Each channel it uses is kept alive for it until then, as its own Channel objects would."""
     retained = set()
+    here = _rank()
     try:
         while True:
             request = connection.receive()
@@ -274,11 +289,16 @@ def serve_worker_requests(connection, worker_alive):
                 return
             op, payload = request
             try:
-                channel_id, tag, data, timeout = pickle.loads(payload)
-                if channel_id not in retained:
-                    _pyhost.chan_retain(channel_id)
-                    retained.add(channel_id)
-                reply = (True, _serve_one(op, channel_id, tag, data, timeout, worker_alive))
+                channel_id, tag, data, timeout, owner_rank = pickle.loads(payload)
+                if owner_rank != here:  # a channel of another rank: asked of it (blocking)
+                    from ._executor_mpi import remote_op
+
+                    reply = (True, remote_op(owner_rank, op, channel_id, tag, data, timeout))
+                else:
+                    if channel_id not in retained:
+                        _pyhost.chan_retain(channel_id)
+                        retained.add(channel_id)
+                    reply = (True, _serve_one(op, channel_id, tag, data, timeout, worker_alive))
             except Exception as exc:  # noqa: BLE001 - the worker raises it
                 reply = (False, exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
             try:

@@ -24,7 +24,7 @@ from . import _executor_workers as workers_impl
 
 __all__ = ["Executor", "WorkerCrashed", "RemoteError", "MODES"]
 
-MODES = ("subinterpreters", "processes", "threads", "freethreaded")
+MODES = ("subinterpreters", "processes", "threads", "freethreaded", "mpi")
 _QUEUED_BATCHES = 2  # per worker: one running, one waiting, so a worker never idles between
 _MAX_BATCH = 256
 _LONG_CALL_S = 1e-3  # calls at least this long go one per message (balance over batching)
@@ -141,12 +141,16 @@ class _WorkerSlot:
 
 
 class Executor(concurrent.futures.Executor):
-    """Executor(mode="subinterpreters" | "processes" | "threads" | "freethreaded", workers=None).
+    """Executor(mode="subinterpreters" | "processes" | "threads" | "freethreaded" | "mpi",
+    workers=None, *, local="subinterpreters").
 
     "freethreaded": threads of a free-threaded CPython (3.13t), which run Python in parallel; it
-    needs the script to run on one (`pyhost run --mode freethreaded`, or pyhost-ft)."""
+    needs the script to run on one (`pyhost run --mode freethreaded`, or pyhost-ft).
+    "mpi": the other ranks of `mpirun -n R pyhost run --engine mpi script.py` (no --tasks), each
+    with `workers` workers of mode `local` ("subinterpreters" or "processes"); elsewhere, local
+    workers of this machine, with a RuntimeWarning (_executor_mpi.py)."""
 
-    def __init__(self, mode="subinterpreters", workers=None):
+    def __init__(self, mode="subinterpreters", workers=None, *, local="subinterpreters"):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         if workers is None:
@@ -158,8 +162,22 @@ class Executor(concurrent.futures.Executor):
                 "pyhost.Executor was created while a worker was loading the main script to find a "
                 "function in it; create executors under `if __name__ == \"__main__\":`")
         self.requested_mode = mode
-        self.mode = self._usable_mode(mode)
-        self.workers = workers
+        ranks = None
+        if mode == "mpi":
+            from . import _executor_mpi
+
+            if local not in _executor_mpi.LOCAL_MODES:
+                raise ValueError(f"unknown local mode {local!r} for mode 'mpi': choose one of "
+                                 f"{', '.join(_executor_mpi.LOCAL_MODES)}")
+            ranks = _executor_mpi.serving_ranks()
+            if ranks:
+                self.mode = "mpi"
+            else:
+                _executor_mpi.fallback_note(local)
+                self.mode = self._usable_mode(local)
+        else:
+            self.mode = self._usable_mode(mode)
+        self.workers = workers * len(ranks) if ranks else workers
         self._lock = threading.Lock()
         self._shutdown = False
         self._ids = itertools.count()
@@ -175,12 +193,16 @@ class Executor(concurrent.futures.Executor):
         main = sys.modules.get("__main__")
         if main is not None:
             sys.modules["__mp_main__"] = main  # results may name classes of __mp_main__
-        self._worker_type = workers_impl.InterpreterWorker if self.mode == "subinterpreters" \
-            else workers_impl.ProcessWorker
+        if ranks:
+            self._worker_type = _executor_mpi.RankWorkers(ranks, workers, local)
+        elif self.mode == "subinterpreters":
+            self._worker_type = workers_impl.InterpreterWorker
+        else:
+            self._worker_type = workers_impl.ProcessWorker
         # The task that makes the executor gets its workers' output, replacements' included.
         self._output = workers_impl.TaskOutput() if self.mode == "processes" else None
         try:
-            for index in range(workers):
+            for index in range(self.workers):
                 self._start_worker(index)
         except BaseException:
             self.shutdown(wait=True)
@@ -406,8 +428,9 @@ class Executor(concurrent.futures.Executor):
             _MapResults.publish_all(failed)
             failed = []
         for call in failed:
+            who = getattr(slot.worker, "label", f"{self.mode} worker")
             call.future.set_exception(WorkerCrashed(
-                f"the {self.mode} worker (pid {slot.worker.pid}) running this call died: {how}; "
+                f"the {who} (pid {slot.worker.pid}) running this call died: {how}; "
                 "pyhost.Executor replaced it",
                 signal=signal_number, exitcode=ended if isinstance(ended, int) else None,
                 pid=slot.worker.pid))

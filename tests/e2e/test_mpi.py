@@ -28,8 +28,8 @@ MPI_ENV = {
 }
 
 
-def mpirun(ranks, args, *, timeout=180):
-    env = dict(os.environ, **MPI_ENV)
+def mpirun(ranks, args, *, timeout=180, env=None):
+    env = dict(os.environ, **MPI_ENV, **(env or {}))
     # Unbuffered, print writes a line in pieces, and mpirun interleaves ranks by writes.
     env.pop("PYTHONUNBUFFERED", None)
     venv = REPO / ".venv"

@@ -1,0 +1,5 @@
+"""What ranks 1..R-1 run under `mpirun -n R pyhost run --engine mpi script.py` (no --tasks): they
+serve the pyhost.Executor(mode="mpi") calls of rank 0's script until it ends."""
+from pyhost._executor_mpi import serve
+
+serve()
