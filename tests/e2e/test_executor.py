@@ -347,7 +347,8 @@ def test_executors_inside_tasks_of_every_host_mode(tmp_path, host_mode):
 
 def test_bad_arguments_are_refused(tmp_path):
     path = script(tmp_path, COMMON + """
-    for bad in [dict(mode="fibers"), dict(workers=0), dict(workers=1.5)]:
+    for bad in [dict(mode="fibers"), dict(workers=0), dict(workers=1.5),
+                dict(mode="mpi", local="threads")]:
         try:
             pyhost.Executor(**bad)
         except ValueError as exc:
@@ -359,9 +360,10 @@ def test_bad_arguments_are_refused(tmp_path):
     """)
     result = run(path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("unknown mode 'fibers': choose one of subinterpreters, processes, threads, freethreaded\n"
+    assert result.stdout == ("unknown mode 'fibers': choose one of subinterpreters, processes, threads, freethreaded, mpi\n"
                              "workers must be a positive integer, not 0\n"
                              "workers must be a positive integer, not 1.5\n"
+                             "unknown local mode 'threads' for mode 'mpi': choose one of subinterpreters, processes\n"
                              "chunksize must be >= 1.\n")
 
 
