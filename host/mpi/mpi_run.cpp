@@ -410,6 +410,9 @@ class RankRun {
         else
           send(0, kWant, dump({{"n", work.want}}));
       }
+      // Executor messages are taken before the output is read: what a call printed (written
+      // before its results were posted) goes out ahead of them, and rank 0 prints it first.
+      std::vector<Letter> letters = ExecutorMailbox::instance().take_outgoing();
       if (forwarder_) {
         // After the local run ended, everything it wrote goes, before this rank says it is done.
         for (const auto& chunk : forwarder_->take(work.done.has_value())) {
@@ -417,7 +420,7 @@ class RankRun {
           send(0, kOutput, static_cast<char>('0' + chunk.fd) + chunk.lines);
         }
       }
-      for (auto& letter : ExecutorMailbox::instance().take_outgoing()) {
+      for (auto& letter : letters) {
         busy = true;
         last_letter_ = Clock::now();
         send(letter.peer, kExecutorTag, letter.bytes);

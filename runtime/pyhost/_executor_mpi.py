@@ -23,6 +23,7 @@ room (bounded flow).
 import os
 import pickle
 import queue
+import sys
 import threading
 import warnings
 
@@ -96,19 +97,31 @@ class _Link:
                 for worker in lost:
                     worker.ended("the MPI run ended", None, None)
                 return
-            letter = pickle.loads(data)
-            kind = letter[0]
-            if kind == FROM_WORKER or kind == ENDED:
-                with self.lock:
-                    worker = self.workers.get((source, letter[1], letter[2]))
-                if worker is None:
-                    continue
-                if kind == FROM_WORKER:
-                    worker.inbox.put((letter[3], letter[4]))
-                else:
-                    worker.ended(*letter[3:])
+            try:
+                self._handle(source, pickle.loads(data))
+            except Exception:  # noqa: BLE001 - one bad letter must not stop the executors
+                _report_bad_letter(source)
+
+    def _handle(self, source, letter):
+        kind = letter[0]
+        if kind == FROM_WORKER or kind == ENDED:
+            with self.lock:
+                worker = self.workers.get((source, letter[1], letter[2]))
+            if worker is None:
+                return
+            if kind == FROM_WORKER:
+                worker.inbox.put((letter[3], letter[4]))
             else:
-                handle_channel_letter(letter)
+                worker.ended(*letter[3:])
+        else:
+            handle_channel_letter(letter)
+
+
+def _report_bad_letter(source):
+    import traceback
+
+    print(f"pyhost: rank {my_rank()}: a pyhost.Executor message from rank {source} could not be "
+          f"handled:\n{traceback.format_exc()}", file=sys.stderr, end="")
 
 
 _link = _Link()
@@ -202,17 +215,10 @@ class _Server:
             source, data = _pyhost.mpi_receive(None)
             if source < 0:  # rank 0's script has ended
                 break
-            letter = pickle.loads(data)
-            kind = letter[0]
-            if kind == TO_WORKER:
-                with self.lock:
-                    worker = self.workers.get((letter[1], letter[2]))
-                if worker is not None:
-                    worker.send(letter[3], letter[4])
-            elif kind == START:
-                self._start(*letter[1:])
-            else:
-                handle_channel_letter(letter)
+            try:
+                self._handle(pickle.loads(data))
+            except Exception:  # noqa: BLE001 - one bad letter must not stop the server
+                _report_bad_letter(source)
         with self.lock:
             workers = list(self.workers.values())
         for worker in workers:  # calls still running have nobody to report to
@@ -220,6 +226,18 @@ class _Server:
             worker.stop()
         for relay in self.relays:
             relay.join()
+
+    def _handle(self, letter):
+        kind = letter[0]
+        if kind == TO_WORKER:
+            with self.lock:
+                worker = self.workers.get((letter[1], letter[2]))
+            if worker is not None:
+                worker.send(letter[3], letter[4])
+        elif kind == START:
+            self._start(*letter[1:])
+        else:
+            handle_channel_letter(letter)
 
     def _start(self, executor_id, local_index, local_mode, setup):
         theirs = pickle.loads(setup)

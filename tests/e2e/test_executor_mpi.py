@@ -73,11 +73,18 @@ def test_channel_across_ranks_blocks_a_producer_when_full(local):
 
 
 @needs_mpi
+@pytest.mark.parametrize("local", ["subinterpreters", "processes"])
+def test_what_a_remote_call_prints_comes_out_on_rank_0_before_its_result(local):
+    assert ok(run_on_ranks(3, [PROBE, "output", local])) == "".join(
+        f"output {i} from a worker\nresult {i}\n" for i in range(10))
+
+
+@needs_mpi
 def test_with_tasks_the_ranks_run_tasks_and_mode_mpi_falls_back():
     # --tasks K keeps the task-farm layout: no rank serves, so Executor("mpi") is local (noted).
     done = run_on_ranks(2, ["--tasks", "1", SCRIPTS / "pool_map.py"])
     assert done.returncode == 0, done.stderr
-    assert done.stdout == EXPECTED["pool_map.py"]
+    assert done.stdout == EXPECTED["pool_map.py"], (done.stdout, done.stderr)
     assert "pyhost.Executor('mpi'): no ranks serve it here" in done.stderr
 
 

@@ -45,6 +45,11 @@ def produce(items, progress, count):
     return pyhost.rank
 
 
+def say(x):
+    print(f"output {x} from a worker")
+    return x
+
+
 def consume(items):
     return sum(items), pyhost.rank
 
@@ -86,6 +91,9 @@ if __name__ == "__main__":
             except TimeoutError:
                 print("map timed out")
             gate.close()
+        elif CHECK == "output":
+            for i in range(10):
+                print("result", ex.submit(say, i).result())
         elif CHECK == "channel":
             items, progress = pyhost.Channel(maxsize=2), pyhost.Channel()
             producer = ex.submit(produce, items, progress, 10)
