@@ -547,7 +547,8 @@ class RankRun {
 
 }  // namespace
 
-RunResult run_across_ranks(const RunPlan& requested, const LocalRun& run_local, bool serve_executor) {
+RunResult run_across_ranks(const RunPlan& requested, const LocalRun& run_local,
+                           bool serve_executor) {
   RunPlan plan = requested;
   if (serve_executor) plan.tasks = 1;
   MpiTransport* mpi = nullptr;

@@ -14,9 +14,10 @@ namespace pyhost::mpi {
 using LocalRun = std::function<RunResult(const RunPlan&)>;
 
 // `plan` is resolved. `serve_executor` (no --tasks given): the script runs once, on rank 0, and
-// the other ranks serve its pyhost.Executor(mode="mpi") calls until it ends. Returns the whole run's result on rank 0; on other ranks a result with
-// `rank` > 0 and no tasks (rank 0 reports). Throws PlanError when MPI is not available or rank 0
-// refuses a rank (another pyhost version, another script).
+// the other ranks serve its pyhost.Executor(mode="mpi") calls until it ends. Returns the whole
+// run's result on rank 0; on other ranks a result with `rank` > 0 and no tasks (rank 0 reports).
+// Throws PlanError when MPI is not available or rank 0 refuses a rank (another pyhost version,
+// another script).
 RunResult run_across_ranks(const RunPlan& plan, const LocalRun& run_local,
                            bool serve_executor = false);
 

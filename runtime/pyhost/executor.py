@@ -1,5 +1,6 @@
 """pyhost.Executor: a concurrent.futures.Executor whose workers are own-GIL sub-interpreters of
-this process, crash-isolated processes, or threads.
+this process, crash-isolated processes, threads, or the workers of other MPI ranks (mode "mpi",
+_executor_mpi.py: each remote worker has the same face as a local one).
 
 Calls cross to workers by pickle (functions by reference; those of the main script are found by
 running it in the worker under the name __mp_main__, as multiprocessing does). Calls are sent
