@@ -3,6 +3,7 @@
 seeds' programs of scripts/executor/ with PYHOST_EXECUTOR_MODE=mpi give their exact outputs;
 exceptions, worker crashes, map and channels across ranks (tests/e2e/mpi/executor_probe.py).
 Skipped without mpirun or libpyhost_mpi.so, as test_mpi.py is."""
+import json
 import pathlib
 
 import pytest
@@ -30,6 +31,17 @@ def ok(done):
 @pytest.mark.parametrize("script", NAMES)
 def test_seed_programs_on_three_ranks(script):
     assert ok(run_on_ranks(3, [SCRIPTS / script])) == expected_stdout(script, "mpi", "mpi")
+
+
+@needs_mpi
+def test_without_tasks_the_script_runs_once_on_rank_0(tmp_path):
+    out = tmp_path / "run.json"
+    done = run_on_ranks(3, ["--json", out, "-c",
+                            "import pyhost; print('main on rank', pyhost.rank, 'of', pyhost.ranks)"])
+    assert ok(done) == "main on rank 0 of 3\n"
+    doc = json.loads(out.read_text())
+    assert doc["ranks"] == 3
+    assert [(t["id"], t["rank"], t["status"]) for t in doc["tasks"]] == [(0, 0, "ok")]
 
 
 @needs_mpi
