@@ -455,8 +455,8 @@ class RankRun {
         woken_ = false;
       }
       const auto now = Clock::now();
-      const bool expecting = feed_.awaiting() || now - last_busy < kQuickFor ||
-                             now - last_letter_ < kLettersRecent;
+      const bool expecting =
+          feed_.awaiting() || now - last_busy < kQuickFor || now - last_letter_ < kLettersRecent;
       pause = std::min<std::chrono::microseconds>(pause * 2, expecting ? kQuickPoll : kSlowPoll);
     }
   }
