@@ -112,7 +112,12 @@ def test_without_mpi_mode_mpi_falls_back_to_local_workers():
 from test_mpi_netns import mpirun_on_nodes, nodes  # noqa: E402,F401 - the fixture is used by name
 
 
-def test_executor_across_two_nodes_over_tcp(nodes):  # noqa: F811
+def test_executor_across_two_nodes_over_tcp(nodes, monkeypatch):  # noqa: F811
+    # Only rank 0 (the first node, where mpirun runs) reads PYHOST_EXECUTOR_MODE.
+    monkeypatch.setenv("PYHOST_EXECUTOR_MODE", "mpi")
+    for script in ("mp_queue.py", "ppe_submit.py"):
+        done = mpirun_on_nodes(nodes, ["run", "--engine", "mpi", SCRIPTS / script])
+        assert ok(done) == expected_stdout(script, "mpi", "mpi")
     done = mpirun_on_nodes(nodes, ["run", "--engine", "mpi", PROBE, "error", "processes"])
     assert ok(done) == "ValueError bad 7\ntraceback names the function: True\nexecutor still works: 81\n"
     done = mpirun_on_nodes(nodes, ["run", "--engine", "mpi", PROBE, "channel"])
