@@ -65,7 +65,6 @@ class _Link:
         self.lock = threading.Lock()
         self.workers = {}  # (rank, executor id, local index) -> RankWorker
         self.thread = None
-        self.ended = False  # the MPI run ended: no more letters
 
     def register(self, worker):
         with self.lock:
@@ -91,8 +90,7 @@ class _Link:
                 continue
             source, data = got
             if source < 0:
-                with self.lock:
-                    self.ended = True
+                with self.lock:  # the MPI run ended: no more letters
                     lost = list(self.workers.values())
                 for worker in lost:
                     worker.ended("the MPI run ended", None, None)
