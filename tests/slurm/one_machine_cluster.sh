@@ -6,7 +6,9 @@
 # and /dev/shm. A private munged (own key and socket) authenticates them. Then:
 #   1. srun --mpi=pmix -N2 pyhost run --engine mpi --tasks K ...  (threads and processes modes):
 #      every task runs exactly once, ranks 0 and 1 on the two nodes, over TCP;
-#   2. sbatch --array=0-3 --wait: every element runs its pyhost run, on the nodes.
+#   2. srun --mpi=pmix -N2 pyhost batch --engine mpi: a job file over both nodes (a pinned job,
+#      a gang of 2 ranks); pyhost.Executor(mode="mpi") served by rank 1 on the second node;
+#   3. sbatch --array=0-3 --wait: every element runs its pyhost run, on the nodes.
 # Prints each check; exits 0 when all pass, 1 on a failed check, 77 (skip) when it cannot run here
 # (not root, Slurm/munge/MPI/iproute2 missing: `--install` apt-installs the Debian packages).
 # Idempotent: it first removes what an earlier run left, and removes all it made when it ends
@@ -229,6 +231,77 @@ srun_pyhost() { # MPI MODE SCHEDULE TASKS: srun --mpi=MPI -N2 pyhost run --engin
 }
 srun_pyhost pmix threads static 40
 srun_pyhost pmix processes dynamic 20
+
+# --- srun ... pyhost batch --engine mpi: one allocation, a whole job file -------------------
+batch_dir=$SHARED/batch
+mkdir -p "$batch_dir"
+{
+  for k in 0 1 2 3 4 5; do
+    printf '[[job]]\nname = "j%s"\ncode = "import pyhost; print(\\"j%s on\\", pyhost.host)"\n\n' "$k" "$k"
+  done
+  printf '[[job]]\nname = "pinned"\nhost = "%s"\ncode = "import pyhost; print(\\"pinned on\\", pyhost.host)"\n\n' "${NODES[1]}"
+  printf '[[job]]\nname = "gang"\nranks = 2\nneeds = ["j0"]\n'
+  printf 'code = "import os, pyhost; print(\\"member\\", os.environ[\\"PYHOST_JOB_RANK\\"], \\"of\\", os.environ[\\"PYHOST_JOB_RANKS\\"], \\"on\\", pyhost.host)"\n'
+} >"$batch_dir/jobs.toml"
+t0=$SECONDS
+if srun --mpi=pmix -N2 --ntasks-per-node=1 --kill-on-bad-exit=1 "$PYHOST" batch "$batch_dir/jobs.toml" \
+  --engine mpi --jobs 2 --results-dir "$batch_dir/results" --json "$batch_dir/results.json" \
+  >"$batch_dir/stdout" 2>"$batch_dir/stderr"; then
+  python3 - "$batch_dir" "$((SECONDS - t0))" "${NODES[@]}" <<'EOF' || FAILED=1
+import json, pathlib, sys
+work, seconds, node_a, node_b = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+doc = json.loads((work / "results.json").read_text())
+jobs = {j["name"]: j for j in doc["jobs"]}
+problems = []
+if doc.get("hosts") != [node_a, node_b]:
+    problems.append(f"hosts {doc.get('hosts')}")
+if sorted(jobs) != sorted([f"j{k}" for k in range(6)] + ["pinned", "gang"]):
+    problems.append(f"jobs {sorted(jobs)}")
+if any(j["status"] != "ok" for j in jobs.values()):
+    problems.append(f"statuses { {n: j['status'] for n, j in jobs.items()} }")
+if jobs.get("pinned", {}).get("host") != node_b:
+    problems.append(f"pinned ran on {jobs.get('pinned', {}).get('host')}")
+if sorted(jobs.get("gang", {}).get("hosts") or []) != sorted([node_a, node_b]):
+    problems.append(f"gang members on {jobs.get('gang', {}).get('hosts')}")
+used = {j.get("host") for j in jobs.values()}
+if used != {node_a, node_b}:
+    problems.append(f"jobs ran on {sorted(map(str, used))} only")
+print(("ok: " if not problems else "FAIL: ") + f"srun --mpi=pmix -N2 pyhost batch --engine mpi ({seconds} s): "
+      f"{len(jobs)} jobs ok on {', '.join(sorted(map(str, used)))}; a job pinned to {node_b} ran there; "
+      "a gang of 2 ran one member per node" + ("" if not problems else "; " + "; ".join(problems)))
+sys.exit(1 if problems else 0)
+EOF
+else
+  tail -20 "$batch_dir/stderr"
+  fail "srun --mpi=pmix -N2 pyhost batch --engine mpi exited non-zero"
+fi
+
+# --- srun ... pyhost run --engine mpi: pyhost.Executor(mode="mpi") served by rank 1 ------------
+exec_dir=$SHARED/executor
+mkdir -p "$exec_dir"
+cat >"$exec_dir/square.py" <<'EOF'
+import pyhost
+
+def where(x):
+    return x * x, pyhost.host
+
+if __name__ == "__main__":
+    with pyhost.Executor(mode="mpi", local="processes", workers=2) as ex:
+        results = list(ex.map(where, range(20), chunksize=3))
+    print("sum", sum(r for r, _ in results), "hosts", " ".join(sorted({h for _, h in results})))
+EOF
+t0=$SECONDS
+if got=$(cd "$exec_dir" && srun --mpi=pmix -N2 --ntasks-per-node=1 --kill-on-bad-exit=1 "$PYHOST" run \
+  --engine mpi square.py 2>"$exec_dir/stderr"); then
+  if [ "$got" = "sum 2470 hosts ${NODES[1]}" ]; then
+    say "ok: srun --mpi=pmix -N2 pyhost run --engine mpi: Executor(mode=\"mpi\") map on rank 1 (${NODES[1]}): $got ($((SECONDS - t0)) s)"
+  else
+    fail "Executor(mode=\"mpi\") under srun printed '$got' (want 'sum 2470 hosts ${NODES[1]}')"
+  fi
+else
+  tail -20 "$exec_dir/stderr"
+  fail "srun --mpi=pmix -N2 pyhost run --engine mpi square.py exited non-zero"
+fi
 
 # --- sbatch --array: each element a pyhost run on a node -----------------------------------
 array_dir=$SHARED/array
