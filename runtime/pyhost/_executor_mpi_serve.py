@@ -2,4 +2,5 @@
 serve the pyhost.Executor(mode="mpi") calls of rank 0's script until it ends."""
 from pyhost._executor_mpi import serve
 
-serve()
+if __name__ == "__main__":  # run as a module (-m); importing it serves nothing
+    serve()
