@@ -239,24 +239,22 @@ def serve_interpreter(inbox, outbox):
 def serve_process(task_fd, rpc_fd, progress_fd):
     """Process workers: a socket to the executor, one for Channel operations, and a shared
     memory word saying which call runs now."""
+    import _signal  # not signal, nor socket: they import enum (start-up time)
     import mmap
-    import signal
-    import socket
 
     from . import _frames
 
     global rpc
     # Ctrl-C reaches the whole process group: the executor decides what happens to its workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     # stdout/stderr are pipes the executor forwards to its task: lines as they are printed.
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    conn = socket.socket(fileno=task_fd)
-    rpc = _frames.Connection(socket.socket(fileno=rpc_fd))
-    frames = _frames.Connection(conn)
+    rpc = _frames.FdConnection(rpc_fd)
+    frames = _frames.FdConnection(task_fd)
 
     def receive():
         message = frames.receive()
