@@ -101,13 +101,13 @@ class _MainByName(pickle.Pickler):
 class _ByValue:
     """Pickles as a call of protocol.main_function: the function rebuilt from its code."""
 
-    __slots__ = ("spec",)
+    __slots__ = ("reduced",)
 
     def __init__(self, spec):
-        self.spec = spec
+        self.reduced = (protocol.main_function, spec)  # made once: it is sent with every call
 
     def __reduce__(self):
-        return protocol.main_function, self.spec
+        return self.reduced
 
 
 _sendable_cache = {}  # main-script function -> its _ByValue, or None if it goes by reference
@@ -610,6 +610,9 @@ _GUARD_ERROR = ("pyhost.Executor was created while a worker was loading the main
                 "a function in it; create executors under `if __name__ == \"__main__\":`")
 
 
+_guarded_lines = {}  # (script, line) -> whether the line is under `if __name__ ...`
+
+
 def _refuse_unguarded_creation(main):
     """A worker may run the main script (when a call needs a name of it): an executor made by
     the script's top level outside `if __name__ == "__main__":` would be made again there. The
@@ -622,14 +625,18 @@ def _refuse_unguarded_creation(main):
         frame = frame.f_back
     if frame is None or not path:
         return  # not made by the script's top level (or no script): nothing to check
-    try:
-        import _ast
+    key = (path, frame.f_lineno)
+    guarded = _guarded_lines.get(key)
+    if guarded is None:  # parsing takes ~2 ms: once per line of the script that makes executors
+        try:
+            import _ast
 
-        with open(path, "rb") as source:
-            tree = compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST)
-    except Exception:  # noqa: BLE001 - unreadable now: the worker's own check still applies
-        return
-    if not _under_name_test(tree.body, frame.f_lineno):
+            with open(path, "rb") as source:
+                tree = compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST)
+        except Exception:  # noqa: BLE001 - unreadable now: the worker's own check still applies
+            return
+        guarded = _guarded_lines[key] = _under_name_test(tree.body, frame.f_lineno)
+    if not guarded:
         raise RuntimeError(
             "pyhost.Executor was created by the main script's top level outside `if __name__ == "
             "\"__main__\":`: its workers may run the script to find its functions and would "
