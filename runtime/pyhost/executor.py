@@ -140,6 +140,7 @@ def _by_value_spec(fn):
 
     main = sys.modules.get("__main__")
     if fn.__qualname__ != fn.__name__ or fn.__closure__ is not None or fn.__dict__ \
+            or fn.__code__.co_freevars or getattr(fn, "__type_params__", ()) \
             or main is None or not getattr(main, "__file__", None) \
             or getattr(main, "__dict__", {}).get(fn.__name__) is not fn:
         return None

@@ -495,3 +495,46 @@ def test_an_executor_made_by_an_unguarded_main_call_is_refused_in_the_script(tmp
     assert result.returncode == 1
     assert "pyhost.Executor was created by the main script's top level outside" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_functions_that_cannot_go_by_value_still_run(tmp_path, mode):
+    # Those that need the script's namespace itself go by reference, as before: a generic
+    # function (its type parameters live in a closure), a wrapped one (attributes), one that
+    # reads globals(), one with a class body; keyword-only defaults travel with the code.
+    path = script(tmp_path, """
+    import functools, os
+    import pyhost
+
+    def twice(f):
+        @functools.wraps(f)
+        def inner(*a):
+            return 2 * f(*a)
+        return inner
+
+    def generic[T](x: T) -> T:
+        return x
+
+    @twice
+    def wrapped(x):
+        return x + 1
+
+    def namespace():
+        return "generic" in globals()
+
+    def with_class(x):
+        class Box:
+            value = x
+        return Box.value
+
+    def keyword_only(x, *, scale=3):
+        return x * scale
+
+    if __name__ == "__main__":
+        with pyhost.Executor(os.environ["MODE"], workers=1) as ex:
+            calls = [(generic, 5), (wrapped, 1), (namespace,), (with_class, 7), (keyword_only, 2)]
+            print([ex.submit(*call).result() for call in calls])
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[5, 4, True, 7, 6]\n"
