@@ -182,10 +182,10 @@ std::string render_gil_text(const Comparison& comparison, int width, double deta
 
 Table readable_table(const Comparison& comparison) {
   Table table;
-  table.headers = {"mode",     "workers",  "median s", "mean ± σ s",  "min … max s",
-                   "MAD s",    "outliers", "speedup",  "efficiency",  "Karp–Flatt",
-                   "CPU util", "GIL wait", "RSS MB",   "RSS/worker MB", "start-up ms",
-                   "tasks s"};
+  table.headers = {"mode",        "workers",       "median s",    "mean ± σ s",
+                   "min … max s", "MAD s",         "outliers",    "speedup",
+                   "efficiency",  "Karp–Flatt",    "CPU util",    "GIL wait",
+                   "RSS MB",      "RSS/worker MB", "start-up ms", "tasks s"};
   table.right_aligned = {false, true, true, true, true, true, true, true,
                          true,  true, true, true, true, true, true, true};
   for (const auto& r : comparison.results) {
@@ -276,15 +276,15 @@ std::string render_csv(const Comparison& comparison) {
       "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,rss_per_worker_mb,"
       "startup_s,task_s\n";
   for (const auto& r : comparison.results) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                       csv_field(r.config.mode), r.config.workers, r.config.tasks, r.wall.n,
-                       csv_number(r.wall.median), csv_number(r.wall.mean),
-                       csv_number(r.wall.stddev), csv_number(r.wall.min), csv_number(r.wall.max),
-                       csv_number(r.wall.mad), r.wall.outliers.size(), csv_number(r.speedup),
-                       csv_number(r.speedup_err), csv_number(r.efficiency),
-                       csv_number(r.karp_flatt), csv_number(r.cpu_util), csv_number(r.gil_wait),
-                       csv_number(r.peak_rss_mb), csv_number(r.rss_per_worker_mb),
-                       csv_number(r.startup_s), csv_number(r.task_s));
+    out +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    csv_field(r.config.mode), r.config.workers, r.config.tasks, r.wall.n,
+                    csv_number(r.wall.median), csv_number(r.wall.mean), csv_number(r.wall.stddev),
+                    csv_number(r.wall.min), csv_number(r.wall.max), csv_number(r.wall.mad),
+                    r.wall.outliers.size(), csv_number(r.speedup), csv_number(r.speedup_err),
+                    csv_number(r.efficiency), csv_number(r.karp_flatt), csv_number(r.cpu_util),
+                    csv_number(r.gil_wait), csv_number(r.peak_rss_mb),
+                    csv_number(r.rss_per_worker_mb), csv_number(r.startup_s), csv_number(r.task_s));
   }
   return out;
 }

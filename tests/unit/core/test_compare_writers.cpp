@@ -163,9 +163,10 @@ TEST(CompareWriters, JsonHasTheDocumentedShape) {
   EXPECT_EQ(doc["cores"], 2);
   ASSERT_EQ(doc["results"].size(), 4u);
   for (const auto& r : doc["results"]) {
-    for (const char* key : {"mode", "workers", "tasks", "runs_s", "median_s", "mean_s", "stddev_s",
-                            "speedup", "speedup_err", "efficiency", "karp_flatt", "cpu_util",
-                            "gil_wait", "peak_rss_mb", "rss_per_worker_mb", "startup_s", "timeline"})
+    for (const char* key :
+         {"mode", "workers", "tasks", "runs_s", "median_s", "mean_s", "stddev_s", "speedup",
+          "speedup_err", "efficiency", "karp_flatt", "cpu_util", "gil_wait", "peak_rss_mb",
+          "rss_per_worker_mb", "startup_s", "timeline"})
       EXPECT_TRUE(r.contains(key)) << key;
     EXPECT_EQ(r["runs_s"].size(), 3u);
     ASSERT_EQ(r["timeline"].size(), 2u);
