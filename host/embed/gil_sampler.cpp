@@ -334,12 +334,16 @@ void GilSampler::stop_into(RunResult& result) {
     segments.insert(segments.end(), w.recorder.segments().begin(), w.recorder.segments().end());
     interpreter_of[w.worker] = w.interpreter;
   }
-  for (auto& [worker, segments] : by_worker) segments = gil::merge_segments(std::move(segments));
+  std::map<int, gil::SegmentIndex> index;
+  for (auto& [worker, segments] : by_worker) {
+    segments = gil::merge_segments(std::move(segments));
+    index.emplace(worker, gil::SegmentIndex(segments));
+  }
 
   for (auto& task : result.tasks) {
-    auto it = by_worker.find(task.worker);
-    if (it == by_worker.end()) continue;
-    if (auto split = gil::split_interval(it->second, task.start_s, task.end_s)) {
+    auto it = index.find(task.worker);
+    if (it == index.end()) continue;
+    if (auto split = it->second.split(task.start_s, task.end_s)) {
       task.gil_held_s = split->held_s;
       task.gil_wait_s = split->wait_s;
       task.off_cpu_s = split->off_s;

@@ -98,6 +98,10 @@ struct ConfigResult {
   double off_cpu = 0;                 // the same measure, for every mode (median over runs)
   double runq = 0;                    // run-queue share of the tasks' wall (median over runs)
   std::optional<double> peak_rss_mb;  // max over runs
+  // What one worker costs in memory: a worker process's peak RSS (processes), or in-process
+  // modes' peak RSS over the serial baseline's, per worker (set by finish(); none for serial).
+  std::optional<double> rss_per_worker_mb;
+  std::optional<double> worker_process_rss_mb;  // processes: median over runs of the largest
   double startup_s = 0;           // median over runs of the time until the last worker was ready
   double task_s = 0;              // median over runs of the span of the tasks
   double cpu_share = 0;           // median over runs of cpu_share(run)

@@ -242,6 +242,12 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
   for (const auto& run : runs)
     if (run.peak_rss_kb)
       r.peak_rss_mb = std::max(r.peak_rss_mb.value_or(0), *run.peak_rss_kb / 1024.0);
+  if (config.mode_info().engine == Engine::WorkerProcesses && !runs.empty())
+    r.worker_process_rss_mb = median_of(runs, [](const RunResult& run) {
+      long largest = 0;  // a task's figure is its worker process's peak so far
+      for (const auto& task : run.tasks) largest = std::max(largest, task.peak_rss_kb);
+      return largest / 1024.0;
+    });
 
   // The timeline shown is the run closest to the median.
   std::size_t best = 0;
@@ -427,6 +433,11 @@ void finish(Comparison& comparison) {
   const std::optional<ConfigResult> base =
       base_ptr ? std::optional<ConfigResult>(*base_ptr) : std::nullopt;
   for (auto& r : comparison.results) {
+    if (r.worker_process_rss_mb && *r.worker_process_rss_mb > 0)
+      r.rss_per_worker_mb = r.worker_process_rss_mb;
+    else if (!is_baseline(r.config) && base && base->peak_rss_mb && r.peak_rss_mb)
+      r.rss_per_worker_mb =
+          std::max(0.0, (*r.peak_rss_mb - *base->peak_rss_mb) / std::max(1, r.config.workers));
     if (!base || base->wall.n == 0 || r.wall.n == 0) continue;
     if (is_baseline(r.config)) {
       r.speedup = 1.0;

@@ -182,11 +182,12 @@ std::string render_gil_text(const Comparison& comparison, int width, double deta
 
 Table readable_table(const Comparison& comparison) {
   Table table;
-  table.headers = {"mode",     "workers",  "median s", "mean ± σ s",  "min … max s",
-                   "MAD s",    "outliers", "speedup",  "efficiency",  "Karp–Flatt",
-                   "CPU util", "GIL wait", "RSS MB",   "start-up ms", "tasks s"};
+  table.headers = {"mode",        "workers",       "median s",    "mean ± σ s",
+                   "min … max s", "MAD s",         "outliers",    "speedup",
+                   "efficiency",  "Karp–Flatt",    "CPU util",    "GIL wait",
+                   "RSS MB",      "RSS/worker MB", "start-up ms", "tasks s"};
   table.right_aligned = {false, true, true, true, true, true, true, true,
-                         true,  true, true, true, true, true, true};
+                         true,  true, true, true, true, true, true, true};
   for (const auto& r : comparison.results) {
     std::vector<Cell> row;
     row.push_back({r.config.mode, Tone::Name});
@@ -209,6 +210,7 @@ Table readable_table(const Comparison& comparison) {
     row.push_back({fmt::format("{:.2f}", r.cpu_util)});
     row.push_back({percent_or_dash(r.gil_wait)});
     row.push_back({format_optional(r.peak_rss_mb, "{:.1f}")});
+    row.push_back({format_optional(r.rss_per_worker_mb, "{:.1f}")});
     row.push_back({fmt::format("{:.1f}", r.startup_s * 1000)});
     row.push_back({format_seconds(r.task_s)});
     table.rows.push_back(std::move(row));
@@ -271,16 +273,18 @@ std::string render_terminal(const Comparison& comparison, const TableOptions& op
 std::string render_csv(const Comparison& comparison) {
   std::string out =
       "mode,workers,tasks,runs,median_s,mean_s,stddev_s,min_s,max_s,mad_s,outliers,speedup,"
-      "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,startup_s,task_s\n";
+      "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,rss_per_worker_mb,"
+      "startup_s,task_s\n";
   for (const auto& r : comparison.results) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                       csv_field(r.config.mode), r.config.workers, r.config.tasks, r.wall.n,
-                       csv_number(r.wall.median), csv_number(r.wall.mean),
-                       csv_number(r.wall.stddev), csv_number(r.wall.min), csv_number(r.wall.max),
-                       csv_number(r.wall.mad), r.wall.outliers.size(), csv_number(r.speedup),
-                       csv_number(r.speedup_err), csv_number(r.efficiency),
-                       csv_number(r.karp_flatt), csv_number(r.cpu_util), csv_number(r.gil_wait),
-                       csv_number(r.peak_rss_mb), csv_number(r.startup_s), csv_number(r.task_s));
+    out +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    csv_field(r.config.mode), r.config.workers, r.config.tasks, r.wall.n,
+                    csv_number(r.wall.median), csv_number(r.wall.mean), csv_number(r.wall.stddev),
+                    csv_number(r.wall.min), csv_number(r.wall.max), csv_number(r.wall.mad),
+                    r.wall.outliers.size(), csv_number(r.speedup), csv_number(r.speedup_err),
+                    csv_number(r.efficiency), csv_number(r.karp_flatt), csv_number(r.cpu_util),
+                    csv_number(r.gil_wait), csv_number(r.peak_rss_mb),
+                    csv_number(r.rss_per_worker_mb), csv_number(r.startup_s), csv_number(r.task_s));
   }
   return out;
 }
@@ -345,6 +349,7 @@ nlohmann::json to_json(const Comparison& comparison) {
     item["cpu_util"] = r.cpu_util;
     item["gil_wait"] = opt(r.gil_wait);
     item["peak_rss_mb"] = opt(r.peak_rss_mb);
+    item["rss_per_worker_mb"] = opt(r.rss_per_worker_mb);
     item["startup_s"] = r.startup_s;
     item["timeline"] = timeline;
     item["min_s"] = r.wall.min;

@@ -1,6 +1,7 @@
 #include "pyhost/gil_timeline.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace pyhost::gil {
 
@@ -86,33 +87,59 @@ Coalesced coalesce_segments(std::vector<Segment> segments, std::size_t max_count
   return result;
 }
 
+namespace {
+
+void add_overlap(StateTimes& times, const Segment& s, double t0, double t1) {
+  const double a = std::max(s.start_s, t0), b = std::min(s.end_s, t1);
+  if (b <= a) return;
+  switch (s.state) {
+    case GilState::Held:
+      times.held_s += b - a;
+      break;
+    case GilState::Wait:
+      times.wait_s += b - a;
+      break;
+    case GilState::Off:
+      times.off_s += b - a;
+      break;
+  }
+}
+
+std::optional<StateTimes> scaled_to(const StateTimes& covered, double t0, double t1) {
+  const double total = covered.total_s();
+  if (!(total > 0) || !(t1 > t0)) return std::nullopt;
+  const double scale = (t1 - t0) / total;
+  return StateTimes{covered.held_s * scale, covered.wait_s * scale, covered.off_s * scale};
+}
+
+}  // namespace
+
 StateTimes time_in_states(const std::vector<Segment>& segments, double t0, double t1) {
   StateTimes times;
-  for (const Segment& s : segments) {
-    const double a = std::max(s.start_s, t0), b = std::min(s.end_s, t1);
-    if (b <= a) continue;
-    switch (s.state) {
-      case GilState::Held:
-        times.held_s += b - a;
-        break;
-      case GilState::Wait:
-        times.wait_s += b - a;
-        break;
-      case GilState::Off:
-        times.off_s += b - a;
-        break;
-    }
-  }
+  for (const Segment& s : segments) add_overlap(times, s, t0, t1);
   return times;
 }
 
 std::optional<StateTimes> split_interval(const std::vector<Segment>& segments, double t0,
                                          double t1) {
-  const StateTimes covered = time_in_states(segments, t0, t1);
-  const double total = covered.total_s();
-  if (!(total > 0) || !(t1 > t0)) return std::nullopt;
-  const double scale = (t1 - t0) / total;
-  return StateTimes{covered.held_s * scale, covered.wait_s * scale, covered.off_s * scale};
+  return scaled_to(time_in_states(segments, t0, t1), t0, t1);
+}
+
+SegmentIndex::SegmentIndex(const std::vector<Segment>& segments) : segments_(segments) {
+  max_end_.reserve(segments.size());
+  double latest = -std::numeric_limits<double>::infinity();
+  for (const Segment& s : segments) max_end_.push_back(latest = std::max(latest, s.end_s));
+}
+
+std::optional<StateTimes> SegmentIndex::split(double t0, double t1) const {
+  // Before `first` every segment ends by t0; from the first that starts at t1, none can overlap.
+  const auto first = std::partition_point(max_end_.begin(), max_end_.end(),
+                                          [t0](double end) { return end <= t0; });
+  StateTimes covered;
+  for (auto i = static_cast<std::size_t>(first - max_end_.begin());
+       i < segments_.size() && segments_[i].start_s < t1; ++i)
+    add_overlap(covered, segments_[i], t0, t1);
+  return scaled_to(covered, t0, t1);
 }
 
 std::string render_text(const std::vector<Segment>& segments, double t0, double t1, int width,

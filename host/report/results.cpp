@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "util/files.hpp"
@@ -233,7 +234,15 @@ void write_json_atomically(const std::string& path, const nlohmann::json& doc) {
 }
 
 long peak_rss_kb_self() {
-  struct rusage self {};
+  if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kb = -1;
+    while (std::fgets(line, sizeof line, status))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    std::fclose(status);
+    if (kb >= 0) return kb;
+  }
+  struct rusage self {};  // no /proc: the kernel's figure, which may include the pre-exec RSS
   ::getrusage(RUSAGE_SELF, &self);
   return self.ru_maxrss;
 }

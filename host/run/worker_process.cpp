@@ -112,8 +112,6 @@ int run_worker_process(long memory_limit_mb) {
       const double cpu0 = process_cpu_seconds();
       TaskResult result = runner->run(static_cast<int>(frame.task), spec.worker,
                                       std::chrono::steady_clock::now(), mux);
-      rusage usage{};
-      ::getrusage(RUSAGE_SELF, &usage);
       proto::ResultPayload report;
       report.exit_code = result.exit_code;
       report.status = result.status;
@@ -121,7 +119,7 @@ int run_worker_process(long memory_limit_mb) {
       report.cpu_s = process_cpu_seconds() - cpu0;
       report.runq_s = result.runq_s;
       report.wall_s = result.wall_s();
-      report.peak_rss_kb = usage.ru_maxrss;
+      report.peak_rss_kb = peak_rss_kb_self();
       report.tainted = result.worker_tainted;
       writer.send({FrameType::Result, frame.task, proto::encode_payload(report)});
     }

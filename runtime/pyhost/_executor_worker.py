@@ -3,12 +3,19 @@
 Messages both ways are pickles. To a worker: a setup dict first, then batches of calls
 [(call_id, pickled (fn, args, kwargs)), ...], then a stop. From a worker: batches of results
 [(call_id, ok, value), ...] with the batch's run time, and a goodbye when it stops.
+
+A worker's start-up is on the path to the executor's first result, so this module imports only
+what a fresh interpreter already has: the C `_pickle` (the `pickle` module would add `re`,
+`enum` and more, ~5 ms per sub-interpreter), no `types`.
 """
 import os
-import pickle
 import sys
 import time
-import types
+from _pickle import PicklingError as _PicklingError
+from _pickle import dumps as _dumps
+from _pickle import loads as _loads
+
+_PROTOCOL = 5  # pickle.HIGHEST_PROTOCOL
 
 # Message tags (the same numbers on channels and on process sockets).
 TAG_SETUP, TAG_CALLS, TAG_STOP, TAG_RESULTS, TAG_BYE = 1, 2, 3, 4, 5
@@ -18,7 +25,7 @@ in_worker = False
 rpc = None  # process workers: the connection that serves Channel operations (see channel.py)
 
 
-class LazyMain(types.ModuleType):
+class LazyMain(type(sys)):
     """The parent's __main__ as a worker sees it: the script is run, under the name __mp_main__
     (so that its `if __name__ == "__main__":` part does not run), the first time a pickle refers
     to something in it, as multiprocessing does for its spawned children."""
@@ -55,8 +62,60 @@ class LazyMain(types.ModuleType):
             loading_main = False
 
 
+class _LazyGlobals(dict):
+    """The globals of the main script's functions sent by value (see main_function) while the
+    script is not loaded: the builtins they name are in it; any other name loads the script
+    (once, as a reference to it would) and is read from it."""
+
+    __slots__ = ()
+
+    def __missing__(self, name):
+        main = _main
+        if main is None:
+            raise KeyError(name)
+        if not main.__dict__["_pyhost_loaded"]:
+            main._pyhost_load()
+        try:
+            return main.__dict__[name]
+        except KeyError:
+            raise KeyError(name) from None  # not the script's: builtins are looked at next
+
+
+_main = None  # the LazyMain of this worker
+_lazy_globals = None
+_by_value = {}  # (name, marshalled code) -> the function made from it
+
+
+def main_function(name, code, defaults, kwdefaults, builtin_names):
+    """A function of the parent's main script, sent by value (its code) so that a call that needs
+    nothing else from the script does not run it: the worker's first result then costs no import
+    of what the script imports. Once the script is loaded, its own function is used."""
+    global _lazy_globals
+    main = _main
+    if main is not None and main.__dict__["_pyhost_loaded"]:
+        loaded = main.__dict__.get(name)
+        if loaded is not None:
+            return loaded
+    key = (name, code)
+    fn = _by_value.get(key)
+    if fn is None:
+        import builtins
+        import marshal
+
+        if _lazy_globals is None:
+            _lazy_globals = _LazyGlobals(__name__="__mp_main__", __builtins__=builtins)
+        for builtin in builtin_names:
+            if builtin not in _lazy_globals and builtin in builtins.__dict__:
+                _lazy_globals[builtin] = builtins.__dict__[builtin]
+        fn = type(main_function)(marshal.loads(code), _lazy_globals, name, defaults)
+        fn.__kwdefaults__ = kwdefaults
+        _by_value[key] = fn
+    return fn
+
+
 def _install_main(path):
-    main = LazyMain(path)
+    global _main
+    main = _main = LazyMain(path)
     sys.modules["__main__"] = main
     sys.modules["__mp_main__"] = main
 
@@ -97,8 +156,8 @@ def _error_value(exc):
 
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
-        exc_bytes = pickle.dumps(exc)
-        pickle.loads(exc_bytes)  # some exceptions pickle but cannot be rebuilt
+        exc_bytes = _dumps(exc)
+        _loads(exc_bytes)  # some exceptions pickle but cannot be rebuilt
     except Exception:
         exc_bytes = None
     return (exc_bytes, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), text)
@@ -109,7 +168,7 @@ def _run_calls(calls, progress):
     for call_id, payload in calls:
         progress[0] = call_id
         try:
-            fn, args, kwargs = pickle.loads(payload)
+            fn, args, kwargs = _loads(payload)
             results.append((call_id, True, fn(*args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
             results.append((call_id, False, _error_value(exc)))
@@ -124,12 +183,12 @@ def _encode_results(results, elapsed):
     for call_id, ok, value in results:
         if ok:
             try:
-                value = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+                value = _dumps(value, _PROTOCOL)
             except Exception as exc:  # noqa: BLE001
                 ok = False
-                value = _error_value(pickle.PicklingError(f"the result of the call cannot be sent back: {exc}"))
+                value = _error_value(_PicklingError(f"the result of the call cannot be sent back: {exc}"))
         encoded.append((call_id, ok, value))
-    return pickle.dumps((encoded, elapsed), pickle.HIGHEST_PROTOCOL)
+    return _dumps((encoded, elapsed), _PROTOCOL)
 
 
 def _flush():
@@ -148,12 +207,12 @@ def _serve(receive, send, progress):
         tag, data = receive()
         if tag == TAG_CALLS:
             started = time.perf_counter()
-            results = _run_calls(pickle.loads(data), progress)
+            results = _run_calls(_loads(data), progress)
             reply = _encode_results(results, time.perf_counter() - started)
             _flush()
             send(TAG_RESULTS, reply)
         elif tag == TAG_SETUP:
-            _setup(pickle.loads(data))
+            _setup(_loads(data))
         else:  # TAG_STOP, or the parent is gone
             _flush()
             send(TAG_BYE, b"")
@@ -180,24 +239,22 @@ def serve_interpreter(inbox, outbox):
 def serve_process(task_fd, rpc_fd, progress_fd):
     """Process workers: a socket to the executor, one for Channel operations, and a shared
     memory word saying which call runs now."""
+    import _signal  # not signal, nor socket: they import enum (start-up time)
     import mmap
-    import signal
-    import socket
 
     from . import _frames
 
     global rpc
     # Ctrl-C reaches the whole process group: the executor decides what happens to its workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     # stdout/stderr are pipes the executor forwards to its task: lines as they are printed.
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    conn = socket.socket(fileno=task_fd)
-    rpc = _frames.Connection(socket.socket(fileno=rpc_fd))
-    frames = _frames.Connection(conn)
+    rpc = _frames.FdConnection(rpc_fd)
+    frames = _frames.FdConnection(task_fd)
 
     def receive():
         message = frames.receive()

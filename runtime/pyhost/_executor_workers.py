@@ -3,12 +3,7 @@
 Both have the same face: send(tag, data), receive() -> (tag, data) or None when the worker is
 gone, stop(), finish() -> why it ended (None if it stopped when asked), kill().
 """
-import mmap
 import os
-import pickle
-import signal
-import socket
-import subprocess
 import sys
 import threading
 
@@ -24,6 +19,10 @@ _INTERPRETER_MAIN = (
     "finally:\n"
     "    _pyhost.chan_close({outbox})\n"
 )
+
+
+# Code each process worker runs: `pyhost run -c` (fds filled in).
+_PROCESS_MAIN = "import pyhost._executor_worker as w; w.serve_process({}, {}, {})"
 
 
 class InterpreterWorker:
@@ -179,6 +178,10 @@ class _OutputForwarder:
 
 class ProcessWorker:
     def __init__(self, index, setup, output=None):
+        import mmap  # here, not at the top: sub-interpreter executors need none of these
+        import socket
+        import subprocess
+
         from . import _frames
 
         self.index = index
@@ -193,7 +196,8 @@ class ProcessWorker:
             self.progress = memoryview(self._progress_map).cast("q")
             self.progress[0] = -1
             fds = (theirs.fileno(), rpc_theirs.fileno(), progress_fd)
-            command = [_host_executable(), "run", "-m", "pyhost._executor_process", *map(str, fds)]
+            # -c, not -m: runpy and importlib.util stay out of the worker's start-up.
+            command = [_host_executable(), "run", "-c", _PROCESS_MAIN.format(*fds)]
             # Its stdout/stderr come back here, to be written as the calling task's output.
             self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL,
                                             stdout=out_w, stderr=err_w)
@@ -243,6 +247,8 @@ class ProcessWorker:
 
     def finish(self):
         """Waits for the process; returns None for a clean stop, else why it ended."""
+        import socket
+
         code = self.process.wait()
         self.alive = False
         for connection in (self.frames, self.rpc):
@@ -273,6 +279,8 @@ def describe_exit(code):
     if code is None:
         return "no status"
     if code < 0:
+        import signal
+
         try:
             name = signal.Signals(-code).name
         except ValueError:
@@ -307,4 +315,6 @@ def setup_message(index, mode):
             # Sub-interpreter workers route their output as the task's (same process, same mux).
             if mode == "subinterpreters" and isinstance(sys.stdout, _streams.TaskStream):
                 settings.update(capture=True, passthrough=sys.stdout._passthrough)
+    import pickle
+
     return pickle.dumps(settings)

@@ -189,9 +189,20 @@ def _flush_streams():
             pass
 
 
+def _live_threads(threading):
+    """threading.enumerate() without its lock: that is an RLock every worker of a threads-mode
+    run shares, and taken twice per task it made the workers convoy (the one released wakes the
+    other, which then needs the GIL: a GIL hand-off per task, 8 -> 20-26 us per trivial task).
+    Copying the two dicts is atomic under the GIL (and per object without one)."""
+    active, limbo = getattr(threading, "_active", None), getattr(threading, "_limbo", None)
+    if type(active) is not dict or type(limbo) is not dict:
+        return threading.enumerate()
+    return [*active.copy().values(), *limbo.copy().values()]
+
+
 def _threads_before():
     threading = sys.modules.get("threading")
-    return frozenset(threading.enumerate()) if threading is not None else frozenset()
+    return frozenset(_live_threads(threading)) if threading is not None else frozenset()
 
 
 def _left_running(before, task):
@@ -200,7 +211,7 @@ def _left_running(before, task):
     if threading is None:
         return False
     skip = {threading.current_thread(), threading.main_thread()}
-    for thread in threading.enumerate():
+    for thread in _live_threads(threading):
         if thread in skip or thread in before or thread.daemon or getattr(thread, "_pyhost_internal", False):
             continue
         if isinstance(thread, threading._DummyThread):
@@ -234,7 +245,7 @@ def _finish_threads(before, task):
     # Threads this task did not start: the caller, the OS main thread (which is what a
     # sub-interpreter's main_thread() is) and host threads that merely called into Python.
     skip = {threading.current_thread(), threading.main_thread()}
-    for thread in threading.enumerate():
+    for thread in _live_threads(threading):
         if thread in skip or thread in before or thread.daemon:
             continue
         if isinstance(thread, threading._DummyThread) or getattr(thread, "_pyhost_internal", False):

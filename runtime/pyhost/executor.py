@@ -3,7 +3,9 @@ this process, crash-isolated processes, threads, or the workers of other MPI ran
 _executor_mpi.py: each remote worker has the same face as a local one).
 
 Calls cross to workers by pickle (functions by reference; those of the main script are found by
-running it in the worker under the name __mp_main__, as multiprocessing does). Calls are sent
+running it in the worker under the name __mp_main__, as multiprocessing does, when a call first
+needs something of it: a plain function of the script goes by value, its code, so that a call
+that uses only its arguments and builtins runs without the script's imports). Calls are sent
 in batches sized to the work: many short calls share one message, long calls go one by one, so
 that the per-call cost stays a few microseconds without starving idle workers.
 """
@@ -96,8 +98,71 @@ class _MainByName(pickle.Pickler):
         return NotImplemented
 
 
+class _ByValue:
+    """Pickles as a call of protocol.main_function: the function rebuilt from its code."""
+
+    __slots__ = ("reduced",)
+
+    def __init__(self, spec):
+        self.reduced = (protocol.main_function, spec)  # made once: it is sent with every call
+
+    def __reduce__(self):
+        return self.reduced
+
+
+_sendable_cache = {}  # main-script function -> its _ByValue, or None if it goes by reference
+_NEEDS_SCRIPT_NAMESPACE = frozenset(("globals", "locals", "vars", "eval", "exec"))
+_CO_OPTIMIZED = 0x1  # a function's code (class bodies look names up another way)
+
+
+def _sendable(fn):
+    """fn, or a _ByValue of it when it is a plain top-level function of the main script that
+    behaves the same with globals loaded on demand: no closure, no attributes, no code that
+    stores globals or looks at the namespace, no class body."""
+    try:
+        return _sendable_cache[fn] or fn
+    except (KeyError, TypeError):  # TypeError: unhashable
+        pass
+    if type(fn) is not types.FunctionType or fn.__module__ != "__main__":
+        return fn
+    by_value = None
+    try:
+        by_value = _by_value_spec(fn)
+    finally:
+        _sendable_cache[fn] = by_value
+    return by_value or fn
+
+
+def _by_value_spec(fn):
+    import builtins
+    import marshal
+    import opcode
+
+    main = sys.modules.get("__main__")
+    if fn.__qualname__ != fn.__name__ or fn.__closure__ is not None or fn.__dict__ \
+            or fn.__code__.co_freevars or getattr(fn, "__type_params__", ()) \
+            or main is None or not getattr(main, "__file__", None) \
+            or getattr(main, "__dict__", {}).get(fn.__name__) is not fn:
+        return None
+    writes = {opcode.opmap["STORE_GLOBAL"], opcode.opmap["DELETE_GLOBAL"]}
+    names = set()
+    codes = [fn.__code__]
+    while codes:
+        code = codes.pop()
+        if not code.co_flags & _CO_OPTIMIZED or writes.intersection(code.co_code[::2]):
+            return None
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    if names & _NEEDS_SCRIPT_NAMESPACE:
+        return None
+    script_names = main.__dict__
+    builtin_names = tuple(sorted(n for n in names if n not in script_names and n in builtins.__dict__))
+    return _ByValue((fn.__name__, marshal.dumps(fn.__code__), fn.__defaults__, fn.__kwdefaults__,
+                     builtin_names))
+
+
 def _dumps_call(fn, args, kwargs):
-    call = (fn, args, kwargs)
+    call = (_sendable(fn), args, kwargs)
     try:
         return pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, AttributeError, TypeError) as first_error:
@@ -105,7 +170,7 @@ def _dumps_call(fn, args, kwargs):
 
         buffer = io.BytesIO()
         try:
-            _MainByName(buffer, pickle.HIGHEST_PROTOCOL).dump(call)
+            _MainByName(buffer, pickle.HIGHEST_PROTOCOL).dump((fn, args, kwargs))
             return buffer.getvalue()
         except Exception:
             name = getattr(fn, "__qualname__", repr(fn))
@@ -159,9 +224,7 @@ class Executor(concurrent.futures.Executor):
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
         if protocol.loading_main:
-            raise RuntimeError(
-                "pyhost.Executor was created while a worker was loading the main script to find a "
-                "function in it; create executors under `if __name__ == \"__main__\":`")
+            raise RuntimeError(_GUARD_ERROR)
         self.requested_mode = mode
         ranks = None
         if mode == "mpi":
@@ -193,6 +256,7 @@ class Executor(concurrent.futures.Executor):
             return
         main = sys.modules.get("__main__")
         if main is not None:
+            _refuse_unguarded_creation(main)
             sys.modules["__mp_main__"] = main  # results may name classes of __mp_main__
         if ranks:
             self._worker_type = _executor_mpi.RankWorkers(ranks, workers, local)
@@ -275,7 +339,7 @@ class Executor(concurrent.futures.Executor):
         if chunksize == 1:
             return self._map_each(fn, items, timeout)
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
-        results = super().map(partial(protocol.run_chunk, fn), chunks, timeout=timeout)
+        results = super().map(partial(protocol.run_chunk, _sendable(fn)), chunks, timeout=timeout)
         return itertools.chain.from_iterable(results)
 
     def _map_each(self, fn, items, timeout):
@@ -541,6 +605,76 @@ class _MapItem:
 
     def set_exception(self, exc):
         self.results.outcomes[self.index] = (False, exc)
+
+
+_GUARD_ERROR = ("pyhost.Executor was created while a worker was loading the main script to find "
+                "a function in it; create executors under `if __name__ == \"__main__\":`")
+
+
+_guarded_lines = {}  # (script, line) -> whether the line is under `if __name__ ...`
+
+
+def _refuse_unguarded_creation(main):
+    """A worker may run the main script (when a call needs a name of it): an executor made by
+    the script's top level outside `if __name__ == "__main__":` would be made again there. The
+    worker refuses that, but only when it loads the script, which a call sent by value may never
+    need: the same error is raised here, from the script's source, whatever the calls need."""
+    path = getattr(main, "__file__", None)
+    namespace = getattr(main, "__dict__", None)
+    frame = sys._getframe(2)
+    while frame is not None and not (frame.f_globals is namespace and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None or not path:
+        return  # not made by the script's top level (or no script): nothing to check
+    key = (path, frame.f_lineno)
+    guarded = _guarded_lines.get(key)
+    if guarded is None:  # parsing takes ~2 ms: once per line of the script that makes executors
+        try:
+            import _ast
+
+            with open(path, "rb") as source:
+                tree = compile(source.read(), path, "exec", _ast.PyCF_ONLY_AST)
+        except Exception:  # noqa: BLE001 - unreadable now: the worker's own check still applies
+            return
+        guarded = _guarded_lines[key] = _under_name_test(tree.body, frame.f_lineno)
+    if not guarded:
+        raise RuntimeError(
+            "pyhost.Executor was created by the main script's top level outside `if __name__ == "
+            "\"__main__\":`: its workers may run the script to find its functions and would "
+            "create it again; create executors under `if __name__ == \"__main__\":`")
+
+
+def _under_name_test(statements, line):
+    """Whether `line` lies in the body of an `if` that tests __name__, among these statements."""
+    import _ast
+
+    for node in statements:
+        first = getattr(node, "lineno", None)  # match cases have none: their body does
+        if first is not None and not first <= line <= (node.end_lineno or first):
+            continue
+        if isinstance(node, _ast.If) and any(isinstance(n, _ast.Name) and n.id == "__name__"
+                                             for n in _walk(node.test)):
+            return True
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if children and _under_name_test(children, line):
+                return True
+    return False
+
+
+def _walk(node):
+    import _ast
+
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, _ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, _ast.AST))
 
 
 def _register_exit_hook(executor):

@@ -86,7 +86,7 @@ def test_json_has_the_documented_shape(quick, python_exe):
                        ("subinterpreters", 1), ("subinterpreters", 2)]
     keys = {"mode", "workers", "tasks", "runs_s", "median_s", "mean_s", "stddev_s", "speedup",
             "speedup_err", "efficiency", "karp_flatt", "cpu_util", "gil_wait", "peak_rss_mb",
-            "startup_s", "timeline"}
+            "rss_per_worker_mb", "startup_s", "timeline"}
     for r in doc["results"]:
         assert keys <= set(r), keys - set(r)
         assert r["tasks"] == 2  # the largest worker count: every configuration does the same work
@@ -95,6 +95,11 @@ def test_json_has_the_documented_shape(quick, python_exe):
         assert r["speedup"] > 0 and r["speedup_err"] >= 0
         assert r["efficiency"] == pytest.approx(r["speedup"] / r["workers"])
         assert r["peak_rss_mb"] > 1
+        # Memory one worker adds over the serial run (none for serial itself: the baseline).
+        if r["mode"] == "serial":
+            assert r["rss_per_worker_mb"] is None
+        else:
+            assert 0 <= r["rss_per_worker_mb"] < r["peak_rss_mb"]
         assert r["startup_s"] >= 0
         assert sorted(t["task"] for t in r["timeline"]) == [0, 1]
         for t in r["timeline"]:
@@ -253,6 +258,7 @@ def test_processes_are_measured_or_skipped_with_a_warning(tmp_path):
         assert any("processes: skipped" in w for w in doc["warnings"])
     else:
         assert processes["gil_wait"] is None
+        assert processes["rss_per_worker_mb"] > 1  # a worker process's own peak RSS
         assert processes["speedup"] > 0
 
 

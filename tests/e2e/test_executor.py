@@ -423,3 +423,118 @@ def test_a_channel_the_caller_dropped_lives_while_a_worker_uses_it(tmp_path, mod
     result = run(path, mode=mode, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "3\n1\n1\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_main_script_runs_in_a_worker_only_when_a_call_needs_it(tmp_path, mode):
+    # A plain function of the script goes by value: a call that uses only its arguments and
+    # builtins does not run the script in the worker (no imports of the script's modules on the
+    # way to the first result); one that names a global of the script runs it, once, as
+    # multiprocessing would; one that stores a global goes by reference, as before.
+    marker = tmp_path / "loaded"
+    path = script(tmp_path, """
+    import os
+    import pyhost
+
+    if __name__ == "__mp_main__":
+        with open(os.environ["MARKER"], "a") as f:
+            f.write("loaded\\n")
+
+    SCALE = 10
+    counter = 0
+
+    def pure(x, extra=1, *, more=2):
+        return sum([x, extra, more]) + len("abc")
+
+    def scaled(x):
+        return x * SCALE
+
+    def count():
+        global counter
+        counter += 1
+        return counter
+
+    def recursive(n):
+        return 1 if n <= 1 else n * recursive(n - 1)
+
+    def main():
+        with pyhost.Executor(os.environ["MODE"], workers=1) as ex:
+            print(ex.submit(pure, 1).result(), list(ex.map(pure, [1, 2])))
+            print("before:", os.path.exists(os.environ["MARKER"]))
+            print(ex.submit(scaled, 4).result(), ex.submit(recursive, 5).result())
+            print(ex.submit(count).result(), ex.submit(count).result())
+
+    if __name__ == "__main__":
+        main()
+    """)
+    result = run_pyhost(["run", path], env={"MODE": mode, "MARKER": str(marker)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "7 [7, 8]\nbefore: False\n40 120\n1 2\n"
+    assert marker.read_text() == "loaded\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_an_executor_made_by_an_unguarded_main_call_is_refused_in_the_script(tmp_path, mode):
+    # main() called outside `if __name__ == "__main__":` would create the executor again in a
+    # worker that loads the script: refused where it is created, whether or not a call would
+    # load the script (here none would: the function goes by value).
+    path = script(tmp_path, """
+    import os
+    import pyhost
+
+    def square(x):
+        return x * x
+
+    def main():
+        with pyhost.Executor(os.environ["MODE"], workers=1) as ex:
+            print(ex.submit(square, 3).result())
+
+    main()
+    """)
+    result = run(path, mode=mode, timeout=60)
+    assert result.returncode == 1
+    assert "pyhost.Executor was created by the main script's top level outside" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_functions_that_cannot_go_by_value_still_run(tmp_path, mode):
+    # Those that need the script's namespace itself go by reference, as before: a generic
+    # function (its type parameters live in a closure), a wrapped one (attributes), one that
+    # reads globals(), one with a class body; keyword-only defaults travel with the code.
+    path = script(tmp_path, """
+    import functools, os
+    import pyhost
+
+    def twice(f):
+        @functools.wraps(f)
+        def inner(*a):
+            return 2 * f(*a)
+        return inner
+
+    def generic[T](x: T) -> T:
+        return x
+
+    @twice
+    def wrapped(x):
+        return x + 1
+
+    def namespace():
+        return "generic" in globals()
+
+    def with_class(x):
+        class Box:
+            value = x
+        return Box.value
+
+    def keyword_only(x, *, scale=3):
+        return x * scale
+
+    if __name__ == "__main__":
+        with pyhost.Executor(os.environ["MODE"], workers=1) as ex:
+            calls = [(generic, 5), (wrapped, 1), (namespace,), (with_class, 7), (keyword_only, 2)]
+            print([ex.submit(*call).result() for call in calls])
+    """)
+    result = run(path, mode=mode)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[5, 4, True, 7, 6]\n"

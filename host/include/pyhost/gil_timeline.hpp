@@ -73,6 +73,19 @@ StateTimes time_in_states(const std::vector<Segment>& segments, double t0, doubl
 std::optional<StateTimes> split_interval(const std::vector<Segment>& segments, double t0,
                                          double t1);
 
+// split_interval for many intervals of one timeline: with segments in start order (as
+// merge_segments leaves them) and the running maximum of their ends, each split looks only at the
+// segments that can overlap it, not the whole run (a 100 000-task run was quadratic).
+class SegmentIndex {
+ public:
+  explicit SegmentIndex(const std::vector<Segment>& segments);  // kept by reference
+  std::optional<StateTimes> split(double t0, double t1) const;
+
+ private:
+  const std::vector<Segment>& segments_;
+  std::vector<double> max_end_;  // max_end_[i]: the latest end among segments_[0..i]
+};
+
 // One character per column of (t1 - t0) / width seconds, for the state that took most of the
 // column: '█' holding, '░' waiting, ' ' off-CPU; `outside` where no run covers the column (the
 // worker did not exist). UTF-8, `width` characters wide.

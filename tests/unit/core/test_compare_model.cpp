@@ -219,6 +219,24 @@ TEST(CompareModel, CpuBoundThreadsWaitForTheGilAndSubinterpretersScale) {
   EXPECT_FALSE(has_warning(c, "subinterpreters -j2: did no parallel work"));
 }
 
+TEST(CompareModel, RssPerWorkerIsAWorkerProcessOrTheMemoryOverSerial) {
+  std::vector<RunResult> sub = subinterpreters_cpu();
+  for (auto& r : sub) r.peak_rss_kb = static_cast<long>(20.5 * 1024);  // 2 workers: +8 MB
+  std::vector<RunResult> processes;
+  for (int i = 0; i < 3; ++i) {
+    RunResult r = run("processes", 2, {task(0, 0, 0, 1, 1), task(1, 1, 0, 1, 1)});
+    r.tasks[0].peak_rss_kb = (11 + i) * 1024;  // each worker process's own peak
+    r.tasks[1].peak_rss_kb = 10 * 1024;
+    processes.push_back(r);
+  }
+  const Comparison c = compare({{{"serial", 1, 2}, serial_cpu()},
+                                {{"subinterpreters", 2, 2}, sub},
+                                {{"processes", 2, 2}, processes}});
+  EXPECT_FALSE(find(c, "serial", 1).rss_per_worker_mb);  // the baseline the others add to
+  EXPECT_NEAR(*find(c, "subinterpreters", 2).rss_per_worker_mb, 4.0, 1e-9);
+  EXPECT_NEAR(*find(c, "processes", 2).rss_per_worker_mb, 12.0, 1e-9);  // median of 11, 12, 13
+}
+
 TEST(CompareModel, TasksThatNeverOverlapDidNoParallelWork) {
   std::vector<RunResult> one_by_one;
   for (int i = 0; i < 3; ++i)

@@ -125,13 +125,14 @@ TEST(CompareWriters, CsvHasOneRowPerConfigurationWithRawNumbers) {
   ASSERT_EQ(all.size(), 5u);
   EXPECT_EQ(all[0],
             "mode,workers,tasks,runs,median_s,mean_s,stddev_s,min_s,max_s,mad_s,outliers,speedup,"
-            "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,startup_s,task_s");
+            "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,rss_per_worker_mb,"
+            "startup_s,task_s");
   EXPECT_EQ(all[1].rfind("serial,1,2,3,1.01,", 0), 0u) << all[1];
   // serial: no Karp-Flatt, no GIL wait -> empty fields.
   std::vector<std::string> fields;
   std::stringstream row(all[1]);
   for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
-  ASSERT_EQ(fields.size(), 20u);
+  ASSERT_EQ(fields.size(), 21u);
   EXPECT_EQ(fields[14], "");  // karp_flatt
   EXPECT_EQ(fields[16], "");  // gil_wait
   EXPECT_EQ(all[2].rfind("threads,2,2,3,", 0), 0u);
@@ -162,9 +163,10 @@ TEST(CompareWriters, JsonHasTheDocumentedShape) {
   EXPECT_EQ(doc["cores"], 2);
   ASSERT_EQ(doc["results"].size(), 4u);
   for (const auto& r : doc["results"]) {
-    for (const char* key : {"mode", "workers", "tasks", "runs_s", "median_s", "mean_s", "stddev_s",
-                            "speedup", "speedup_err", "efficiency", "karp_flatt", "cpu_util",
-                            "gil_wait", "peak_rss_mb", "startup_s", "timeline"})
+    for (const char* key :
+         {"mode", "workers", "tasks", "runs_s", "median_s", "mean_s", "stddev_s", "speedup",
+          "speedup_err", "efficiency", "karp_flatt", "cpu_util", "gil_wait", "peak_rss_mb",
+          "rss_per_worker_mb", "startup_s", "timeline"})
       EXPECT_TRUE(r.contains(key)) << key;
     EXPECT_EQ(r["runs_s"].size(), 3u);
     ASSERT_EQ(r["timeline"].size(), 2u);

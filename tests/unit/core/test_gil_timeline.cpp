@@ -93,6 +93,23 @@ TEST(GilTimeline, SplitScalesTheSampledSharesToTheWholeInterval) {
   EXPECT_FALSE(split_interval(s, 0.5, 0.5));
 }
 
+TEST(GilTimeline, TheIndexSplitsEachIntervalAsTheWholeWalkDoes) {
+  // Sorted by start, one long segment overlapping later ones (merge_segments keeps overlaps of
+  // different states): the running maximum of the ends keeps it in view.
+  const std::vector<Segment> s = merge_segments(
+      {{0.0, 0.2, H}, {0.1, 3.0, O}, {0.2, 0.4, W}, {0.4, 0.9, H}, {1.0, 1.5, W}, {1.5, 2.0, H}});
+  const SegmentIndex index(s);
+  for (double t0 = -0.5; t0 < 3.5; t0 += 0.05)
+    for (double t1 = t0; t1 < 3.6; t1 += 0.15) {
+      const auto walk = split_interval(s, t0, t1), indexed = index.split(t0, t1);
+      ASSERT_EQ(walk.has_value(), indexed.has_value()) << t0 << " " << t1;
+      if (!walk) continue;
+      EXPECT_NEAR(walk->held_s, indexed->held_s, 1e-12);
+      EXPECT_NEAR(walk->wait_s, indexed->wait_s, 1e-12);
+      EXPECT_NEAR(walk->off_s, indexed->off_s, 1e-12);
+    }
+}
+
 TEST(GilTimeline, TwoThreadsTakingTurnsEachHoldAboutHalf) {
   SegmentRecorder a, b;
   for (int ms = 0; ms < 1000; ++ms) {
