@@ -51,22 +51,20 @@ std::optional<TaskTarget> parse_target(const std::vector<std::string>& words, st
   return target;
 }
 
+// Every task not ok (the records a run without --json keeps), then the counts.
 void print_summary(const RunResult& result) {
-  int ok = 0;
   for (const auto& task : result.tasks) {
-    if (task.status == TaskStatus::Ok) {
-      ++ok;
-      continue;
-    }
+    if (task.status == TaskStatus::Ok) continue;
     std::string why = task.error.empty() ? fmt::format("exit code {}", task.exit_code) : task.error;
     fmt::print(stderr, "pyhost: task {} {}: {}\n", task.id, to_string(task.status), why);
   }
+  const long ok = result.tally.ok, count = result.task_count();
   if (result.ranks > 0)
     fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({} ranks x {}, {} workers each)\n", ok,
-               result.tasks.size(), result.wall_s, result.ranks, result.mode, result.workers);
+               count, result.wall_s, result.ranks, result.mode, result.workers);
   else
-    fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({}, {} workers)\n", ok,
-               result.tasks.size(), result.wall_s, result.mode, result.workers);
+    fmt::print(stderr, "pyhost: {}/{} tasks ok in {:.3f} s ({}, {} workers)\n", ok, count,
+               result.wall_s, result.mode, result.workers);
 }
 
 // Writes --json and the summary; returns the exit code of the run.
@@ -80,17 +78,19 @@ int report_run(const RunResult& result, const std::string& json_path, bool summa
       return kExitFailure;
     }
   }
-  const bool one_task = result.tasks.size() == 1;
+  const bool one_task = result.task_count() == 1;
+  // The one task's record: kept unless it was ok (then its exit code is 0).
+  const TaskResult* only = one_task && !result.tasks.empty() ? &result.tasks.front() : nullptr;
   // One plain task reports like python; the host speaks up when it ended the task itself.
-  const bool host_ended_it = one_task && (result.tasks.front().status == TaskStatus::Timeout ||
-                                          result.tasks.front().status == TaskStatus::Crashed);
+  const bool host_ended_it =
+      only && (only->status == TaskStatus::Timeout || only->status == TaskStatus::Crashed);
   if (summary && (!one_task || host_ended_it || result.stopped_by_signal)) print_summary(result);
   if (result.stopped_by_signal != 0) return exit_code_for_signal(result.stopped_by_signal);
   if (result.flush_failed) return kExitFlushFailed;  // as python does when flushing at exit fails
   if (one_task) {
-    const TaskResult& task = result.tasks.front();
-    if (task.status == TaskStatus::Ok || task.status == TaskStatus::Failed)
-      return task.exit_code & 0xff;
+    if (!only) return kExitOk;
+    if (only->status == TaskStatus::Ok || only->status == TaskStatus::Failed)
+      return only->exit_code & 0xff;
     return kExitFailure;
   }
   return result.all_ok() ? kExitOk : kExitFailure;
@@ -104,6 +104,9 @@ int run_command(RunArgs& args) {
   plan.target = std::move(*target);
   plan.output = args.output == "grouped" ? OutputStyle::Grouped : OutputStyle::Prefixed;
   plan.record_output = !args.json_path.empty();
+  // Without --json only the tasks that are not ok are printed: the others are counted, not
+  // kept, so that memory stays flat however many tasks run (--journal streams every record).
+  plan.keep_records = args.json_path.empty() ? KeepRecords::Failures : KeepRecords::All;
 
   RunResult result;
   try {

@@ -98,7 +98,10 @@ class FreeThreadedEngine final : public ModeEngine {
       throw std::runtime_error(fmt::format("the free-threaded companion {} {} without results",
                                            companion.string(), why));
     }
+    // The companion writes every record (--json): the plan's choice is made here, after it.
     RunResult result = RunResult::from_json(nlohmann::json::parse(read_file(json)));
+    if (plan.keep_records == KeepRecords::Failures)
+      std::erase_if(result.tasks, [](const TaskResult& task) { return task.status == TaskStatus::Ok; });
     result.stopped_by_signal = HostSignals::received();
     return result;
   }

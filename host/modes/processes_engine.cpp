@@ -444,9 +444,7 @@ RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRunti
   for (auto& slot : slots) slot.join();
   RunResult result = board.finish();
   result.stopped_by_signal = signal;
-  long peak = 0;
-  for (const auto& task : result.tasks) peak = std::max(peak, task.peak_rss_kb);
-  result.peak_rss_kb = std::max(peak, peak_rss_kb_self());
+  result.peak_rss_kb = std::max(result.tally.peak_rss_kb, peak_rss_kb_self());
   return result;
 }
 

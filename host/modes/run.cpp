@@ -49,7 +49,21 @@ RunResult run_with_journal(const RunPlan& plan) {
   local.feed = &feed;
   local.record_output = plan.record_output || journal.has_value();
   RunResult result = run_here(local);
-  for (auto& [id, task] : resumed) result.tasks[static_cast<std::size_t>(id)] = std::move(task);
+  // The resumed tasks were never handed out, so the board reported them "not run": their
+  // journal records take those places (kept only where the plan keeps ok records).
+  std::vector<TaskResult> records;
+  records.reserve(result.tasks.size());
+  for (auto& task : result.tasks) {
+    auto it = resumed.find(task.id);
+    if (it == resumed.end()) {
+      records.push_back(std::move(task));
+      continue;
+    }
+    result.tally.remove(task);
+    result.tally.add(it->second);
+    if (plan.keep_records == KeepRecords::All) records.push_back(std::move(it->second));
+  }
+  result.tasks = std::move(records);
   if (!plan.record_output)
     for (auto& task : result.tasks) task.stdout_text.clear(), task.stderr_text.clear();
   return result;

@@ -138,6 +138,7 @@ class RankFeed final : public TaskFeed {
     }
     ready_.notify_all();
   }
+  bool settles_unrun() const override { return true; }  // rank 0's collector reports them
 
   // The communication thread's side.
   struct Work {
@@ -208,19 +209,34 @@ class RankFeed final : public TaskFeed {
   bool no_more_ = false, cancelled_ = false, local_done_ = false, done_reported_ = false;
 };
 
-// Rank 0's record of the run: results, journal, the one output stream.
+// Rank 0's record of the run: results (a tally, and the records the plan keeps), journal, the
+// one output stream.
 class Collector {
  public:
   Collector(const RunPlan& plan, std::map<int, TaskResult> resumed)
-      : plan_(plan), results_(std::move(resumed)) {
+      : plan_(plan), done_(static_cast<std::size_t>(plan.tasks), false) {
     if (!plan.journal_path.empty()) journal_.emplace(plan.journal_path);
+    for (auto& [id, task] : resumed) keep(std::move(task));
   }
   void record(TaskResult result) {
     if (journal_) journal_->append(result);
     if (!plan_.record_output) result.stdout_text.clear(), result.stderr_text.clear();
-    results_[result.id] = std::move(result);
+    keep(std::move(result));
   }
-  std::map<int, TaskResult>& results() { return results_; }
+  // Into `run`: the records kept in task order and the tally, tasks no rank ran as failed `why`.
+  void finish(RunResult& run, const std::string& why) {
+    for (std::size_t task = 0; task < done_.size(); ++task) {
+      if (done_[task]) continue;
+      TaskResult never;
+      never.id = static_cast<int>(task);
+      never.error = why;
+      keep(std::move(never));
+    }
+    run.tasks.reserve(kept_.size());
+    for (auto& [id, task] : kept_) run.tasks.push_back(std::move(task));
+    kept_.clear();
+    run.tally = tally_;
+  }
 
   // Task output lines that another rank forwarded (its mux tagged them already).
   void print(int fd, std::string_view lines) {
@@ -228,8 +244,20 @@ class Collector {
   }
 
  private:
+  // Each task is counted once: a result for a task already settled changes nothing.
+  void keep(TaskResult result) {
+    const auto index = static_cast<std::size_t>(result.id);
+    if (result.id < 0 || index >= done_.size() || done_[index]) return;
+    done_[index] = true;
+    tally_.add(result);
+    if (plan_.keep_records == KeepRecords::All || result.status != TaskStatus::Ok)
+      kept_[result.id] = std::move(result);
+  }
+
   const RunPlan& plan_;
-  std::map<int, TaskResult> results_;
+  std::vector<bool> done_;  // one bit a task, whether kept or not
+  std::map<int, TaskResult> kept_;
+  TaskTally tally_;
   std::optional<JournalWriter> journal_;
 };
 
@@ -297,6 +325,8 @@ class RankRun {
     local.journal_path.clear();
     local.resume_path.clear();
     local.feed = &feed_;
+    // The local run's records are not this run's: its results go to rank 0's collector.
+    local.keep_records = KeepRecords::Failures;
     if (serve_executor_) {
       // In this process, where the mailbox is: the script's main on rank 0, the server elsewhere.
       local.mode = "serial";
@@ -342,19 +372,8 @@ class RankRun {
     result.rank = mpi_.rank();
     if (mpi_.rank() != 0) return result;
     result.wall_s = std::chrono::duration<double>(end - start).count();
-    auto& results = collector_->results();
-    for (int task = 0; task < plan_.tasks; ++task) {
-      auto it = results.find(task);
-      if (it != results.end()) {
-        result.tasks.push_back(std::move(it->second));
-        continue;
-      }
-      TaskResult never;
-      never.id = task;
-      never.error =
-          result.stopped_by_signal ? "not run: the run was stopped" : "not run: no rank took it";
-      result.tasks.push_back(std::move(never));
-    }
+    collector_->finish(result, result.stopped_by_signal ? "not run: the run was stopped"
+                                                        : "not run: no rank took it");
     return result;
   }
 

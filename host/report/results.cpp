@@ -35,10 +35,54 @@ std::optional<TaskStatus> task_status_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+void TaskTally::add(const TaskResult& task) {
+  ++tasks;
+  switch (task.status) {
+    case TaskStatus::Ok:
+      ++ok;
+      break;
+    case TaskStatus::Failed:
+      ++failed;
+      break;
+    case TaskStatus::Crashed:
+      ++crashed;
+      break;
+    case TaskStatus::Timeout:
+      ++timeout;
+      break;
+  }
+  cpu_s += task.cpu_s;
+  peak_rss_kb = std::max(peak_rss_kb, task.peak_rss_kb);
+}
+
+void TaskTally::remove(const TaskResult& task) {
+  --tasks;
+  switch (task.status) {
+    case TaskStatus::Ok:
+      --ok;
+      break;
+    case TaskStatus::Failed:
+      --failed;
+      break;
+    case TaskStatus::Crashed:
+      --crashed;
+      break;
+    case TaskStatus::Timeout:
+      --timeout;
+      break;
+  }
+  cpu_s -= task.cpu_s;  // peak_rss_kb stays: a maximum cannot be taken back
+}
+
 bool RunResult::all_ok() const {
+  if (tally.not_ok() > 0) return false;
   for (const auto& task : tasks)
     if (task.status != TaskStatus::Ok) return false;
   return true;
+}
+
+long RunResult::task_count() const {
+  return std::max(tally.tasks, static_cast<long>(tasks.size()));
 }
 
 double RunResult::startup_s() const {
@@ -188,7 +232,10 @@ RunResult RunResult::from_json(const nlohmann::json& doc) {
         run.worker_info.push_back({id, worker.at("startup_s").get<double>()});
       }
     }
-    for (const auto& item : doc.at("tasks")) run.tasks.push_back(task_from_json(item));
+    for (const auto& item : doc.at("tasks")) {
+      run.tasks.push_back(task_from_json(item));
+      run.tally.add(run.tasks.back());
+    }
     run.gil = gil_from_json(doc);
     run.gil_enabled_by = value_or<std::string>(doc, "gil_enabled_by", "");
     return run;

@@ -12,8 +12,15 @@ TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux)
     : plan_(plan),
       mux_(mux),
       next_worker_(0),
-      results_(static_cast<std::size_t>(plan.tasks)),
-      done_(static_cast<std::size_t>(plan.tasks), false) {}
+      done_(static_cast<std::size_t>(plan.tasks), false) {
+  if (plan.keep_records == KeepRecords::All) kept_.reserve(static_cast<std::size_t>(plan.tasks));
+}
+
+void TaskBoard::settle_locked(TaskResult result) {
+  tally_.add(result);
+  if (plan_.keep_records == KeepRecords::All || result.status != TaskStatus::Ok)
+    kept_.push_back(std::move(result));
+}
 
 double TaskBoard::elapsed_s() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
@@ -74,7 +81,7 @@ bool TaskBoard::complete(TaskResult result) {
     done_[index] = true;
     ++done_count_;
     if (plan_.feed) for_feed = result;
-    results_[index] = std::move(result);
+    settle_locked(std::move(result));
     settled = settled_locked();
   }
   if (plan_.feed) plan_.feed->finished(for_feed);
@@ -93,7 +100,7 @@ void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, 
     const auto index = static_cast<std::size_t>(task);
     auto it = running_.find(task);
     if (it == running_.end() || done_[index]) return;
-    TaskResult& result = results_[index];
+    TaskResult result;
     result.id = task;
     result.worker = it->second.worker;
     result.status = status;
@@ -108,6 +115,7 @@ void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, 
     abandoned_.push_back(it->second.worker);
     running_.erase(it);
     if (plan_.feed) for_feed = result;
+    settle_locked(std::move(result));
   }
   if (plan_.feed) plan_.feed->finished(for_feed);
   notify();
@@ -215,19 +223,23 @@ RunResult TaskBoard::finish() {
   run.mode = plan_.mode;
   run.workers = plan_.workers;
   run.wall_s = elapsed_s();
-  for (std::size_t i = 0; i < results_.size(); ++i) {
-    if (!done_[i]) {
-      results_[i].id = static_cast<int>(i);
-      results_[i].status = TaskStatus::Failed;
-      results_[i].exit_code = 1;
-      results_[i].error = stopped_                 ? "not run: the run was stopped"
-                          : worker_errors_.empty() ? "not run"
-                                                   : "not run: " + worker_errors_;
+  if (!plan_.feed || !plan_.feed->settles_unrun()) {
+    for (std::size_t i = 0; i < done_.size(); ++i) {
+      if (done_[i]) continue;
+      TaskResult never;
+      never.id = static_cast<int>(i);
+      never.error = stopped_                 ? "not run: the run was stopped"
+                    : worker_errors_.empty() ? "not run"
+                                             : "not run: " + worker_errors_;
+      settle_locked(std::move(never));
+      done_[i] = true;  // a worker that comes back after this (abandoned) touches nothing
     }
   }
-  // Moved, not copied: a run of 100 000 tasks would hold its records twice. A worker that
-  // comes back after this (abandoned) finds its task already settled and touches nothing.
-  run.tasks = std::move(results_);
+  std::sort(kept_.begin(), kept_.end(),
+            [](const TaskResult& a, const TaskResult& b) { return a.id < b.id; });
+  // Moved, not copied: a run of 100 000 tasks would hold its records twice.
+  run.tasks = std::move(kept_);
+  run.tally = tally_;
   std::sort(workers_.begin(), workers_.end(),
             [](const WorkerInfo& a, const WorkerInfo& b) { return a.id < b.id; });
   run.worker_info = workers_;

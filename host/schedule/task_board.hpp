@@ -1,5 +1,6 @@
 // The task board of a run: which task each worker takes next, which are running since when,
-// and their results. Every engine hands out tasks and collects results through it; the
+// and their results: a tally of every task, and the records the plan keeps (RunPlan::
+// keep_records). A kept-failures board holds one bit per task, not a record. Every engine hands out tasks and collects results through it; the
 // supervisor watches it. Plain C++ (no CPython): unit-tested with fake workers, also under TSan.
 #pragma once
 
@@ -62,7 +63,8 @@ class TaskBoard {
   Clock::time_point start() const { return start_; }
   double elapsed_s() const;
 
-  // Results in task order; tasks never run are `failed` with the reason.
+  // Results in task order; tasks never run are `failed` with the reason (with a feed that
+  // settles them itself, only those it handed out: the others are its own to report).
   RunResult finish();
 
  private:
@@ -70,6 +72,8 @@ class TaskBoard {
   bool all_handed_out_locked() const;
   int next_from_feed(TaskFeed& feed, int worker);
   void notify();
+  // Counts a settled task and keeps its record if the plan keeps it.
+  void settle_locked(TaskResult result);
 
   const RunPlan& plan_;
   OutputMux& mux_;
@@ -81,7 +85,8 @@ class TaskBoard {
   int next_worker_;
   bool stopped_ = false;
   std::vector<int> live_ids_;  // launched and not exited
-  std::vector<TaskResult> results_;
+  std::vector<TaskResult> kept_;  // in the order settled; sorted by finish()
+  TaskTally tally_;
   std::vector<bool> done_;
   int done_count_ = 0;  // tasks in done_: settling is checked at every result, in O(1)
   std::map<int, Running> running_;

@@ -21,6 +21,9 @@ class TaskFeed {
   virtual void finished(const TaskResult& result) = 0;
   // The run stops: next() calls waiting or to come return -1.
   virtual void cancel() = 0;
+  // Whether the feed's owner reports the tasks it never handed out (an MPI rank's tasks are
+  // rank 0's to report): then the board leaves them out of its result and tally.
+  virtual bool settles_unrun() const { return false; }
 };
 
 }  // namespace pyhost

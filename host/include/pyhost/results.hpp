@@ -40,6 +40,20 @@ struct TaskResult {
   double wall_s() const { return end_s - start_s; }
 };
 
+// Every task of a run, counted as it was settled: what a summary needs when the run does not
+// keep every record (RunPlan::keep_records), in memory that does not grow with the task count.
+struct TaskTally {
+  long tasks = 0;  // every task of the run, recorded or not
+  long ok = 0, failed = 0, crashed = 0, timeout = 0;
+  double cpu_s = 0;       // summed over the tasks
+  long peak_rss_kb = 0;   // the largest of the tasks' peak_rss_kb
+
+  void add(const TaskResult& task);
+  // Takes `task` back out (a record replaced afterwards, e.g. by a resumed journal's).
+  void remove(const TaskResult& task);
+  long not_ok() const { return failed + crashed + timeout; }
+};
+
 struct WorkerInfo {
   int id = 0;
   double startup_s = 0;  // until the worker could take its first task
@@ -65,7 +79,10 @@ struct RunResult {
   double wall_s = 0;
   std::optional<long> peak_rss_kb;
   std::vector<WorkerInfo> worker_info;
+  // The records the run kept, in task order: every task's (RunPlan::keep_records All, the
+  // default), or only those not ok (Failures). `tally` counts them all either way.
   std::vector<TaskResult> tasks;
+  TaskTally tally;
   int abandoned_workers = 0;  // stuck in C code past their timeout: never joined
   int stopped_by_signal = 0;  // SIGINT/SIGTERM that stopped the run, 0 if none
   bool flush_failed = false;  // flushing stdout/stderr when Python was finalised failed
@@ -75,13 +92,16 @@ struct RunResult {
   int ranks = 0;              // --engine mpi: the MPI ranks of the run (0: not an MPI run)
   int rank = 0;               // --engine mpi: this process's rank; only rank 0 has the tasks
 
+  // Every task ok (by the tally, and by the records kept).
   bool all_ok() const;
+  // Tasks of the run: the tally's count, or the records' where no tally was kept.
+  long task_count() const;
   // Until the last worker could take a task (0 without workers).
   double startup_s() const;
 
   // The document of `pyhost run --json`.
   nlohmann::json to_json() const;
-  // Reads such a document back; throws std::runtime_error naming what is wrong with it.
+  // Reads such a document back (its tally counted from its tasks); throws std::runtime_error naming what is wrong with it.
   static RunResult from_json(const nlohmann::json& doc);
 };
 

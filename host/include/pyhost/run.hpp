@@ -32,6 +32,12 @@ struct TaskTarget {
 
 std::string_view to_string(TaskTarget::Kind kind);
 
+// Which task records RunResult::tasks keeps (RunResult::tally counts every task either way).
+enum class KeepRecords {
+  All,       // every task's: memory grows with the task count (about 200 bytes a task)
+  Failures,  // only tasks not ok (what `pyhost run` prints): memory flat in the task count
+};
+
 struct RunPlan {
   std::string mode = "serial";  // a name from all_modes()
   int workers = 0;              // 0: the mode's default (cores, or 1 for serial)
@@ -40,6 +46,7 @@ struct RunPlan {
   OutputStyle output = OutputStyle::Prefixed;  // with several tasks
   bool record_output = false;  // keep each task's stdout/stderr in the result (--json)
   bool echo_output = true;     // pass task output on to this process's stdout/stderr
+  KeepRecords keep_records = KeepRecords::All;  // `pyhost run`: Failures unless --json
   double timeout_s = 0;        // per task; 0: none. TimeoutError raised in the task at the deadline
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
