@@ -73,6 +73,32 @@ TEST(Results, AllOkOnlyWhenEveryTaskIsOk) {
   EXPECT_FALSE(run.all_ok());
 }
 
+TEST(Results, TheTallyCountsTasksWhoseRecordsWereNotKept) {
+  RunResult run;
+  TaskResult ok, crashed;
+  ok.status = TaskStatus::Ok;
+  ok.cpu_s = 0.25;
+  ok.peak_rss_kb = 900;
+  crashed.status = TaskStatus::Crashed;
+  crashed.cpu_s = 0.5;
+  run.tally.add(ok);
+  run.tally.add(ok);
+  run.tally.add(crashed);
+  run.tasks = {crashed};  // kept: the one not ok
+  EXPECT_EQ(run.task_count(), 3);
+  EXPECT_EQ(run.tally.ok, 2);
+  EXPECT_EQ(run.tally.not_ok(), 1);
+  EXPECT_DOUBLE_EQ(run.tally.cpu_s, 1.0);
+  EXPECT_EQ(run.tally.peak_rss_kb, 900);
+  EXPECT_FALSE(run.all_ok());
+  run.tally.remove(crashed);  // e.g. replaced by a resumed journal's ok record
+  run.tally.add(ok);
+  run.tasks.clear();
+  EXPECT_TRUE(run.all_ok());
+  EXPECT_EQ(run.tally.tasks, 3);
+  EXPECT_DOUBLE_EQ(run.tally.cpu_s, 0.75);
+}
+
 TEST(Results, JsonFileIsWrittenWholeAndInvalidUtf8Survives) {
   RunResult run;
   run.mode = "threads";
@@ -126,6 +152,9 @@ TEST(Results, FromJsonReadsWhatPyhostRunWrites) {
   EXPECT_EQ(r.tasks[0].stdout_text, "x\n");
   EXPECT_EQ(r.tasks[1].status, TaskStatus::Failed);
   EXPECT_FALSE(r.all_ok());
+  EXPECT_EQ(r.tally.tasks, 2);  // counted from the records
+  EXPECT_EQ(r.tally.ok, 1);
+  EXPECT_EQ(r.tally.failed, 1);
 
   auto null_rss = doc;
   null_rss["peak_rss_mb"] = nullptr;

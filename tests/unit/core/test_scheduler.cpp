@@ -203,5 +203,57 @@ TEST(Scheduler, ARunWhoseOnlyWorkerFailedToStartSettlesWithTheReason) {
   }
 }
 
+TEST(Scheduler, KeepingFailuresCountsEveryTaskAndKeepsOnlyTheOnesNotOk) {
+  RunPlan plan = fake_plan(4, 40);
+  plan.keep_records = KeepRecords::Failures;
+  FakeMode mode(plan, [](int task) { return task % 5 == 0 ? 3 : 0; });
+  RunResult result = mode.run();
+  ASSERT_EQ(result.tasks.size(), 8u);  // 0, 5, ..., 35, in task order
+  for (std::size_t i = 0; i < result.tasks.size(); ++i) {
+    EXPECT_EQ(result.tasks[i].id, static_cast<int>(5 * i));
+    EXPECT_EQ(result.tasks[i].exit_code, 3);
+  }
+  EXPECT_EQ(result.tally.tasks, 40);
+  EXPECT_EQ(result.tally.ok, 32);
+  EXPECT_EQ(result.tally.failed, 8);
+  EXPECT_EQ(result.task_count(), 40);
+  EXPECT_FALSE(result.all_ok());
+}
+
+TEST(Scheduler, KeepingFailuresStillReportsTasksSettledFromOutsideAndNeverRun) {
+  HostSignals signals;
+  Gate finish;
+  RunPlan plan = fake_plan(1, 10);
+  plan.keep_records = KeepRecords::Failures;
+  FakeMode mode(plan, [&](int task) {
+    if (task == 2) {
+      ::raise(SIGINT);
+      finish.wait();
+    }
+    return 0;
+  });
+  SupervisorHooks hooks;
+  hooks.on_signal = [&](int) { finish.open(); };
+  RunResult result = mode.run(hooks);
+  EXPECT_EQ(result.tally.tasks, 10);
+  EXPECT_EQ(result.tally.ok, 3);      // 0, 1, and 2, which finished after the signal
+  EXPECT_EQ(result.tally.failed, 7);  // never run
+  ASSERT_EQ(result.tasks.size(), 7u);
+  for (std::size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(result.tasks[i].id, static_cast<int>(i) + 3);
+    EXPECT_EQ(result.tasks[i].error, "not run: the run was stopped");
+  }
+}
+
+TEST(Scheduler, AnOkRunKeepingFailuresHoldsNoRecord) {
+  RunPlan plan = fake_plan(2, 64);
+  plan.keep_records = KeepRecords::Failures;
+  FakeMode mode(plan, [](int) { return 0; });
+  RunResult result = mode.run();
+  EXPECT_TRUE(result.tasks.empty());
+  EXPECT_EQ(result.tally.ok, 64);
+  EXPECT_TRUE(result.all_ok());
+}
+
 }  // namespace
 }  // namespace pyhost

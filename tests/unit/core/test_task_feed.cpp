@@ -50,6 +50,43 @@ TEST(TaskFeed, TheBoardHandsOutTheFeedsTasksAndReportsTheirResults) {
   EXPECT_EQ(run.tasks[0].status, TaskStatus::Failed);  // not this process's: left to the caller
 }
 
+// A feed whose owner reports the tasks it never handed out (as an MPI rank's, whose tasks are
+// rank 0's to report).
+class SettlingFeed final : public TaskFeed {
+ public:
+  int next() override { return handed_++ == 0 ? 2 : -1; }
+  bool exhausted() const override { return handed_ > 0; }
+  void finished(const TaskResult&) override {}
+  void cancel() override {}
+  bool settles_unrun() const override { return true; }
+
+ private:
+  int handed_ = 0;
+};
+
+TEST(TaskFeed, TasksAFeedSettlesItselfAreLeftOutOfTheBoardsResult) {
+  SettlingFeed feed;
+  RunPlan plan;
+  plan.workers = 1;
+  plan.tasks = 1000;
+  plan.feed = &feed;
+  plan.keep_records = KeepRecords::Failures;
+  OutputMux mux(quiet());
+  TaskBoard board(plan, mux);
+  const int worker = board.new_worker_id();
+  ASSERT_EQ(board.next(worker), 2);
+  TaskResult result;
+  result.id = 2;
+  result.status = TaskStatus::Crashed;
+  board.complete(result);
+  EXPECT_EQ(board.next(worker), -1);
+  RunResult run = board.finish();
+  ASSERT_EQ(run.tasks.size(), 1u);
+  EXPECT_EQ(run.tasks[0].id, 2);
+  EXPECT_EQ(run.tally.tasks, 1);
+  EXPECT_EQ(run.tally.crashed, 1);
+}
+
 TEST(TaskFeed, StoppingTheBoardCancelsTheFeed) {
   ListFeed feed({0, 1}, nullptr);
   RunPlan plan;
