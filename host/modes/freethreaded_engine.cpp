@@ -101,7 +101,8 @@ class FreeThreadedEngine final : public ModeEngine {
     // The companion writes every record (--json): the plan's choice is made here, after it.
     RunResult result = RunResult::from_json(nlohmann::json::parse(read_file(json)));
     if (plan.keep_records == KeepRecords::Failures)
-      std::erase_if(result.tasks, [](const TaskResult& task) { return task.status == TaskStatus::Ok; });
+      std::erase_if(result.tasks,
+                    [](const TaskResult& task) { return task.status == TaskStatus::Ok; });
     result.stopped_by_signal = HostSignals::received();
     return result;
   }

@@ -9,10 +9,7 @@
 namespace pyhost {
 
 TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux)
-    : plan_(plan),
-      mux_(mux),
-      next_worker_(0),
-      done_(static_cast<std::size_t>(plan.tasks), false) {
+    : plan_(plan), mux_(mux), next_worker_(0), done_(static_cast<std::size_t>(plan.tasks), false) {
   if (plan.keep_records == KeepRecords::All) kept_.reserve(static_cast<std::size_t>(plan.tasks));
 }
 

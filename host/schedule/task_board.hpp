@@ -1,7 +1,8 @@
 // The task board of a run: which task each worker takes next, which are running since when,
-// and their results: a tally of every task, and the records the plan keeps (RunPlan::
-// keep_records). A kept-failures board holds one bit per task, not a record. Every engine hands out tasks and collects results through it; the
-// supervisor watches it. Plain C++ (no CPython): unit-tested with fake workers, also under TSan.
+// and their results: a tally of every task, and the records the plan keeps
+// (RunPlan::keep_records; keeping failures only, it holds one bit per ok task, not a record).
+// Every engine hands out tasks and collects results through it; the supervisor watches it.
+// Plain C++ (no CPython): unit-tested with fake workers, also under TSan.
 #pragma once
 
 #include <chrono>

@@ -45,8 +45,8 @@ struct TaskResult {
 struct TaskTally {
   long tasks = 0;  // every task of the run, recorded or not
   long ok = 0, failed = 0, crashed = 0, timeout = 0;
-  double cpu_s = 0;       // summed over the tasks
-  long peak_rss_kb = 0;   // the largest of the tasks' peak_rss_kb
+  double cpu_s = 0;      // summed over the tasks
+  long peak_rss_kb = 0;  // the largest of the tasks' peak_rss_kb
 
   void add(const TaskResult& task);
   // Takes `task` back out (a record replaced afterwards, e.g. by a resumed journal's).
@@ -101,7 +101,8 @@ struct RunResult {
 
   // The document of `pyhost run --json`.
   nlohmann::json to_json() const;
-  // Reads such a document back (its tally counted from its tasks); throws std::runtime_error naming what is wrong with it.
+  // Reads such a document back (its tally counted from its tasks); throws std::runtime_error naming
+  // what is wrong with it.
   static RunResult from_json(const nlohmann::json& doc);
 };
 
