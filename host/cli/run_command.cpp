@@ -72,7 +72,7 @@ int report_run(const RunResult& result, const std::string& json_path, bool summa
   if (result.rank > 0) return kExitOk;  // --engine mpi: rank 0 reports the run
   if (!json_path.empty()) {
     try {
-      write_json_atomically(json_path, result.to_json());
+      write_json_atomically(json_path, result);
     } catch (const std::exception& failure) {
       fmt::print(stderr, "pyhost: {}\n", failure.what());
       return kExitFailure;

@@ -103,7 +103,6 @@ nlohmann::json to_json(const TaskResult& task) {
       {"cpu_s", task.cpu_s},
       {"runq_s", task.runq_s},
       {"peak_rss_mb", task.peak_rss_kb / 1024.0},
-      // Invalid UTF-8 from a script must not make the whole report unwritable.
       {"stdout", task.stdout_text},
       {"stderr", task.stderr_text},
   };
@@ -123,20 +122,39 @@ nlohmann::json to_json(const TaskResult& task) {
   return doc;
 }
 
-nlohmann::json RunResult::to_json() const {
-  nlohmann::json task_docs = nlohmann::json::array();
-  for (const auto& task : tasks) task_docs.push_back(pyhost::to_json(task));
+namespace {
+
+// The document of a run but its "tasks".
+nlohmann::json run_json_without_tasks(const RunResult& run) {
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& worker : worker_info)
+  for (const auto& worker : run.worker_info)
     workers.push_back({{"id", worker.id}, {"startup_s", worker.startup_s}});
-  nlohmann::json doc = {{"mode", mode},     {"workers", this->workers},  {"python", python},
-                        {"wall_s", wall_s}, {"worker_startup", workers}, {"tasks", task_docs}};
-  doc["peak_rss_mb"] = peak_rss_kb ? nlohmann::json(*peak_rss_kb / 1024.0) : nlohmann::json();
-  doc["gil_enabled_by"] = gil_enabled_by.empty() ? nlohmann::json() : nlohmann::json(gil_enabled_by);
+  nlohmann::json doc = {{"mode", run.mode},     {"workers", run.workers},
+                        {"python", run.python}, {"wall_s", run.wall_s},
+                        {"worker_startup", workers}};
+  const auto& gil = run.gil;
+  doc["peak_rss_mb"] = run.peak_rss_kb ? nlohmann::json(*run.peak_rss_kb / 1024.0) : nlohmann::json();
+  doc["gil_enabled_by"] =
+      run.gil_enabled_by.empty() ? nlohmann::json() : nlohmann::json(run.gil_enabled_by);
   doc["gil_switches"] = gil ? nlohmann::json(gil->switches) : nlohmann::json();
   doc["gil_sampling"] = gil ? gil_sampling_json(*gil) : nlohmann::json();
   doc["gil_segments"] = gil ? gil_segments_json(gil->workers) : nlohmann::json();
-  if (ranks > 0) doc["ranks"] = ranks;
+  if (run.ranks > 0) doc["ranks"] = run.ranks;
+  return doc;
+}
+
+std::string dump(const nlohmann::json& doc) {
+  // Invalid UTF-8 from a script must not make the whole report unwritable.
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+nlohmann::json RunResult::to_json() const {
+  nlohmann::json task_docs = nlohmann::json::array();
+  for (const auto& task : tasks) task_docs.push_back(pyhost::to_json(task));
+  nlohmann::json doc = run_json_without_tasks(*this);
+  doc["tasks"] = std::move(task_docs);
   return doc;
 }
 
@@ -276,8 +294,30 @@ nlohmann::json gil_segments_json(const std::vector<GilWorkerTimeline>& timelines
 }
 
 void write_json_atomically(const std::string& path, const nlohmann::json& doc) {
-  write_file_atomically(path,
-                        doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomically(path, dump(doc) + "\n");
+}
+
+void write_json_atomically(const std::string& path, const RunResult& run) {
+  nlohmann::json doc = run_json_without_tasks(run);
+  doc["tasks"] = nullptr;  // where the records go, one at a time
+  const std::string text = dump(doc) + "\n";
+  // The top-level key: nested keys are indented further, and a newline in a string is escaped.
+  const std::string_view key = "\n  \"tasks\": ";
+  const std::size_t value = text.find(key) + key.size();
+  write_file_atomically(path, [&](const FilePieces& write) {
+    write(std::string_view(text).substr(0, value));
+    if (run.tasks.empty()) write("[]");
+    for (std::size_t i = 0; i < run.tasks.size(); ++i) {
+      // Indented as inside the document: its lines 4 spaces further in.
+      std::string item = dump(pyhost::to_json(run.tasks[i]));
+      for (std::size_t at = item.find('\n'); at != std::string::npos; at = item.find('\n', at + 5))
+        item.insert(at + 1, "    ");
+      write(i == 0 ? "[\n    " : ",\n    ");
+      write(item);
+    }
+    if (!run.tasks.empty()) write("\n  ]");
+    write(std::string_view(text).substr(value + std::string_view("null").size()));
+  });
 }
 
 long peak_rss_kb_self() {

@@ -36,13 +36,30 @@ void write_all(int fd, std::string_view data, const std::string& what) {
 }  // namespace
 
 void write_file_atomically(const fs::path& path, std::string_view content) {
+  write_file_atomically(path, [content](const FilePieces& write) { write(content); });
+}
+
+void write_file_atomically(const fs::path& path,
+                           const std::function<void(const FilePieces& write)>& produce) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::string tmp = (dir / fmt::format(".{}.tmp.XXXXXX", path.filename().string())).string();
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot create a temporary file next to " + path.string());
   try {
     ::fchmod(fd.get(), 0644);  // mkostemp makes it 0600; results are ordinary files
-    write_all(fd.get(), content, "cannot write " + tmp);
+    constexpr std::size_t kBuffer = 1 << 16;  // a write per piece would be a syscall per task
+    std::string buffer;
+    produce([&](std::string_view piece) {
+      if (buffer.size() + piece.size() > kBuffer) {
+        write_all(fd.get(), buffer, "cannot write " + tmp);
+        buffer.clear();
+      }
+      if (piece.size() > kBuffer)
+        write_all(fd.get(), piece, "cannot write " + tmp);
+      else
+        buffer.append(piece);
+    });
+    write_all(fd.get(), buffer, "cannot write " + tmp);
     if (::fsync(fd.get()) != 0) throw_errno("cannot fsync " + tmp);
     if (::close(fd.release()) != 0) throw_errno("cannot close " + tmp);
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot write " + path.string());

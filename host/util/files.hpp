@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,11 @@ namespace pyhost {
 // or the new file, never a torn one: temp file in the same directory, fsync, rename, fsync dir.
 // Throws std::system_error.
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);
+// The same for content made a piece at a time: `produce` calls its argument with each piece,
+// which goes out in buffered writes, so that the whole content is never in memory at once.
+using FilePieces = std::function<void(std::string_view piece)>;
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(const FilePieces& write)>& produce);
 
 // Whole file; throws std::system_error when it cannot be read.
 std::string read_file(const std::filesystem::path& path);

@@ -116,6 +116,9 @@ TaskResult task_result_from_json(const nlohmann::json& item);
 
 // Writes `doc` to `path` so that readers never see half a file (temp file, fsync, rename).
 void write_json_atomically(const std::string& path, const nlohmann::json& doc);
+// Writes `run.to_json()` so, a record at a time: the document of a run of 100 000 tasks (some
+// 3 KB a task as JSON values) is never whole in memory.
+void write_json_atomically(const std::string& path, const RunResult& run);
 
 // Peak resident set size of this process, in KiB: VmHWM of /proc/self/status, the peak of its own
 // memory since it started this program. (getrusage's ru_maxrss carries the RSS it had before

@@ -114,6 +114,39 @@ TEST(Results, JsonFileIsWrittenWholeAndInvalidUtf8Survives) {
   std::filesystem::remove(path);
 }
 
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Results, AResultWrittenARecordAtATimeIsItsWholeDocument) {
+  RunResult run;
+  run.mode = "threads";
+  run.ranks = 2;
+  run.worker_info = {{0, 0.01}};
+  const auto path = std::filesystem::temp_directory_path() / "pyhost_results_stream_test.json";
+  const auto whole = [&run] {
+    return run.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  };
+  write_json_atomically(path.string(), run);  // no tasks: "tasks": []
+  EXPECT_EQ(file_text(path), whole());
+  run.tasks.resize(3);
+  for (int k = 0; k < 3; ++k) run.tasks[static_cast<std::size_t>(k)].id = k;
+  run.tasks[0].stdout_text = "two\nlines \"tasks\": null\n";
+  run.tasks[1].stderr_text = "bad byte \xff here";
+  run.tasks[1].stdout_text = std::string(100000, 'x');  // larger than a buffered write
+  run.tasks[2].gil_held_s = 0.5;
+  run.tasks[2].error = "why";
+  GilRecord gil;
+  gil.source = "gil";
+  gil.workers.push_back({});
+  run.gil = gil;
+  write_json_atomically(path.string(), run);
+  EXPECT_EQ(file_text(path), whole());
+  EXPECT_EQ(RunResult::from_json(nlohmann::json::parse(file_text(path))).tasks.size(), 3u);
+  std::filesystem::remove(path);
+}
+
 TEST(Results, UnwritablePathThrowsWithTheName) {
   RunResult run;
   try {
