@@ -84,3 +84,14 @@ def test_resume_without_json_counts_the_resumed_tasks(tmp_path):
     second = run_pyhost([*run, "--resume", journal, "-c", code])
     assert second.returncode == 0, second.stderr
     assert "4 of 5 tasks already ok" in second.stderr and "5/5 tasks ok" in second.stderr
+
+
+def test_a_json_run_holds_records_not_their_whole_document(tmp_path):
+    out = tmp_path / "run.json"
+    run = ["run", "--mode", "serial", "-j2", "--json", out, "--tasks"]
+    small = peak_rss_kb(*run, 20000, "-c", "pass")
+    large = peak_rss_kb(*run, 100000, "-c", "pass")
+    # The records (about 200 bytes a task: 16 MB for 80 000 more tasks) are kept for the file;
+    # the document as JSON values (3 KB a task: 240 MB more) must never be whole in memory.
+    assert large - small < 48 * 1024, f"K=20000: {small} KiB, K=100000: {large} KiB"
+    assert len(json.loads(out.read_text())["tasks"]) == 100000
