@@ -14,8 +14,8 @@ import pytest
 
 from conftest import REPO, pyhost_bin, run_pyhost
 from test_batch import BATCH_DIR, by_name, load, results_with, wait_for
-from test_mpi import HAVE_LIBRARY, MPI_ENV, MPIRUN, needs_mpi
-from test_mpi_netns import AGENT, _ip
+from test_mpi import MPI_ENV, MPIRUN, needs_mpi
+from test_mpi_netns import AGENT, two_nodes
 
 
 @pytest.fixture
@@ -266,29 +266,7 @@ VETH = (f"pb{os.getpid()}a", f"pb{os.getpid()}b")
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
-    if MPIRUN is None or not HAVE_LIBRARY:
-        pytest.skip("needs mpirun and build/lib/libpyhost_mpi.so")
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("unshare"):
-        pytest.skip("needs root, ip (iproute2) and unshare for network namespaces")
-    (a, ip_a), (b, ip_b) = [(ns, ip) for ip, ns in NODES.items()]
-    steps = [("netns", "add", a), ("netns", "add", b),
-             ("link", "add", VETH[0], "type", "veth", "peer", "name", VETH[1]),
-             ("link", "set", VETH[0], "netns", a), ("link", "set", VETH[1], "netns", b),
-             ("-n", a, "addr", "add", f"{ip_a}/24", "dev", VETH[0]),
-             ("-n", b, "addr", "add", f"{ip_b}/24", "dev", VETH[1]),
-             ("-n", a, "link", "set", VETH[0], "up"), ("-n", b, "link", "set", VETH[1], "up"),
-             ("-n", a, "link", "set", "lo", "up"), ("-n", b, "link", "set", "lo", "up")]
-    for step in steps:
-        done = _ip(*step)
-        if done.returncode != 0:
-            for ns in (a, b):
-                _ip("netns", "del", ns)
-            pytest.skip(f"cannot make network namespaces: ip {' '.join(step)}: {done.stderr}")
-    hosts = tmp_path_factory.mktemp("netns") / "hosts"
-    hosts.write_text("".join(f"{ip} {ns}\n" for ip, ns in NODES.items()))
-    yield hosts
-    for ns in (a, b):
-        _ip("netns", "del", ns)
+    yield from two_nodes(tmp_path_factory, NODES, VETH)
 
 
 def batch_on_nodes(hosts, args, cwd, timeout=180):

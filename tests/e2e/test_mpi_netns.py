@@ -24,19 +24,21 @@ def _ip(*args):
     return subprocess.run(["ip", *args], capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
+def two_nodes(tmp_path_factory, nodes, veth):
+    """Two "nodes": the network namespaces of `nodes` (address -> name) joined by the veth pair
+    `veth`; yields a hosts file naming them and removes them afterwards. Skips without root,
+    iproute2, unshare, mpirun or libpyhost_mpi.so."""
     if MPIRUN is None or not HAVE_LIBRARY:
         pytest.skip("needs mpirun and build/lib/libpyhost_mpi.so")
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("unshare"):
         pytest.skip("needs root, ip (iproute2) and unshare for network namespaces")
-    (a, ip_a), (b, ip_b) = [(ns, ip) for ip, ns in NODES.items()]
+    (a, ip_a), (b, ip_b) = [(ns, ip) for ip, ns in nodes.items()]
     steps = [("netns", "add", a), ("netns", "add", b),
-             ("link", "add", VETH[0], "type", "veth", "peer", "name", VETH[1]),
-             ("link", "set", VETH[0], "netns", a), ("link", "set", VETH[1], "netns", b),
-             ("-n", a, "addr", "add", f"{ip_a}/24", "dev", VETH[0]),
-             ("-n", b, "addr", "add", f"{ip_b}/24", "dev", VETH[1]),
-             ("-n", a, "link", "set", VETH[0], "up"), ("-n", b, "link", "set", VETH[1], "up"),
+             ("link", "add", veth[0], "type", "veth", "peer", "name", veth[1]),
+             ("link", "set", veth[0], "netns", a), ("link", "set", veth[1], "netns", b),
+             ("-n", a, "addr", "add", f"{ip_a}/24", "dev", veth[0]),
+             ("-n", b, "addr", "add", f"{ip_b}/24", "dev", veth[1]),
+             ("-n", a, "link", "set", veth[0], "up"), ("-n", b, "link", "set", veth[1], "up"),
              ("-n", a, "link", "set", "lo", "up"), ("-n", b, "link", "set", "lo", "up")]
     for step in steps:
         done = _ip(*step)
@@ -45,10 +47,15 @@ def nodes(tmp_path_factory):
                 _ip("netns", "del", ns)
             pytest.skip(f"cannot make network namespaces: ip {' '.join(step)}: {done.stderr}")
     hosts = tmp_path_factory.mktemp("netns") / "hosts"
-    hosts.write_text("".join(f"{ip} {ns}\n" for ip, ns in NODES.items()))
+    hosts.write_text("".join(f"{ip} {ns}\n" for ip, ns in nodes.items()))
     yield hosts
     for ns in (a, b):
         _ip("netns", "del", ns)
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory):
+    yield from two_nodes(tmp_path_factory, NODES, VETH)
 
 
 def mpirun_on_nodes(hosts, args, timeout=180):
