@@ -16,8 +16,9 @@
 #
 #   tests/slurm/one_machine_cluster.sh [--install]
 # Environment: PYHOST_BIN (default build/pyhost), PYHOST_SLURM_DIR (default /var/tmp/pyhost-slurm;
-# not under /tmp, which each node replaces), PYHOST_SLURM_NAME (prefix of namespace, link and node
-# names, default phslm), PYHOST_SLURM_NET (a /24 for the bridge, default 10.231.17),
+# not under /tmp, which each node replaces; a checkout under /tmp is bound into the nodes),
+# PYHOST_SLURM_NAME (prefix of namespace, link and node names, default phslm), PYHOST_SLURM_NET
+# (a /24 for the bridge, default 10.231.17),
 # PYHOST_SLURM_PORT (slurmctld's port; slurmd's is the next, default 16817).
 set -euo pipefail
 
@@ -149,13 +150,26 @@ slurmctld -c -f "$CONF" || { fail "slurmctld did not start"; exit 1; }
 # Each node: its namespace (network; nsenter, not `ip netns exec`, which would mount a /sys without
 # the cgroup file systems slurmd wants), then its own host name (UTS: slurmd finds its NodeName by
 # it, and tasks see it as pyhost.host), its own /tmp and /dev/shm (mount). slurmd daemonizes.
+# A checkout or binary under /tmp (a clone made there) stays visible on the nodes at its path, as
+# a cluster's shared file system would be: the machine's /tmp is bound aside before the node's
+# own is mounted, and those directories are bound back from it.
+SHARED_UNDER_TMP=()
+for dir in "$REPO" "$(dirname "$PYHOST")"; do
+  case $dir in /tmp/*) SHARED_UNDER_TMP+=("$dir") ;; esac
+done
 for i in 1 2; do
   node=${NODES[i - 1]}
-  mkdir -p "$WORK/$node/spool"
-  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+  mkdir -p "$WORK/$node/spool" "$WORK/$node/machine-tmp"
+  # shellcheck disable=SC2016 # $1, $2, $3 and $@ are the inner shell's
   nsenter --net="/run/netns/${NAME}-$node" unshare --mount --uts --propagation private sh -c '
-    hostname "$1" && mount -t tmpfs -o size=512m tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm &&
-    exec slurmd -f "$2"' sh "$node" "$CONF" || { fail "slurmd on $node did not start"; exit 1; }
+    node=$1 conf=$2 aside=$3 && shift 3 &&
+    hostname "$node" && mount --bind /tmp "$aside" &&
+    mount -t tmpfs -o size=512m tmpfs /tmp && mount -t tmpfs tmpfs /dev/shm &&
+    for dir in "$@"; do
+      mkdir -p "$dir" && mount --bind "$aside${dir#/tmp}" "$dir" || exit 1
+    done &&
+    exec slurmd -f "$conf"' sh "$node" "$CONF" "$WORK/$node/machine-tmp" "${SHARED_UNDER_TMP[@]}" ||
+    { fail "slurmd on $node did not start"; exit 1; }
 done
 
 wait_idle() {
