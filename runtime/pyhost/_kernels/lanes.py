@@ -27,9 +27,9 @@ import re
 from . import intrinsics
 from . import types as kt
 from .intrinsics import ERR_VALUE
-from .lowering import FnTranslator, _Out
+from .lowering import FnTranslator
 from .source import assignment_counts
-from .typing_rules import Val, arith_type, boolop_type, cast, mangle
+from .typing_rules import Val, boolop_type, cast, mangle
 
 _USES_ERR = re.compile(r"\bph_err\b")
 
@@ -117,18 +117,8 @@ class LaneTranslator(FnTranslator):
             if name not in self.param_names and isinstance(self.var_types.get(name),
                                                            kt.ArrayType):
                 raise NotBatchable(f"local variable '{name}' holds an array")
-        body = self.src.tree.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            body = body[1:]
-        self.tmp_count = 0
-        self.tmp_decls = []
-        self.calls = set()
-        self.impure = False
-        self.out = _Out()
-        self.indent = 1
-        self.loop_depth = 0
-        self.unknown = None
-        self.changed = False
+        body = self.body_statements()
+        self.start_walk()
         self.regions = [_Region("ph_m0", "func", full=full)]
         self.stmts(body)
 
@@ -315,18 +305,7 @@ class LaneTranslator(FnTranslator):
     def stmt_For(self, node):
         self.comment(node)
         call = node.iter
-        args = [self.expr(a) for a in call.args]
-        one = Val("1LL", kt.i64, const=1, weak=True)
-        if len(args) == 1:
-            start, stop, step = Val("0LL", kt.i64, const=0, weak=True), args[0], one
-        elif len(args) == 2:
-            start, stop, step = args[0], args[1], one
-        else:
-            start, stop, step = args
-        if not all(a.pure for a in args):
-            start, stop, step = (self.force_tmp(a) for a in (start, stop, step))
-        else:
-            start, stop, step = (self.materialize(a) for a in (start, stop, step))
+        start, stop, step = self.range_bounds([self.expr(a) for a in call.args])
         name = node.target.id
         t = self.var_types[name]
         if self.uniform_loop(node):
@@ -450,13 +429,7 @@ class LaneTranslator(FnTranslator):
         mb, mo = self.new_mask(), self.new_mask()
         body, l1 = self.capture_in(mb, lambda: self.expr(node.body))
         orelse, l2 = self.capture_in(mo, lambda: self.expr(node.orelse))
-        for v, n in ((body, node.body), (orelse, node.orelse)):
-            if not isinstance(v.type, kt.ScalarType):
-                raise self.err(f"conditional expressions give numbers, not {v.type}", n)
-        if body.type.is_bool and orelse.type.is_bool:
-            t = kt.boolean
-        else:
-            t, _ = arith_type(body, orelse)
+        t = self.conditional_type(body, orelse, node)
         b, o = f"{t.ctype}({cast(body, t)})", f"{t.ctype}({cast(orelse, t)})"
         if not l1 and not l2 and not _unsafe(b) and not _unsafe(o):
             return Val(f"ph_sel({cond}, {b}, {o})", t)

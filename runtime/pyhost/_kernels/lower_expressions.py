@@ -257,17 +257,20 @@ class ExpressionLowering:
         self.emit("}")
         return Val(tmp, t, simple=True)
 
-    def expr_IfExp(self, node):
-        test = self.expr(node.test)
-        (body, l1) = self.capture(lambda: self.expr(node.body))
-        (orelse, l2) = self.capture(lambda: self.expr(node.orelse))
+    def conditional_type(self, body, orelse, node):
+        """The type of `body if test else orelse`: bool when both are, else arithmetic's rule."""
         for v, n in ((body, node.body), (orelse, node.orelse)):
             if not isinstance(v.type, kt.ScalarType):
                 raise self.err(f"conditional expressions give numbers, not {_tname(v.type)}", n)
         if body.type.is_bool and orelse.type.is_bool:
-            t = kt.boolean
-        else:
-            t, _ = arith_type(body, orelse)
+            return kt.boolean
+        return arith_type(body, orelse)[0]
+
+    def expr_IfExp(self, node):
+        test = self.expr(node.test)
+        (body, l1) = self.capture(lambda: self.expr(node.body))
+        (orelse, l2) = self.capture(lambda: self.expr(node.orelse))
+        t = self.conditional_type(body, orelse, node)
         cond = self.cond_code(test, node.test)
         if not l1 and not l2:
             return Val(f"({cond} ? {cast(body, t)} : {cast(orelse, t)})", t,

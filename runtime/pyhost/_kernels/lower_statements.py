@@ -242,6 +242,20 @@ class StatementLowering:
         self.emit("}")
         self.loop_depth -= 1
 
+    def range_bounds(self, args):
+        """start, stop, step of range(*args), each evaluated once, in order (temporaries when an
+        argument has side effects)."""
+        one = Val("1LL", kt.i64, const=1, weak=True)
+        if len(args) == 1:
+            start, stop, step = Val("0LL", kt.i64, const=0, weak=True), args[0], one
+        elif len(args) == 2:
+            start, stop, step = args[0], args[1], one
+        else:
+            start, stop, step = args
+        if not all(a.pure for a in args):
+            return tuple(self.force_tmp(a) for a in (start, stop, step))
+        return tuple(self.materialize(a) for a in (start, stop, step))
+
     def stmt_For(self, node):
         self.comment(node)
         call = node.iter
@@ -255,17 +269,7 @@ class StatementLowering:
             if not isinstance(a.type, kt.ScalarType) or not (a.type.is_int or a.type.is_bool):
                 raise self.err(f"range() arguments must be integers, got {_tname(a.type)}",
                                a_node)
-        if len(args) == 1:
-            start, stop, step = Val("0LL", kt.i64, const=0, weak=True), args[0], \
-                Val("1LL", kt.i64, const=1, weak=True)
-        elif len(args) == 2:
-            start, stop, step = args[0], args[1], Val("1LL", kt.i64, const=1, weak=True)
-        else:
-            start, stop, step = args
-        if not all(a.pure for a in args):
-            start, stop, step = (self.force_tmp(a) for a in (start, stop, step))
-        else:
-            start, stop, step = (self.materialize(a) for a in (start, stop, step))
+        start, stop, step = self.range_bounds(args)
         strong = [a.type for a in (start, stop, step) if not a.weak]
         vtype = kt.i64 if not strong else strong[0]
         for t in strong[1:]:
