@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import subprocess
+import statistics
 import sys
 import tempfile
 
@@ -45,7 +46,7 @@ import _pyhost_kernels as native  # noqa: E402
 from kernel_samples import saxpy  # noqa: E402 - y[i] = a * x[i] + y[i]
 from lane_samples import mc_hits as mc_pi  # noqa: E402 - Philox pairs in a loop, counts
 from lane_samples import stencil  # noqa: E402 - guarded 5-point stencil
-from timing import interleaved  # noqa: E402
+from timing import interleaved, interleaved_rounds, paired_ratio  # noqa: E402
 
 try:
     import numpy as np
@@ -234,8 +235,9 @@ def run_all(args):
                 fns["numba serial"] = lambda: numba_call(nb["serial"][kernel])
         if wpk and warp:
             fns[warp_label] = warp
-        for impl, (b, m) in interleaved(fns, repeat).items():
-            rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": b, "median_s": m})
+        for impl, ts in interleaved_rounds(fns, repeat).items():
+            rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": min(ts),
+                         "median_s": statistics.median(ts), "rounds_s": ts})
 
     # SAXPY
     for n in args.saxpy_sizes:
@@ -364,23 +366,31 @@ def cpu_model():
 
 def table(rows, cores):
     """Markdown: each pyhost row with the peers' time over its own (>1: pyhost faster); the
-one-thread row against numba serial, the all-cores row against numba parallel."""
-    lines = ["| kernel | size | implementation | best | median | vs numba | vs warp |",
-             "|---|---|---|---:|---:|---:|---:|"]
-    by = {(r["kernel"], r["size"], r["impl"].split(" (")[0]): r["best_s"] for r in rows}
+one-thread row against numba serial, the all-cores row against numba parallel. "vs numba,
+paired" is the median (p25-p75) over the interleaved rounds of numba's time over pyhost's in
+the same round: the figure to read where the load moves the times between rounds."""
+    lines = ["| kernel | size | implementation | best | median | vs numba | vs numba, paired "
+             "| vs warp |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    by = {(r["kernel"], r["size"], r["impl"].split(" (")[0]): r for r in rows}
     for r in rows:
         ratios = []
         one = r["impl"] == "pyhost cpu x1"
-        for peer in ("numba serial" if one else "numba parallel", "warp cpu"):
-            p = by.get((r["kernel"], r["size"], peer))
-            mine = r["impl"].startswith("pyhost cpu x")
-            ratios.append(f"{p / r['best_s']:.2f}x" + (" (serial)" if one and "numba" in peer
-                                                       else "") if p and mine else "")
+        mine = r["impl"].startswith("pyhost cpu x")
+        numba = by.get((r["kernel"], r["size"], "numba serial" if one else "numba parallel"))
+        for peer in (numba, by.get((r["kernel"], r["size"], "warp cpu"))):
+            ratios.append(f"{peer['best_s'] / r['best_s']:.2f}x" +
+                          (" (serial)" if one and peer is numba else "")
+                          if peer and mine else "")
+        paired = ""
+        if mine and numba and len(numba.get("rounds_s", ())) == len(r.get("rounds_s", ())) > 0:
+            med, lo, hi = paired_ratio(numba["rounds_s"], r["rounds_s"])
+            paired = f"{med:.2f}x ({lo:.2f}-{hi:.2f})"
         unit = 1e6 if r["kernel"] == "launch" else 1e3
         fmt = "{:.1f} us" if r["kernel"] == "launch" else "{:.3f} ms"
         lines.append(f"| {r['kernel']} | {r['size']} | {r['impl']} | "
                      f"{fmt.format(r['best_s'] * unit)} | {fmt.format(r['median_s'] * unit)} | "
-                     f"{ratios[0]} | {ratios[1]} |")
+                     f"{ratios[0]} | {paired} | {ratios[1]} |")
     return "\n".join(lines)
 
 
