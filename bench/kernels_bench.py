@@ -204,6 +204,36 @@ def warp_peer():
     return kernels, ""
 
 
+def c_saxpy_peer():
+    """SAXPY written by hand in C (OpenMP, static split, -O3 -march=native), loaded with ctypes:
+    the machine's own roof for a DRAM-bound kernel, so that the 32M row says whether pyhost and
+    numba are behind the hardware or only behind each other."""
+    import ctypes
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or np is None:
+        return None
+    src = r"""
+#include <stdint.h>
+void saxpy(int64_t n, float a, const float* x, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a * x[i] + y[i];
+}
+"""
+    tmp = tempfile.mkdtemp(prefix="pyhost-bench-c-")
+    so = os.path.join(tmp, "saxpy.so")
+    with open(os.path.join(tmp, "saxpy.c"), "w") as f:
+        f.write(src)
+    r = subprocess.run([cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-o", so,
+                        os.path.join(tmp, "saxpy.c")], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    fn = ctypes.CDLL(so).saxpy
+    fn.argtypes = [ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_void_p]
+    fn.restype = None
+    return lambda a, x, y: fn(x.shape[0], a, x.ctypes.data, y.ctypes.data)
+
+
 # ---- the runs --------------------------------------------------------------------------------
 
 def f32_buffers(n):
@@ -223,7 +253,7 @@ def run_all(args):
     pk.set_device("cpu")
 
     def lineup(kernel, size, launch, numba_call=None, warp=None, warp_label="warp cpu",
-               repeat=args.repeat, serial=True):
+               repeat=args.repeat, serial=True, extra=None):
         """Times pyhost on every core (and on one), numba parallel (and serial; numba_call(fn)
         runs one of them) and warp, in interleaved rounds."""
         fns = {f"pyhost cpu x{cores}": launch}
@@ -235,16 +265,19 @@ def run_all(args):
                 fns["numba serial"] = lambda: numba_call(nb["serial"][kernel])
         if wpk and warp:
             fns[warp_label] = warp
+        fns.update(extra or {})
         for impl, ts in interleaved_rounds(fns, repeat).items():
             rows.append({"kernel": kernel, "size": size, "impl": impl, "best_s": min(ts),
                          "median_s": statistics.median(ts), "rounds_s": ts})
 
-    # SAXPY
+    # SAXPY (and C by hand: the roof of the memory-bound size)
+    c_saxpy = c_saxpy_peer()
     for n in args.saxpy_sizes:
         x, y = f32_buffers(n)
         a32 = np.float32(2.0) if np is not None else None
         lineup("saxpy", f"{n / 1e6:g}M f32", lambda: saxpy[n](2.0, x, y),
-               lambda fn: fn(a32, x, y), wpk and wpk["saxpy"](n))
+               lambda fn: fn(a32, x, y), wpk and wpk["saxpy"](n),
+               extra={"C by hand (OpenMP)": lambda: c_saxpy(2.0, x, y)} if c_saxpy else None)
     if args.python:
         n = 200_000
         x = array.array("f", (float(i % 1000) for i in range(n)))
@@ -394,6 +427,18 @@ the same round: the figure to read where the load moves the times between rounds
     return "\n".join(lines)
 
 
+def bandwidth(rows):
+    """SAXPY's memory traffic per second (x read, y read and written: 12 bytes an element) at
+    each implementation's median: how close each comes to the machine's roof (C by hand)."""
+    lines = []
+    for size in dict.fromkeys(r["size"] for r in rows if r["kernel"] == "saxpy"):
+        n = float(size.split("M")[0]) * 1e6
+        figures = [f"{r['impl']} {12 * n / r['median_s'] / 1e9:.1f}" for r in rows
+                   if r["kernel"] == "saxpy" and r["size"] == size and r["median_s"] > 0]
+        lines.append(f"SAXPY {size} memory traffic, GB/s at the median: " + ", ".join(figures))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--saxpy-sizes", type=int, nargs="+", default=[2_000_000, 32_000_000])
@@ -429,6 +474,7 @@ def main():
     print(f"peers: numba: {peers['numba']}; warp: {peers['warp']}")
     print(f"CPU loops: {results['loops']}")
     print(table(rows, cores))
+    print(bandwidth(rows))
     print(f"compile: cold {c['cold_compile_s'] * 1e3:.0f} ms, warm cache load "
           f"{c['warm_load_s'] * 1e3:.1f} ms")
     if args.json:
