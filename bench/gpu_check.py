@@ -6,6 +6,9 @@ Each part runs on its own, and one that cannot run is listed as skipped with the
               importable): SAXPY f32/f64, mandelbrot, Monte Carlo pi with atomics, a 2-D
               stencil, device arrays kept on the GPU across launches
   examples    scripts/kernels/*.py with PYHOST_DEVICE=cuda (each checks its own results)
+  cuda_api    scripts/numba_cuda/*.py (Numba CUDA programs on `from pyhost import cuda`) on the
+              GPU and on the CPU: every number each prints must agree (relative 1e-4 plus
+              1e-3 absolute: atomics' order in a float sum, FMA in an error figure)
   bandwidth   SAXPY on device arrays (12 bytes an element) against a copy kernel (8 bytes) and,
               with CuPy, a device-to-device cudaMemcpy
   launch      host-side overhead of a 1-element launch of an empty kernel on a device array
@@ -152,6 +155,49 @@ def part_examples(native, report):
         (f" (FAILED: {bad})" if bad else "")
 
 
+_NUMBER = None
+
+
+def numbers(text):
+    """The numbers in a program's output, in order (ints and floats, numpy's array prints too)."""
+    global _NUMBER
+    if _NUMBER is None:
+        import re
+        _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+    return [float(m) for m in _NUMBER.findall(text)]
+
+
+def agree(gpu, cpu, rtol=1e-4, atol=1e-3):
+    """Whether two outputs print the same numbers: equal count, each pair within rtol of the
+    larger or atol apart. rtol lets a float sum's atomics run in another order; atol lets an
+    error figure read 6e-05 on one device and 9e-05 on the other (the GPU contracts to FMA)."""
+    a, b = numbers(gpu), numbers(cpu)
+    return len(a) == len(b) and all(abs(x - y) <= rtol * max(abs(x), abs(y)) + atol
+                                    for x, y in zip(a, b))
+
+
+def part_cuda_api(native, report):
+    """scripts/numba_cuda/*.py with PYHOST_DEVICE=cuda, each against its own CPU run."""
+    need_cuda(native)
+    folder = os.path.join(HERE, "..", "scripts", "numba_cuda")
+    results = {}
+    for name in sorted(f for f in os.listdir(folder) if f.endswith(".py")):
+        runs = {}
+        for device in ("cuda", "cpu"):
+            env = dict(os.environ, PYHOST_DEVICE=device, PYTHONPATH=os.pathsep.join(sys.path))
+            runs[device] = subprocess.run([sys.executable, os.path.join(folder, name)], env=env,
+                                          capture_output=True, text=True, timeout=120)
+        gpu, cpu = runs["cuda"], runs["cpu"]
+        results[name] = {"ok": gpu.returncode == 0 and cpu.returncode == 0 and
+                         agree(gpu.stdout, cpu.stdout),
+                         "rc": gpu.returncode, "cuda": gpu.stdout.strip()[-300:],
+                         "cpu": cpu.stdout.strip()[-300:], "stderr": gpu.stderr.strip()[-500:]}
+    report["cuda_api"] = results
+    bad = [k for k, v in results.items() if not v["ok"]]
+    return (f"{len(results) - len(bad)}/{len(results)} printed the same numbers on cuda as on "
+            f"the CPU" + (f" (FAILED: {bad})" if bad else ""))
+
+
 @pk.kernel
 def copy_f32(x: pk.f32[:], y: pk.f32[:]):
     i = pk.tid()
@@ -273,11 +319,16 @@ def part_peers(native, report, n):
     except ImportError as exc:
         out["numba-cuda"] = f"skipped: {exc}"
     else:
-        out.update(nk.run(ncuda, n, w, h, it, timed))
+        if ncuda.is_available():
+            out.update(nk.run(ncuda, n, w, h, it, timed))
+        else:  # its own driver lookup: the stand-in driver is pyhost's, not numba's
+            out["numba-cuda"] = "skipped: numba.cuda.is_available() is False"
     try:
         import cupy as cp
-    except ImportError as exc:
-        out["cupy"] = f"skipped: {exc}"
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            raise ImportError("no device")
+    except Exception as exc:  # noqa: BLE001 - CuPy raises its own errors without a driver
+        out["cupy"] = f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     else:
         xc = cp.ones(n, dtype=cp.float32)
         yc = cp.ones(n, dtype=cp.float32)
@@ -314,6 +365,7 @@ def main():
     parts = [("status", lambda: part_status(native, report)),
              ("correctness", lambda: part_correctness(native, report)),
              ("examples", lambda: part_examples(native, report)),
+             ("cuda_api", lambda: part_cuda_api(native, report)),
              ("bandwidth", lambda: part_bandwidth(native, report, args.n)),
              ("launch", lambda: part_launch(native, report)),
              ("compile", lambda: part_compile(native, report)),

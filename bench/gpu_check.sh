@@ -5,7 +5,8 @@
 #      headers and the CUDA toolkit's nvrtc.h are all it needs: no system packages, no network
 #      (libcuda and NVRTC are loaded at run time from the driver and the toolkit)
 #   2. runs bench/gpu_check.py: the kernels on the GPU against the python reference (and numpy
-#      when importable), SAXPY bandwidth against a device-to-device copy, the host-side launch
+#      when importable), the example programs (scripts/kernels, and scripts/numba_cuda on
+#      `from pyhost import cuda` against their own CPU runs), SAXPY bandwidth against a device-to-device copy, the host-side launch
 #      overhead of an empty kernel, cold NVRTC compile and warm cache load, and numba-cuda / CuPy
 #      on the same kernels when importable; every part it cannot run is listed as skipped, why
 #   3. writes OUT/gpu_check.json and OUT/gpu_check.md (OUT: $1, else ./gpu-check-out)
