@@ -9,7 +9,8 @@ Run it through pyhost (the executors need the host):
 2. CPU-bound map: 4 calls of a pure-Python loop on 2 workers; speedup of each mode over threads
    (ratios from one run, median of --repeat).
 3. Ready time: from Executor() to the first result, per mode (median and best of
-   --ready-repeat rounds, the modes taking turns; ProcessPoolExecutor forks).
+   --ready-repeat rounds, the modes taking turns; ProcessPoolExecutor forks); then the same for
+   the first executor of a fresh script (--cold-repeat runs), before any fork server is up.
 --record appends the figures to bench/RESULTS.md with the machine, date and command.
 """
 import argparse
@@ -83,6 +84,46 @@ def measure_ready(rounds):
             {mode: min(t) for mode, t in runs.items()}, rounds)
 
 
+COLD = """
+import time, concurrent.futures as cf, concurrent.futures.process, subprocess, socket, mmap
+import pyhost
+pyhost.Executor  # its modules imported before the clock starts, as in the warm rounds
+def identity(x):
+    return x
+if __name__ == "__main__":
+    start = time.perf_counter()
+    with (cf.ProcessPoolExecutor(2) if {mode!r} == "ProcessPoolExecutor" else
+          pyhost.Executor({mode!r}, workers=2)) as ex:
+        ex.submit(identity, 1).result()
+        print((time.perf_counter() - start) * 1e3)
+"""
+
+
+def measure_cold(rounds):
+    """The same, for the first executor of a fresh `pyhost run` (no fork server yet: process
+    workers start afresh), one process per round, the modes taking turns: median per mode."""
+    import subprocess
+    import tempfile
+
+    runs = {mode: [] for mode in ("subinterpreters", "processes", "ProcessPoolExecutor")}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in runs:  # a file, not -c: the workers find `identity` in the main script
+            with open(os.path.join(tmp, f"{mode}.py"), "w") as f:
+                f.write(COLD.format(mode=mode))
+        for _ in range(rounds):
+            for mode, times in runs.items():
+                out = subprocess.run([os.readlink("/proc/self/exe"), "run",
+                                      os.path.join(tmp, f"{mode}.py")],
+                                     capture_output=True, text=True, check=True).stdout
+                times.append(float(out.split()[-1]))
+    return {mode: statistics.median(t) for mode, t in runs.items()}
+
+
+def cold_line(cold, rounds):
+    return (f"First executor of a fresh script to first result, 2 workers (median of {rounds}): " +
+            ", ".join(f"{mode} {ms:.1f} ms" for mode, ms in cold.items()))
+
+
 def ready_line(ready, best, rounds):
     return (f"Executor() to first result, 2 workers (median / best of {rounds}): " +
             ", ".join(f"{mode} {ms:.1f} / {best[mode]:.1f} ms" for mode, ms in ready.items()))
@@ -94,6 +135,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=int, default=1_500_000, help="loop length of one CPU-bound call")
     parser.add_argument("--ready-repeat", type=int, default=15, help="rounds of the start-up measure")
+    parser.add_argument("--cold-repeat", type=int, default=7,
+                        help="fresh scripts per mode for the first executor's start-up")
     parser.add_argument("--only-ready", action="store_true", help="measure the start-up only")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
@@ -102,6 +145,7 @@ def main():
     if args.only_ready:
         ready, ready_best, rounds = measure_ready(args.ready_repeat)
         print(ready_line(ready, ready_best, rounds))
+        print(cold_line(measure_cold(args.cold_repeat), args.cold_repeat))
         return
     rows = []
     for mode in MODES:
@@ -133,6 +177,7 @@ def main():
         lines.append(f"- {mode}: {cpu[mode]:.3f} s, {cpu['threads'] / cpu[mode]:.2f}x threads")
     lines.append("")
     lines.append(ready_line(ready, ready_best, rounds))
+    lines.append(cold_line(measure_cold(args.cold_repeat), args.cold_repeat))
     lines.append("")
     lines.append(f"- sub-interpreters dispatch: {rows[0][1]:.2f} us/task default, {rows[0][2]:.2f} chunksize=1 "
                  "(target <= 10)")

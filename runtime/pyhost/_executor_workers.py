@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 
+from . import _executor_forkserver as _forkserver
 from . import _executor_worker as protocol
 
 # Code each sub-interpreter worker runs (channel ids are filled in).
@@ -196,24 +197,40 @@ class ProcessWorker:
             self.progress = memoryview(self._progress_map).cast("q")
             self.progress[0] = -1
             fds = (theirs.fileno(), rpc_theirs.fileno(), progress_fd)
-            # -c, not -m: runpy and importlib.util stay out of the worker's start-up.
-            command = [_host_executable(), "run", "-c", _PROCESS_MAIN.format(*fds)]
-            # Its stdout/stderr come back here, to be written as the calling task's output.
-            self.process = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL,
-                                            stdout=out_w, stderr=err_w)
+        except BaseException:
+            for fd in (out_r, err_r, out_w, err_w, progress_fd):
+                os.close(fd)
+            theirs.close()
+            rpc_theirs.close()
+            raise
+        # The worker's ends stay open here until it has them: forked (the server's answer), or
+        # started afresh, at once or when the server cannot fork it.
+        kept = [theirs.close, rpc_theirs.close, lambda: os.close(progress_fd),
+                lambda: os.close(out_w), lambda: os.close(err_w)]
+
+        def on_answer(forked):
+            try:
+                if forked:
+                    return None
+                self._spawned = True
+                # -c, not -m: runpy and importlib.util stay out of the worker's start-up.
+                command = [_host_executable(), "run", "-c", _PROCESS_MAIN.format(*fds)]
+                # Its stdout/stderr come back here, to be written as the calling task's output.
+                return subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL,
+                                        stdout=out_w, stderr=err_w)
+            finally:
+                while kept:
+                    kept.pop()()
+
+        self._spawned = False
+        try:
+            self.process = self._fork(fds + (out_w, err_w), on_answer) or on_answer(False)
         except BaseException:
             os.close(out_r)
             os.close(err_r)
             raise
-        finally:
-            theirs.close()
-            rpc_theirs.close()
-            os.close(progress_fd)
-            os.close(out_w)
-            os.close(err_w)
         output = output or TaskOutput()
         self.output = _OutputForwarder(index, [_OutputPipe(out_r, 1, output), _OutputPipe(err_r, 2, output)])
-        self.pid = self.process.pid
         self.frames = _frames.Connection(ours)
         self.rpc = _frames.Connection(rpc_ours)
         self.alive = True
@@ -221,6 +238,21 @@ class ProcessWorker:
         self.rpc_thread._pyhost_internal = True
         self.rpc_thread.start()
         self.send(protocol.TAG_SETUP, setup)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    @staticmethod
+    def _fork(fds, on_answer):
+        """The worker asked of this process's fork server, or None (none ready: start it afresh)."""
+        server = _forkserver.ready_server()
+        if server is None:
+            return None
+        try:
+            return server.fork(fds, dict(os.environ), os.getcwd(), on_answer)
+        except OSError:
+            return None
 
     def _serve_channels(self):
         from .channel import serve_worker_requests
@@ -238,6 +270,11 @@ class ProcessWorker:
             message = self.frames.receive()
         except OSError:
             message = None
+        if self._spawned and message is not None:
+            # A worker started afresh is up: the fork server can start beside it now, so that
+            # the workers after it are forked (see _executor_forkserver).
+            self._spawned = False
+            _forkserver.start_in_background(_host_executable())
         # What the calls printed comes out before their results are delivered.
         self.output.flush()
         return message
