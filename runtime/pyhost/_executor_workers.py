@@ -137,10 +137,13 @@ class _OutputPipe:
                 self.ended = True
             except Exception:  # noqa: BLE001 - the task's stream is unusable: drop the output
                 pass
-            finally:
-                if self.ended:
-                    os.close(self.fd)
+            # Ended, the fd stays open until the forwarder has stopped polling it (close()): a
+            # reader's flush that closed it under the forwarder's poll let the number be reused
+            # (a socket made a moment later) and the forwarder wait on that for ever.
             return not self.ended
+
+    def close(self):
+        os.close(self.fd)
 
 
 class _OutputForwarder:
@@ -165,6 +168,7 @@ class _OutputForwarder:
                 if pipe is not None and not pipe.pump():
                     poller.unregister(fd)
                     del by_fd[fd]
+                    pipe.close()
 
     def flush(self):
         """Forwards everything already written (the worker flushes before it sends results)."""
@@ -266,15 +270,17 @@ class ProcessWorker:
             pass  # it died: receive() sees the end of its stream and reports it
 
     def receive(self):
+        if self._spawned == "up":
+            # A worker started afresh is up and its first message delivered (not delayed by
+            # this): the fork server can start beside it now, so that later workers are forked.
+            self._spawned = False
+            _forkserver.start_in_background(_host_executable())
         try:
             message = self.frames.receive()
         except OSError:
             message = None
-        if self._spawned and message is not None:
-            # A worker started afresh is up: the fork server can start beside it now, so that
-            # the workers after it are forked (see _executor_forkserver).
-            self._spawned = False
-            _forkserver.start_in_background(_host_executable())
+        if self._spawned is True and message is not None:
+            self._spawned = "up"
         # What the calls printed comes out before their results are delivered.
         self.output.flush()
         return message
