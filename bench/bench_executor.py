@@ -10,7 +10,9 @@ Run it through pyhost (the executors need the host):
    (ratios from one run, median of --repeat).
 3. Ready time: from Executor() to the first result, per mode (median and best of
    --ready-repeat rounds, the modes taking turns; ProcessPoolExecutor forks); then the same for
-   the first executor of a fresh script (--cold-repeat runs), before any fork server is up.
+   the first executor of a fresh script (--cold-repeat runs), before any fork server is up; and
+   for process executors of N = 1, 2, 8, 32 workers, to the first result and to 4N calls done
+   (run it again with PYHOST_EXECUTOR_FORKSERVER=0 for workers started afresh).
 --record appends the figures to bench/RESULTS.md with the machine, date and command.
 """
 import argparse
@@ -124,6 +126,34 @@ def cold_line(cold, rounds):
             ", ".join(f"{mode} {ms:.1f} ms" for mode, ms in cold.items()))
 
 
+def measure_scaling(rounds, sizes=(1, 2, 8, 32)):
+    """Executor("processes", workers=N): median ms to the first result and to 4N calls done,
+    after a first executor (so that a fork server, unless PYHOST_EXECUTOR_FORKSERVER=0, is up)."""
+    with pyhost.Executor("processes", workers=1) as ex:
+        ex.submit(identity, 0).result()
+    figures = {}
+    for n in sizes:
+        first, done = [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            with pyhost.Executor("processes", workers=n) as ex:
+                futures = [ex.submit(identity, i) for i in range(4 * n)]
+                futures[0].result()
+                first.append(time.perf_counter() - start)
+                for future in futures:
+                    future.result()
+                done.append(time.perf_counter() - start)
+        figures[n] = (statistics.median(first) * 1e3, statistics.median(done) * 1e3)
+    return figures
+
+
+def scaling_line(figures, rounds):
+    forkserver = os.environ.get("PYHOST_EXECUTOR_FORKSERVER", "1")
+    return (f"processes executor with N workers, PYHOST_EXECUTOR_FORKSERVER={forkserver} (median of "
+            f"{rounds}; first result / 4N calls done): " +
+            ", ".join(f"N={n} {a:.1f} / {b:.1f} ms" for n, (a, b) in figures.items()))
+
+
 def ready_line(ready, best, rounds):
     return (f"Executor() to first result, 2 workers (median / best of {rounds}): " +
             ", ".join(f"{mode} {ms:.1f} / {best[mode]:.1f} ms" for mode, ms in ready.items()))
@@ -146,6 +176,7 @@ def main():
         ready, ready_best, rounds = measure_ready(args.ready_repeat)
         print(ready_line(ready, ready_best, rounds))
         print(cold_line(measure_cold(args.cold_repeat), args.cold_repeat))
+        print(scaling_line(measure_scaling(args.cold_repeat), args.cold_repeat))
         return
     rows = []
     for mode in MODES:
