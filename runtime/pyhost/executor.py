@@ -130,6 +130,13 @@ def _sendable(fn):
         by_value = _by_value_spec(fn)
     finally:
         _sendable_cache[fn] = by_value
+    if by_value is None and not getattr(sys.modules.get("__main__"), "__file__", None):
+        # No script file for a worker to load it from (`pyhost run -c`, an interactive
+        # session): said here, not as pickle's "Can't get attribute" from the worker.
+        raise pickle.PicklingError(
+            f"{fn.__qualname__}() is defined in `-c` code (or interactively) and uses more than "
+            "its arguments and the builtins, so a worker cannot rebuild it: define it in a "
+            "script or module")
     return by_value or fn
 
 
@@ -141,8 +148,7 @@ def _by_value_spec(fn):
     main = sys.modules.get("__main__")
     if fn.__qualname__ != fn.__name__ or fn.__closure__ is not None or fn.__dict__ \
             or fn.__code__.co_freevars or getattr(fn, "__type_params__", ()) \
-            or main is None or not getattr(main, "__file__", None) \
-            or getattr(main, "__dict__", {}).get(fn.__name__) is not fn:
+            or main is None or getattr(main, "__dict__", {}).get(fn.__name__) is not fn:
         return None
     writes = {opcode.opmap["STORE_GLOBAL"], opcode.opmap["DELETE_GLOBAL"]}
     names = set()
@@ -156,6 +162,8 @@ def _by_value_spec(fn):
     if names & _NEEDS_SCRIPT_NAMESPACE:
         return None
     script_names = main.__dict__
+    if not getattr(main, "__file__", None) and any(n in script_names for n in names):
+        return None  # `-c` code: no file to load the script's other names from
     builtin_names = tuple(sorted(n for n in names if n not in script_names and n in builtins.__dict__))
     return _ByValue((fn.__name__, marshal.dumps(fn.__code__), fn.__defaults__, fn.__kwdefaults__,
                      builtin_names))

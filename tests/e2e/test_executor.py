@@ -538,3 +538,32 @@ def test_functions_that_cannot_go_by_value_still_run(tmp_path, mode):
     result = run(path, mode=mode)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[5, 4, True, 7, 6]\n"
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+def test_functions_of_dash_c_code_go_by_value_or_get_a_clear_error(mode):
+    code = textwrap.dedent("""
+    import os
+    import pyhost
+
+    def double(x):
+        return x * 2
+
+    def uses_a_module(x):
+        return os.getpid()
+
+    if __name__ == "__main__":
+        with pyhost.Executor(os.environ["MODE"], workers=2) as ex:
+            print(list(ex.map(double, range(4))))
+            try:
+                ex.submit(uses_a_module, 1).result()
+            except Exception as exc:
+                print(type(exc).__name__, exc)
+    """)
+    result = run_pyhost(["run", "-c", code], env={"MODE": mode})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[0, 2, 4, 6]",
+        "PicklingError uses_a_module() is defined in `-c` code (or interactively) and uses more "
+        "than its arguments and the builtins, so a worker cannot rebuild it: define it in a "
+        "script or module"]
