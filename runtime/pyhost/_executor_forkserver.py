@@ -264,17 +264,14 @@ def start_in_background(executable):
 def serve(control_fd):
     """The fork server's loop (`pyhost run -c`, single-threaded): forks a worker per request,
     waits for its children, and ends when the control socket closes."""
+    import gc
+    import mmap  # noqa: F401 - a worker imports it (and _frames, _executor_worker) first thing
     import pickle
     import select
     import signal
     import socket
 
-    # What a worker imports before its first call, imported once here.
     from . import _executor_worker, _frames  # noqa: F401
-    import mmap  # noqa: F401
-    import _signal  # noqa: F401
-
-    import gc
 
     # What is here now stays: the children's collections need not walk (and copy) its pages.
     gc.collect()
@@ -287,6 +284,7 @@ def serve(control_fd):
             sock.send(pickle.dumps(message))
         except OSError:
             os._exit(0)  # the executor's process is gone
+
     os.pidfd_open(os.getpid())  # no pidfd here: fail now, and the executor spawns its workers
     poller = select.poll()
     poller.register(sock, select.POLLIN)
@@ -322,8 +320,8 @@ def serve(control_fd):
                 children[pidfd] = pid
                 poller.register(pidfd, select.POLLIN)
                 reply = ("forked", request_id, pid)
-            except OSError as exc:
-                reply = ("failed", request_id, str(exc))
+            except Exception as exc:  # noqa: BLE001 - refused: the executor starts it afresh
+                reply = ("failed", request_id, f"{type(exc).__name__}: {exc}")
             finally:
                 for passed in fds:
                     os.close(passed)
