@@ -8,9 +8,11 @@ forks (about a millisecond), and the child serves the executor as a fresh worker
 same sockets, output pipes and progress word, this process's environment and working directory
 as they are at the request.
 
-The first executor of a process starts its workers afresh; once one of them is up, the server
-starts beside them (on a machine with two cores, a third start-up at the same time slowed the
-first result), and later workers are forked. The server is this process's child and ends with
+The first two workers of a process start afresh. The server starts when a third one would
+(a first executor of 8 workers pays 3 start-ups, not 8), or once a worker has delivered its
+first result (not before: on 2 cores a third start-up beside the first two slowed the first
+result); workers asked of it while it starts wait in its socket, and every later worker is
+forked. The server is this process's child and ends with
 it (its control socket closes); the workers are the server's children: it waits for each and
 reports how it ended (exit status, signal), so a crash still reads "signal 11 (SIGSEGV)".
 PYHOST_EXECUTOR_FORKSERVER=0 starts every worker afresh. Where a fork cannot be had (no
@@ -19,12 +21,13 @@ pidfd_open, the server gone, an environment too large for one message) workers s
 import os
 import sys
 import threading
+import time
 
 # What the server runs as `pyhost run -c` (its end of the control socket filled in).
 _SERVER_MAIN = "import pyhost._executor_forkserver as s; s.serve({})"
 _MAX_MESSAGE = 1 << 20  # an environment beyond this goes the spawn way
 _MAX_STARTS = 3  # a server that keeps dying is not started again
-_START_TIMEOUT_S = 10.0  # a server not up by then is not waited for again (workers spawn)
+_START_TIMEOUT_S = 20.0  # a server not up by then is killed (the workers asked of it start afresh)
 
 
 def enabled():
@@ -110,8 +113,9 @@ class ForkServer:
         finally:
             theirs.close()
         self.sock = ours
+        self.sock.settimeout(1.0)  # until it is up (see _read)
         self.ready = threading.Event()
-        self.settled = threading.Event()  # ready, or ended before it was
+        self.started = time.monotonic()
         self.alive = True
         self._send_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -123,7 +127,7 @@ class ForkServer:
         self._reader.start()
 
     def usable(self):
-        return self.alive and self.ready.is_set() and os.getpid() == self.owner
+        return self.alive and os.getpid() == self.owner
 
     def fork(self, fds, env, cwd, on_answer):
         """Asks for a worker serving over fds (task socket, rpc socket, progress memfd, stdout,
@@ -161,6 +165,12 @@ class ForkServer:
         while True:
             try:
                 data = self.sock.recv(1 << 16)  # its replies are a few dozen bytes
+            except TimeoutError:
+                # Not up yet. One that never comes up would hold the workers asked of it for
+                # ever: past _START_TIMEOUT_S it is killed, and they start afresh.
+                if time.monotonic() - self.started > _START_TIMEOUT_S:
+                    self.process.kill()
+                continue
             except OSError:
                 data = b""
             if not data:
@@ -169,7 +179,7 @@ class ForkServer:
             kind = message[0]
             if kind == "ready":
                 self.ready.set()
-                self.settled.set()
+                self.sock.settimeout(None)
             elif kind == "forked" or kind == "failed":
                 with self._state_lock:
                     process = self._pending.pop(message[1], None)
@@ -190,7 +200,6 @@ class ForkServer:
         # on any more, and nothing new goes to it.
         with self._state_lock:
             self.alive = False
-            self.settled.set()
             pending, self._pending = self._pending, {}
             forked, self._forked = self._forked, {}
         for process in pending.values():
@@ -224,14 +233,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def ready_server():
-    """This process's fork server when it is up, else None. A server still starting is waited
-    for: it is further along than a worker started now would be."""
+def current_server():
+    """This process's fork server, up or still starting (requests wait in its socket until it
+    reads them: a worker asked of a starting server is further along than one started afresh
+    at that moment), else None."""
     server = _server
-    if server is None or os.getpid() != server.owner:
-        return None
-    server.settled.wait(_START_TIMEOUT_S)
-    return server if server.usable() else None
+    return server if server is not None and server.usable() else None
 
 
 def _possible():
@@ -248,8 +255,9 @@ def start_in_background(executable):
         return
     with _lock:
         server = _server
-        if server is not None and server.alive and os.getpid() == server.owner:
-            return
+        if server is not None and os.getpid() == server.owner and (
+                server.alive or not server.ready.is_set()):
+            return  # running or starting; or it never came up, and another would not either
         if _starts >= _MAX_STARTS:
             return
         _starts += 1

@@ -217,6 +217,7 @@ class ProcessWorker:
                 if forked:
                     return None
                 self._spawned = True
+                ProcessWorker._started_afresh += 1
                 # -c, not -m: runpy and importlib.util stay out of the worker's start-up.
                 command = [_host_executable(), "run", "-c", _PROCESS_MAIN.format(*fds)]
                 # Its stdout/stderr come back here, to be written as the calling task's output.
@@ -247,10 +248,18 @@ class ProcessWorker:
     def pid(self):
         return self.process.pid
 
+    _started_afresh = 0  # workers this process started afresh
+
     @staticmethod
     def _fork(fds, on_answer):
         """The worker asked of this process's fork server, or None (none ready: start it afresh)."""
-        server = _forkserver.ready_server()
+        server = _forkserver.current_server()
+        if server is None and ProcessWorker._started_afresh >= 2:
+            # A third worker afresh would cost what starting the server costs, and the server
+            # then forks it and every later one (a first executor of 8 workers: 3 start-ups,
+            # not 8; one of 2 is left as it was, 2 start-ups side by side on 2 cores).
+            _forkserver.start_in_background(_host_executable())
+            server = _forkserver.current_server()
         if server is None:
             return None
         try:

@@ -180,3 +180,49 @@ def _alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_first_executor_of_many_workers_starts_two_afresh_and_forks_the_rest(tmp_path):
+    path = script(tmp_path, INFO + """
+    import time
+
+    def slow_info(x):
+        time.sleep(0.1)  # long enough that every worker is up before the calls run out
+        return info(x)
+
+    if __name__ == "__main__":
+        with pyhost.Executor("processes", workers=5) as ex:
+            got = list(ex.map(slow_info, range(25), chunksize=1))
+        by_parent = {}
+        for pid, ppid, _, _ in got:
+            by_parent.setdefault(ppid, set()).add(pid)
+        me = os.getpid()
+        print("afresh", len(by_parent.pop(me, ())), "forked", [len(pids) for pids in by_parent.values()])
+    """)
+    result = run(path)
+    assert result.returncode == 0, result.stderr
+    # Workers 0 and 1 are the script's children; 2, 3 and 4 the server's, asked of it while
+    # it was still starting. (Every worker took some of the 25 calls of 0.1 s.)
+    assert [line for line in result.stdout.splitlines() if not line.startswith("out ")] == \
+        ["afresh 2 forked [3]"]
+
+
+def test_workers_asked_of_a_server_that_never_comes_up_start_afresh(tmp_path):
+    path = script(tmp_path, INFO + """
+    from pyhost import _executor_forkserver as forkserver
+
+    forkserver._SERVER_MAIN = "import time; time.sleep(3600)  # {}"  # never says it is ready
+    forkserver._START_TIMEOUT_S = 1.0
+
+    if __name__ == "__main__":
+        for round in range(2):  # the second executor does not try that server again
+            with pyhost.Executor("processes", workers=3) as ex:
+                ppids, _, _ = parents(ex, 30)
+        # Leaving the executor waited for its third worker: started afresh once the server was
+        # killed for not coming up in time.
+        print(ppids == [os.getpid()], forkserver._server.alive, forkserver._starts)
+    """)
+    result = run(path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if not line.startswith("out ")] == \
+        ["True False 1"]
