@@ -94,36 +94,45 @@ def identity(x):
     return x
 if __name__ == "__main__":
     start = time.perf_counter()
-    with (cf.ProcessPoolExecutor(2) if {mode!r} == "ProcessPoolExecutor" else
-          pyhost.Executor({mode!r}, workers=2)) as ex:
-        ex.submit(identity, 1).result()
-        print((time.perf_counter() - start) * 1e3)
+    with (cf.ProcessPoolExecutor({workers}) if {mode!r} == "ProcessPoolExecutor" else
+          pyhost.Executor({mode!r}, workers={workers})) as ex:
+        futures = [ex.submit(identity, i) for i in range(4 * {workers})]
+        futures[0].result()
+        first = time.perf_counter()
+        for future in futures:
+            future.result()
+        print((first - start) * 1e3, (time.perf_counter() - start) * 1e3)
 """
 
 
 def measure_cold(rounds):
-    """The same, for the first executor of a fresh `pyhost run` (no fork server yet: process
-    workers start afresh), one process per round, the modes taking turns: median per mode."""
+    """The same, for the first executor of a fresh `pyhost run` (2 workers; and 8, where a fork
+    server starts while the first two start afresh), one process per round, the executors
+    taking turns: median ms to the first result and to 4N calls done."""
     import subprocess
     import tempfile
 
-    runs = {mode: [] for mode in ("subinterpreters", "processes", "ProcessPoolExecutor")}
+    kinds = {"subinterpreters": 2, "processes": 2, "processes x8": 8, "ProcessPoolExecutor": 2,
+             "ProcessPoolExecutor x8": 8}
+    runs = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in runs:  # a file, not -c: the workers find `identity` in the main script
-            with open(os.path.join(tmp, f"{mode}.py"), "w") as f:
-                f.write(COLD.format(mode=mode))
+        for kind, workers in kinds.items():  # a file, not -c: workers find `identity` in it
+            with open(os.path.join(tmp, f"{kind.split()[0]}{workers}.py"), "w") as f:
+                f.write(COLD.format(mode=kind.split()[0], workers=workers))
         for _ in range(rounds):
-            for mode, times in runs.items():
-                out = subprocess.run([os.readlink("/proc/self/exe"), "run",
-                                      os.path.join(tmp, f"{mode}.py")],
+            for kind, times in runs.items():
+                path = os.path.join(tmp, f"{kind.split()[0]}{kinds[kind]}.py")
+                out = subprocess.run([os.readlink("/proc/self/exe"), "run", path],
                                      capture_output=True, text=True, check=True).stdout
-                times.append(float(out.split()[-1]))
-    return {mode: statistics.median(t) for mode, t in runs.items()}
+                times.append(tuple(float(v) for v in out.split()[-2:]))
+    return {kind: (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
+            for kind, times in runs.items()}
 
 
 def cold_line(cold, rounds):
-    return (f"First executor of a fresh script to first result, 2 workers (median of {rounds}): " +
-            ", ".join(f"{mode} {ms:.1f} ms" for mode, ms in cold.items()))
+    return (f"First executor of a fresh script, 2 workers unless xN (median of {rounds}; first "
+            "result / 4N calls done): " +
+            ", ".join(f"{kind} {a:.1f} / {b:.1f} ms" for kind, (a, b) in cold.items()))
 
 
 def measure_scaling(rounds, sizes=(1, 2, 8, 32)):
