@@ -227,6 +227,8 @@ class ProcessWorker:
                 while kept:
                     kept.pop()()
 
+        # False (forked); True (started afresh: the fork server may start after the worker's
+        # first message); "up" (that message came: start it on the next receive()).
         self._spawned = False
         try:
             self.process = self._fork(fds + (out_w, err_w), on_answer) or on_answer(False)
