@@ -116,13 +116,15 @@ def measure_cold(rounds):
              "ProcessPoolExecutor x8": 8}
     runs = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
         for kind, workers in kinds.items():  # a file, not -c: workers find `identity` in it
-            with open(os.path.join(tmp, f"{kind.split()[0]}{workers}.py"), "w") as f:
-                f.write(COLD.format(mode=kind.split()[0], workers=workers))
+            mode = kind.split()[0]
+            paths[kind] = os.path.join(tmp, f"{mode}{workers}.py")
+            with open(paths[kind], "w") as f:
+                f.write(COLD.format(mode=mode, workers=workers))
         for _ in range(rounds):
             for kind, times in runs.items():
-                path = os.path.join(tmp, f"{kind.split()[0]}{kinds[kind]}.py")
-                out = subprocess.run([os.readlink("/proc/self/exe"), "run", path],
+                out = subprocess.run([os.readlink("/proc/self/exe"), "run", paths[kind]],
                                      capture_output=True, text=True, check=True).stdout
                 times.append(tuple(float(v) for v in out.split()[-2:]))
     return {kind: (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))

@@ -21,6 +21,7 @@ import array
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -155,15 +156,11 @@ def part_examples(native, report):
         (f" (FAILED: {bad})" if bad else "")
 
 
-_NUMBER = None
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def numbers(text):
     """The numbers in a program's output, in order (ints and floats, numpy's array prints too)."""
-    global _NUMBER
-    if _NUMBER is None:
-        import re
-        _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
     return [float(m) for m in _NUMBER.findall(text)]
 
 

@@ -120,24 +120,30 @@ def _sendable(fn):
     behaves the same with globals loaded on demand: no closure, no attributes, no code that
     stores globals or looks at the namespace, no class body."""
     try:
-        return _sendable_cache[fn] or fn
-    except (KeyError, TypeError):  # TypeError: unhashable
-        pass
-    if type(fn) is not types.FunctionType or fn.__module__ != "__main__":
+        by_value = _sendable_cache[fn]
+    except TypeError:  # unhashable
         return fn
-    by_value = None
-    try:
-        by_value = _by_value_spec(fn)
-    finally:
-        _sendable_cache[fn] = by_value
-    if by_value is None and not getattr(sys.modules.get("__main__"), "__file__", None):
+    except KeyError:
+        if type(fn) is not types.FunctionType or fn.__module__ != "__main__":
+            return fn
+        by_value = None
+        try:
+            by_value = _by_value_spec(fn)
+        finally:
+            _sendable_cache[fn] = by_value
+    if by_value is None and not _main_script_file():
         # No script file for a worker to load it from (`pyhost run -c`, an interactive
-        # session): said here, not as pickle's "Can't get attribute" from the worker.
+        # session): said here, at every call, not as pickle's "Can't get attribute" from the
+        # worker.
         raise pickle.PicklingError(
             f"{fn.__qualname__}() is defined in `-c` code (or interactively) and uses more than "
             "its arguments and the builtins, so a worker cannot rebuild it: define it in a "
             "script or module")
     return by_value or fn
+
+
+def _main_script_file():
+    return getattr(sys.modules.get("__main__"), "__file__", None)
 
 
 def _by_value_spec(fn):
@@ -162,7 +168,7 @@ def _by_value_spec(fn):
     if names & _NEEDS_SCRIPT_NAMESPACE:
         return None
     script_names = main.__dict__
-    if not getattr(main, "__file__", None) and any(n in script_names for n in names):
+    if not _main_script_file() and any(n in script_names for n in names):
         return None  # `-c` code: no file to load the script's other names from
     builtin_names = tuple(sorted(n for n in names if n not in script_names and n in builtins.__dict__))
     return _ByValue((fn.__name__, marshal.dumps(fn.__code__), fn.__defaults__, fn.__kwdefaults__,
