@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "pyhost/run.hpp"
+
 namespace pyhost::batch {
 
 class AttemptRunner;
@@ -22,7 +24,7 @@ struct BatchOptions {
   std::filesystem::path results_dir;  // empty: <job file dir>/.pyhost-results/<job file stem>
   bool dry_run = false;               // print the plan, run nothing
   bool fail_fast = false;             // start nothing new after the first job that is not ok
-  std::string engine;                 // "mpi": across the ranks of an MPI job (cli/, mpi/)
+  Engine engine = Engine::Local;      // Mpi: across the ranks of an MPI job (cli/, mpi/)
 };
 
 // Where attempts run when not as children of this process: the ranks of an MPI job

@@ -9,7 +9,7 @@ namespace pyhost::batch {
 
 void LocalRunner::launch(AttemptKey key, const LaunchSpec& launch) {
   try {
-    running_.push_back({key, ChildProcess::launch(launch)});
+    running_.push_back({key, launch_job(launch)});
   } catch (const std::exception& e) {
     AttemptEnd end;
     end.key = key;

@@ -14,7 +14,7 @@
 
 namespace pyhost::batch {
 
-// Message tags. Apart from `pyhost run --engine mpi`'s (host/mpi/mpi_run.cpp, small numbers): a
+// Message tags. Apart from `pyhost run --engine mpi`'s (host/mpi/rank_session.cpp, small numbers): a
 // batch never shares its MPI job with a run.
 enum RankTag : int {
   kBatchHello = 101,  // rank -> 0: {version, host, cores}

@@ -22,8 +22,6 @@ class ResultsFile {
               nlohmann::ordered_json meta);
 
   void set_job(const std::string& name, nlohmann::ordered_json job);
-  bool has_job(const std::string& name) const { return jobs_.count(name) != 0; }
-
   // `interrupted_by`: "SIGINT"/"SIGTERM" when pyhost was asked to stop, else empty.
   nlohmann::ordered_json document(double wall_s, bool complete,
                                   std::string_view interrupted_by) const;

@@ -39,19 +39,6 @@ ChannelStatus ByteChannel::get(ChannelMessage& out, Deadline deadline) {
   return ChannelStatus::Ok;
 }
 
-std::size_t ByteChannel::get_available(std::deque<ChannelMessage>& out, std::size_t max_count) {
-  std::unique_lock lock(mutex_);
-  std::size_t taken = 0;
-  while (taken < max_count && !queue_.empty()) {
-    out.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-    ++taken;
-  }
-  lock.unlock();
-  if (taken > 0) not_full_.notify_all();
-  return taken;
-}
-
 void ByteChannel::close() {
   {
     std::lock_guard lock(mutex_);

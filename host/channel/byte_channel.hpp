@@ -37,8 +37,6 @@ class ByteChannel {
   ChannelStatus put(ChannelMessage& message, Deadline deadline);
   // Waits for a message until `deadline`; Closed once closed *and* drained.
   ChannelStatus get(ChannelMessage& out, Deadline deadline);
-  // Moves up to `max_count` waiting messages into `out` without waiting (at least one if any).
-  std::size_t get_available(std::deque<ChannelMessage>& out, std::size_t max_count);
   // No more puts; getters drain what is left, then see Closed. Wakes every waiter.
   void close();
 

@@ -1,5 +1,7 @@
 // `pyhost batch FILE ...`: command-line glue for pyhost::batch::run_batch().
 #include "batch/batch.hpp"
+#include <map>
+
 #include "cli/command.hpp"
 #include "mpi/mpi_batch.hpp"
 
@@ -37,9 +39,9 @@ Command add_batch_command(CLI::App& parent) {
   app->add_option("--engine", options->engine,
                   "mpi: a pilot job under mpirun/srun: rank 0 keeps the job graph and hands "
                   "attempts to every rank (--jobs at once on each)")
-      ->check(CLI::IsMember({"mpi"}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Engine>{{"mpi", Engine::Mpi}}));
   return {app, [options] {
-            return options->engine == "mpi" ? mpi::run_batch_across_ranks(*options)
+            return options->engine == Engine::Mpi ? mpi::run_batch_across_ranks(*options)
                                             : batch::run_batch(*options);
           }};
 }

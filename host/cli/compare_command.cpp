@@ -1,15 +1,17 @@
 // `pyhost compare`: one script measured in several modes and worker counts. Every measured run
 // is a child `pyhost run --json` (this very binary), so each configuration starts from a fresh
 // process, exactly as a user's `pyhost run` would; the statistics live in host/report/.
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <boost/process.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,13 +20,14 @@
 #include "cli/command.hpp"
 #include "pyhost/run.hpp"
 #include "report/compare.hpp"
+#include "util/child_process.hpp"
 #include "util/files.hpp"
 #include "util/process_info.hpp"
+#include "util/unique_fd.hpp"
 
 namespace pyhost::cli {
 namespace {
 
-namespace bp = boost::process;
 namespace fs = std::filesystem;
 using namespace pyhost::compare;
 
@@ -120,22 +123,24 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
   RunOutcome outcome;
   int exit_code = 0;
   try {
-    // clang-format off
-    bp::child child(exe.string(), bp::args(argv), bp::std_in < bp::null, bp::std_out > bp::null,
-                    bp::std_err > err_path.string());
-    // clang-format on
-    child.wait();
-    const int status = child.native_exit_code();
-    if (WIFSIGNALED(status)) {
+    UniqueFd err(::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (err.get() < 0)
+      throw std::runtime_error("cannot create " + err_path.string() + ": " + std::strerror(errno));
+    ChildSpec spec;
+    spec.exe = exe;
+    spec.args = argv;
+    spec.fds = {{0, -1}, {1, -1}, {2, err.get()}};
+    const ExitStatus status = ChildProcess::start(spec).wait();
+    if (status.signal) {
       outcome.kind = RunOutcome::Kind::Failed;
-      outcome.message = "pyhost run was killed by " + signal_name(WTERMSIG(status));
+      outcome.message = "pyhost run was " + status.describe();
       const std::string err = trim_end(stderr_tail(err_path));
       if (!err.empty()) outcome.message += ":\n" + err;
       std::error_code ignored;
       fs::remove(json_path, ignored);
       return outcome;
     }
-    exit_code = child.exit_code();
+    exit_code = status.exit_code.value_or(1);
   } catch (const std::exception& error) {
     outcome.kind = RunOutcome::Kind::Failed;
     outcome.message = fmt::format("cannot start {}: {}", exe.string(), error.what());

@@ -2,14 +2,22 @@
 // words into a RunPlan and a RunResult into output and an exit code; pyhost::run does the rest.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
+#include <map>
 #include <optional>
 
 #include "cli/command.hpp"
+#include "backends/backend.hpp"
+#include "util/companion.hpp"
 #include "cli/run_words.hpp"
+#include "pyhost/python_error.hpp"
 #include "pyhost/run.hpp"
-#include "run/worker_process.hpp"
+#include "worker/worker_process.hpp"
 #include "util/host_signals.hpp"
 
 namespace pyhost::cli {
@@ -67,6 +75,30 @@ void print_summary(const RunResult& result) {
                result.wall_s, result.mode, result.workers);
 }
 
+// `--engine mpi --mode freethreaded` in the default build: the companion pyhost-ft, which runs
+// the mode's tasks, cannot take them one by one from this rank (its backend takes no feed), so it
+// becomes the rank: this process execs it with the same words, before MPI is initialised (the
+// launcher's environment goes along). Returns when there is nothing to do (or no companion, which
+// pyhost::run() then reports).
+void become_companion_for_mpi(const RunPlan& plan) {
+  const ModeInfo* mode = find_mode(plan.mode);
+  if (!mode || mode->backend != Backend::FreeThreaded) return;
+  if (backend_takes_feed(*mode)) return;  // this is the free-threaded build: it runs them itself
+  const auto companion = find_freethreaded_companion();
+  if (!companion) return;
+  std::vector<std::string> words = raw_argv();
+  words[0] = companion->string();
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  ::setenv(kFreethreadedCompanionEnv, "", 1);  // the companion runs the tasks itself
+  std::fflush(nullptr);
+  ::execv(argv[0], argv.data());
+  fmt::print(stderr, "pyhost: cannot start the free-threaded companion {}: {}\n", words[0],
+             std::strerror(errno));
+  std::exit(kExitFailure);
+}
+
 // Writes --json and the summary; returns the exit code of the run.
 int report_run(const RunResult& result, const std::string& json_path, bool summary) {
   if (result.rank > 0) return kExitOk;  // --engine mpi: rank 0 reports the run
@@ -108,6 +140,8 @@ int run_command(RunArgs& args) {
   // kept, so that memory stays flat however many tasks run (--journal streams every record).
   plan.keep_records = args.json_path.empty() ? KeepRecords::Failures : KeepRecords::All;
 
+  if (plan.engine == Engine::Mpi) become_companion_for_mpi(plan);
+
   RunResult result;
   try {
     result = run(plan);
@@ -116,6 +150,8 @@ int run_command(RunArgs& args) {
   } catch (const ModeUnavailable& failure) {
     fmt::print(stderr, "pyhost run: error: {}\n", failure.what());
     return kExitUnavailable;
+  } catch (const PythonExit& exit) {
+    return exit.code();
   } catch (const std::exception& failure) {
     fmt::print(stderr, "pyhost: {}\n", failure.what());
     return kExitFailure;
@@ -170,11 +206,12 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("--engine", plan.engine,
                   "mpi: run across the ranks of an MPI job (under mpirun/srun), each rank in "
                   "--mode with -j workers")
-      ->check(CLI::IsMember({"mpi"}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Engine>{{"mpi", Engine::Mpi}}));
   app->add_option("--schedule", plan.schedule,
                   "--engine mpi: dynamic (ranks ask rank 0 for tasks, default) | static "
                   "(task k on rank k mod R)")
-      ->check(CLI::IsMember({"dynamic", "static"}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Schedule>{
+          {"dynamic", Schedule::Dynamic}, {"static", Schedule::Static}}));
   app->add_option("--journal", plan.journal_path,
                   "append each finished task to this file (one JSON line each, fsync'ed)");
   app->add_option("--resume", plan.resume_path,

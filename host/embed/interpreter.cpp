@@ -16,7 +16,7 @@
 #include "pyhost/python_error.hpp"
 
 #ifdef PYHOST_WITH_KERNELS
-#include "pyhost/kernels.hpp"
+#include "kernels/kernels_module.hpp"
 #include "util/process_info.hpp"
 #endif
 
@@ -40,8 +40,12 @@ std::string venv_version(const fs::path& venv) {
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, line.find_last_not_of(" \t", eq - 1) + 1);
     if (key == "version" || key == "version_info") {
-      std::string value = line.substr(line.find_first_not_of(" \t", eq + 1));
-      return value;
+      // "version =" with nothing after it says nothing: look on (the caller warns if no line
+      // names a version).
+      const auto start = line.find_first_not_of(" \t\r", eq + 1);
+      if (start == std::string::npos) continue;
+      const auto end = line.find_last_not_of(" \t\r");
+      return line.substr(start, end - start + 1);
     }
   }
   return {};
@@ -57,6 +61,17 @@ std::string find_runtime_dir() {
     if (fs::exists(installed / "pyhost/__init__.py", ec)) return installed.string();
   }
   return PYHOST_SOURCE_RUNTIME_DIR;
+}
+
+// The runtime directory must hold the `pyhost` package: without it every task would fail later
+// with a ModuleNotFoundError far from the cause (a wrong PYHOST_RUNTIME_DIR, a broken install).
+void check_runtime_dir(const std::string& runtime_dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(runtime_dir) / "pyhost/__init__.py", ec))
+    throw std::runtime_error("pyhost: the runtime directory " + runtime_dir +
+                             " has no pyhost package (pyhost/__init__.py)" +
+                             (std::getenv("PYHOST_RUNTIME_DIR") ? " (set by PYHOST_RUNTIME_DIR)"
+                                                                : ""));
 }
 
 void check_status(const PyStatus& status, const char* what) {
@@ -144,12 +159,20 @@ PythonRuntime::PythonRuntime(const RuntimeOptions& options) : info_(describe_pyt
                "pyhost: argv");
 
   PyStatus status = Py_InitializeFromConfig(&config);
-  if (PyStatus_IsExit(status)) std::exit(status.exitcode);
+  // A library does not end its host's process: the application decides what an exit means.
+  if (PyStatus_IsExit(status)) throw PythonExit(status.exitcode);
   check_status(status, "pyhost: cannot initialise Python");
   main_interp_ = PyInterpreterState_Main();
+  // Published only once it is complete: a constructor that throws leaves no runtime behind,
+  // neither in active() nor as an initialised CPython (so that the caller may try again).
+  try {
+    check_runtime_dir(info_.runtime_dir);
+    add_runtime_to_sys_path(info_.runtime_dir);
+  } catch (...) {
+    Py_FinalizeEx();
+    throw;
+  }
   g_active_runtime.store(this, std::memory_order_release);
-
-  add_runtime_to_sys_path(info_.runtime_dir);
 }
 
 void add_runtime_to_sys_path(const std::string& runtime_dir) {

@@ -1,9 +1,10 @@
 #include "kernels/cpu_compiler.hpp"
 
+#include "util/child_process.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@
 #include <stdexcept>
 #include <string>
 
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -26,60 +26,19 @@ namespace pyhost::kernels {
 namespace {
 
 // Runs `exe args...` (stdin /dev/null), returns (exit code, stdout+stderr, the first 64 KiB).
-// Throws if it cannot start or does not finish in time (then it is killed). posix_spawn and a
-// pipe: the engine needs nothing beyond the C++ library, so it builds anywhere (bench/gpu_check).
+// Throws if it cannot start or does not finish in time (then it is killed).
 std::pair<int, std::string> run_capture(const std::string& exe,
                                         const std::vector<std::string>& args,
                                         std::chrono::seconds timeout) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe: " + std::string(strerror(errno)));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(exe.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  if (spawned != 0) {
-    ::close(fds[0]);
-    throw std::runtime_error("cannot run " + exe + ": " + strerror(spawned));
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string text;
-  bool killed = false;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {  // timed out (or poll failed): stop the compiler
-      ::kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    char buf[4096];
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // end of output: the compiler closed its side
-    if (text.size() < 64 * 1024) text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (killed) {
+  ChildSpec spec;
+  spec.exe = exe;
+  spec.args = args;
+  CapturedRun run = run_captured(std::move(spec), timeout, /*merge_stderr=*/true);
+  if (run.timed_out)
     throw std::runtime_error(exe + " did not finish within " + std::to_string(timeout.count()) +
                              " s and was killed");
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+  if (run.output.size() > 64 * 1024) run.output.resize(64 * 1024);
+  return {run.status.shell_code(), std::move(run.output)};
 }
 
 // `name` on $PATH, as a shell finds it; empty if it is not there.

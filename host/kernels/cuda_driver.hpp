@@ -34,7 +34,6 @@ class CudaDriver {
   int driver_version() const { return driver_version_; }  // e.g. 12080
   int compute_capability() const { return cc_; }          // e.g. 90
   int multiprocessors() const { return sm_count_; }
-  const std::string& device_name() const { return device_name_; }
 
   // Makes the primary context current on the calling thread; throws when unavailable.
   void make_current() const;

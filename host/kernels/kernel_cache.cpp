@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "kernels/sha256.hpp"
+#include "util/write_all.hpp"
 
 namespace fs = std::filesystem;
 
@@ -96,17 +97,10 @@ std::optional<Meta> parse_meta(const std::string& text) {
 void write_private_file(const fs::path& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + errno_text(errno));
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      throw std::runtime_error("cannot write " + path.string() + ": " + errno_text(err));
-    }
-    done += static_cast<std::size_t>(n);
+  if (const int err = write_all(fd, data)) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw std::runtime_error("cannot write " + path.string() + ": " + errno_text(err));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(path.c_str());

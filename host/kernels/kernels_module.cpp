@@ -5,7 +5,7 @@
 // Multi-phase init with per-module state only (no static PyObject*), so the module can be
 // imported by every interpreter, own-GIL sub-interpreters included. Process-wide state (loaded
 // images, the thread pool, the CUDA driver) is plain C++ behind mutexes.
-#include "pyhost/kernels.hpp"
+#include "kernels/kernels_module.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -20,17 +20,6 @@ class SharedLibrary {
       throw std::runtime_error("cannot load " + path + ": " + (err ? err : "unknown error"));
     }
   }
-  // Loads without throwing; check loaded() and error().
-  static SharedLibrary try_open(const std::string& path, std::string* error,
-                                int flags = RTLD_NOW | RTLD_LOCAL) {
-    SharedLibrary lib;
-    lib.handle_ = ::dlopen(path.c_str(), flags);
-    if (!lib.handle_ && error) {
-      const char* err = ::dlerror();
-      *error = err ? err : "unknown error";
-    }
-    return lib;
-  }
   SharedLibrary(const SharedLibrary&) = delete;
   SharedLibrary& operator=(const SharedLibrary&) = delete;
   SharedLibrary(SharedLibrary&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}

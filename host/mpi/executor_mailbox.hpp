@@ -1,6 +1,6 @@
 // The messages of pyhost.Executor(mode="mpi") between the Python of two ranks: Python posts bytes
 // for a rank and receives what other ranks sent, through two queues that the rank's
-// communication thread (mpi_run.cpp) services, since only that thread may call MPI
+// communication thread (rank_session.cpp) services, since only that thread may call MPI
 // (MPI_THREAD_SERIALIZED). Plain C++, no MPI, no CPython (`_pyhost.mpi_post/mpi_receive` in
 // embed/mpi_functions.cpp are its Python face).
 #pragma once
@@ -16,7 +16,7 @@
 
 namespace pyhost::mpi {
 
-// The MPI tag of these messages. Not in mpi_run.cpp's enum of run messages: a value of its own,
+// The MPI tag of these messages. Not in rank_session.cpp's enum of run messages: a value of its own,
 // far above them, so that tags added there never collide with it. An empty message from rank 0
 // says its run has ended (the serving ranks stop).
 constexpr int kExecutorTag = 64;

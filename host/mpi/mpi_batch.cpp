@@ -34,18 +34,6 @@ class MpiLink final : public batch::RankLink {
   MpiTransport& mpi_;
 };
 
-batch::LinkMessage wait_for(batch::RankLink& link, int tag) {
-  for (auto pause = std::chrono::microseconds(20);;) {
-    if (auto message = link.poll()) {
-      if (message->tag == tag) return *message;
-      throw std::runtime_error(
-          fmt::format("unexpected MPI message {} from rank {}", message->tag, message->source));
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
-}
-
 int cores() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
@@ -81,7 +69,7 @@ int serve(MpiTransport& mpi, MpiLink& link) {
   link.send(0, batch::kBatchHello,
             batch::encode_message(
                 {{"version", PYHOST_VERSION}, {"host", mpi.host()}, {"cores", cores()}}));
-  const json verdict = batch::decode_message(wait_for(link, batch::kBatchVerdict).bytes);
+  const json verdict = batch::decode_message(mpi.wait_for(batch::kBatchVerdict).bytes);
   if (!verdict.at("ok").get<bool>()) {
     mpi.finalize();
     return kExitUsage;  // rank 0 says why
@@ -126,7 +114,7 @@ int run_batch_across_ranks(const batch::BatchOptions& options) {
   rank_cores[0] = cores();
   std::string problems;
   for (int seen = 1; seen < mpi->size(); ++seen) {
-    const batch::LinkMessage hello = wait_for(link, batch::kBatchHello);
+    const Message hello = mpi->wait_for(batch::kBatchHello);
     const json theirs = batch::decode_message(hello.bytes);
     const auto r = static_cast<size_t>(hello.source);
     hosts[r] = theirs.at("host").get<std::string>();

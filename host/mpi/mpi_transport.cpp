@@ -1,5 +1,9 @@
 #include "mpi/mpi_transport.hpp"
 
+#include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -74,7 +78,6 @@ MpiTransport& MpiTransport::open() {
     throw MpiUnavailable(std::string("MPI could not start: ") + error);
   char library[256] = "", host[256] = "";
   api.describe(library, sizeof library, host, sizeof host);
-  transport.library_version_ = library;
   transport.host_ = host;
   transport.api_ = &api;
   return transport;
@@ -93,6 +96,18 @@ std::optional<Message> MpiTransport::poll() {
   if (api_->recv(message.source, message.tag, message.bytes.data(), length) != 0)
     throw std::runtime_error("MPI receive from rank " + std::to_string(message.source) + " failed");
   return message;
+}
+
+Message MpiTransport::wait_for(int tag) {
+  for (auto pause = std::chrono::microseconds(20);;) {
+    if (auto message = poll()) {
+      if (message->tag == tag) return *message;
+      throw std::runtime_error(
+          fmt::format("unexpected MPI message {} from rank {}", message->tag, message->source));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  }
 }
 
 void MpiTransport::finalize() {

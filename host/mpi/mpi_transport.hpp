@@ -30,11 +30,13 @@ class MpiTransport {
   int rank() const { return rank_; }
   int size() const { return size_; }
   const std::string& host() const { return host_; }
-  const std::string& library_version() const { return library_version_; }
-
   void send(int dest, int tag, std::string_view bytes);
   // The next message that has arrived, if any (does not wait).
   std::optional<Message> poll();
+  // Waits for the next message, which must carry `tag` (a handshake's step: anything else is
+  // out of order and throws std::runtime_error). Polls with a growing pause (20 us to 2 ms):
+  // MPI has no wait that a second thread could interrupt.
+  Message wait_for(int tag);
   void finalize();
   [[noreturn]] void abort(int code);
 
@@ -43,7 +45,7 @@ class MpiTransport {
   struct Api;
   const Api* api_ = nullptr;
   int rank_ = 0, size_ = 1;
-  std::string host_, library_version_;
+  std::string host_;
 };
 
 }  // namespace pyhost::mpi

@@ -1,6 +1,6 @@
 // A rank other than 0 sends its task output to rank 0 as it is written: its stdout and stderr
 // become pipes for the run, whose whole lines the communication thread reads and sends on. The
-// local mode's engine writes them as always (its output mux tags and never cuts lines), so rank 0
+// local mode's backend writes them as always (its output mux tags and never cuts lines), so rank 0
 // prints one stream, each line whole, as lines come.
 #pragma once
 

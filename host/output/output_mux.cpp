@@ -1,5 +1,7 @@
 #include "output/output_mux.hpp"
 
+#include "util/write_all.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -14,17 +16,10 @@ std::atomic<bool> g_stdio_gone[2];  // fd 1, fd 2
 }  // namespace
 
 bool write_fully(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EPIPE) return true;  // other errors: best effort, the rest is dropped
-      if (fd == 1 || fd == 2) g_stdio_gone[fd - 1].store(true, std::memory_order_relaxed);
-      return false;  // the reader went away
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  const int error = write_all(fd, data);
+  if (error != EPIPE) return true;  // written, or another error: best effort, the rest dropped
+  if (fd == 1 || fd == 2) g_stdio_gone[fd - 1].store(true, std::memory_order_relaxed);
+  return false;  // the reader went away
 }
 
 bool stdio_reader_gone(StreamId stream) {

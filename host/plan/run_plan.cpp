@@ -37,10 +37,8 @@ RunPlan RunPlan::resolved(int cores) const {
   if (workers < 0) throw PlanError("workers must be at least 1");
   if (tasks < 0) throw PlanError("tasks must be at least 1");
   if (timeout_s < 0 || kill_after_s < 0) throw PlanError("timeouts must not be negative");
-  if (!engine.empty() && engine != "mpi")
-    throw PlanError(fmt::format("unknown engine '{}' (mpi)", engine));
-  if (schedule != "dynamic" && schedule != "static")
-    throw PlanError(fmt::format("unknown schedule '{}' (dynamic, static)", schedule));
+  if (engine == Engine::Local && schedule != Schedule::Dynamic)
+    throw PlanError("--schedule is for --engine mpi");
   RunPlan plan = *this;
   if (plan.workers == 0) plan.workers = info.default_workers(std::max(1, cores));
   if (plan.tasks == 0) plan.tasks = plan.workers;
@@ -68,9 +66,9 @@ std::vector<std::string> RunPlan::to_argv(const std::string& json_path) const {
   if (memory_limit_mb > 0)
     argv.insert(argv.end(), {"--memory-limit", std::to_string(memory_limit_mb)});
   if (fresh_workers) argv.push_back("--fresh-workers");
-  if (!engine.empty()) argv.insert(argv.end(), {"--engine", engine});
-  if (!engine.empty() && schedule != RunPlan{}.schedule)
-    argv.insert(argv.end(), {"--schedule", schedule});
+  if (engine != Engine::Local) argv.insert(argv.end(), {"--engine", std::string(to_string(engine))});
+  if (engine != Engine::Local && schedule != RunPlan{}.schedule)
+    argv.insert(argv.end(), {"--schedule", std::string(to_string(schedule))});
   if (!journal_path.empty()) argv.insert(argv.end(), {"--journal", journal_path});
   if (!resume_path.empty()) argv.insert(argv.end(), {"--resume", resume_path});
   if (!json_path.empty()) argv.insert(argv.end(), {"--json", json_path});

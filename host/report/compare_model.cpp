@@ -242,7 +242,7 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
   for (const auto& run : runs)
     if (run.peak_rss_kb)
       r.peak_rss_mb = std::max(r.peak_rss_mb.value_or(0), *run.peak_rss_kb / 1024.0);
-  if (config.mode_info().engine == Engine::WorkerProcesses && !runs.empty())
+  if (config.mode_info().backend == Backend::WorkerProcesses && !runs.empty())
     r.worker_process_rss_mb = median_of(runs, [](const RunResult& run) {
       long largest = 0;  // a task's figure is its worker process's peak so far
       for (const auto& task : run.tasks) largest = std::max(largest, task.peak_rss_kb);

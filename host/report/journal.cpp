@@ -1,5 +1,9 @@
 #include "report/journal.hpp"
 
+#include "util/write_all.hpp"
+
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,12 +18,10 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what + " " + path);
 }
 
-void write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot write journal", path);
-    data.remove_prefix(static_cast<std::size_t>(n));
+void write_or_throw(int fd, std::string_view data, const std::string& path) {
+  if (const int error = write_all(fd, data)) {
+    errno = error;
+    fail("cannot write journal", path);
   }
 }
 
@@ -34,7 +36,7 @@ JournalWriter::JournalWriter(const std::string& path)
     char last = '\n';
     UniqueFd reader(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (reader.get() >= 0 && ::pread(reader.get(), &last, 1, size - 1) == 1 && last != '\n')
-      write_all(fd_.get(), "\n", path);
+      write_or_throw(fd_.get(), "\n", path);
   }
 }
 
@@ -42,7 +44,7 @@ void JournalWriter::append(const TaskResult& task) {
   std::string line =
       to_json(task).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mutex_);
-  write_all(fd_.get(), line, "");
+  write_or_throw(fd_.get(), line, "");
   ::fsync(fd_.get());
 }
 
@@ -64,6 +66,19 @@ std::map<int, TaskResult> read_journal(const std::string& path) {
     }
   }
   return tasks;
+}
+
+ResumedTasks resume_tasks(int tasks, const std::string& resume_path) {
+  ResumedTasks resumed;
+  if (!resume_path.empty()) {
+    for (auto& [id, task] : read_journal(resume_path))
+      if (task.status == TaskStatus::Ok && id < tasks) resumed.ok[id] = std::move(task);
+    fmt::print(stderr, "pyhost: resuming: {} of {} tasks already ok in {}\n", resumed.ok.size(),
+               tasks, resume_path);
+  }
+  for (int task = 0; task < tasks; ++task)
+    if (!resumed.ok.count(task)) resumed.todo.push_back(task);
+  return resumed;
 }
 
 }  // namespace pyhost

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "pyhost/results.hpp"
 #include "util/unique_fd.hpp"
@@ -31,5 +32,15 @@ class JournalWriter {
 // whole JSON objects (a torn last line after a crash) are ignored. A missing file is an empty
 // journal; one that cannot be read throws std::system_error.
 std::map<int, TaskResult> read_journal(const std::string& path);
+
+// What `--resume` leaves to run of a plan of `tasks` tasks: the tasks already ok in the journal
+// at `resume_path` (their records) and the others, in order. An empty path resumes nothing;
+// otherwise "pyhost: resuming: N of K tasks already ok in F" goes to stderr. The one reading of
+// a journal for a resumed run, local or across MPI ranks.
+struct ResumedTasks {
+  std::map<int, TaskResult> ok;
+  std::vector<int> todo;
+};
+ResumedTasks resume_tasks(int tasks, const std::string& resume_path);
 
 }  // namespace pyhost

@@ -1,5 +1,5 @@
 // Supervising a run: hard timeouts, Ctrl-C/SIGTERM, and workers that never come back. The
-// engine says how to react (SupervisorHooks); the supervisor decides when.
+// backend says how to react (SupervisorHooks); the supervisor decides when.
 #pragma once
 
 #include <functional>

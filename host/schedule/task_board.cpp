@@ -8,8 +8,8 @@
 
 namespace pyhost {
 
-TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux)
-    : plan_(plan), mux_(mux), next_worker_(0), done_(static_cast<std::size_t>(plan.tasks), false) {
+TaskBoard::TaskBoard(const RunPlan& plan, OutputMux& mux, TaskFeed* feed)
+    : plan_(plan), mux_(mux), feed_(feed), next_worker_(0), done_(static_cast<std::size_t>(plan.tasks), false) {
   if (plan.keep_records == KeepRecords::All) kept_.reserve(static_cast<std::size_t>(plan.tasks));
 }
 
@@ -28,7 +28,7 @@ void TaskBoard::notify() {
 }
 
 int TaskBoard::next(int worker) {
-  if (plan_.feed) return next_from_feed(*plan_.feed, worker);
+  if (feed_) return next_from_feed(*feed_, worker);
   std::lock_guard lock(mutex_);
   if (stopped_ || next_task_ >= plan_.tasks) return -1;
   running_[next_task_] = {next_task_, worker, Clock::now()};
@@ -54,7 +54,7 @@ int TaskBoard::next_from_feed(TaskFeed& feed, int worker) {
 }
 
 bool TaskBoard::all_handed_out_locked() const {
-  return plan_.feed ? plan_.feed->exhausted() : next_task_ >= plan_.tasks;
+  return feed_ ? feed_->exhausted() : next_task_ >= plan_.tasks;
 }
 
 void TaskBoard::started(int task, int worker) {
@@ -77,11 +77,11 @@ bool TaskBoard::complete(TaskResult result) {
     if (done_[index]) return false;
     done_[index] = true;
     ++done_count_;
-    if (plan_.feed) for_feed = result;
+    if (feed_) for_feed = result;
     settle_locked(std::move(result));
     settled = settled_locked();
   }
-  if (plan_.feed) plan_.feed->finished(for_feed);
+  if (feed_) feed_->finished(for_feed);
   // Only the supervisor waits on the board, and only for it to settle (it ticks anyway): waking
   // it for every result would cost a thread hand-off per task.
   if (settled) notify();
@@ -111,10 +111,10 @@ void TaskBoard::settle_from_outside(int task, TaskStatus status, int exit_code, 
     ++done_count_;
     abandoned_.push_back(it->second.worker);
     running_.erase(it);
-    if (plan_.feed) for_feed = result;
+    if (feed_) for_feed = result;
     settle_locked(std::move(result));
   }
-  if (plan_.feed) plan_.feed->finished(for_feed);
+  if (feed_) feed_->finished(for_feed);
   notify();
 }
 
@@ -166,7 +166,7 @@ void TaskBoard::stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;
   }
-  if (plan_.feed) plan_.feed->cancel();
+  if (feed_) feed_->cancel();
   notify();
 }
 
@@ -220,7 +220,7 @@ RunResult TaskBoard::finish() {
   run.mode = plan_.mode;
   run.workers = plan_.workers;
   run.wall_s = elapsed_s();
-  if (!plan_.feed || !plan_.feed->settles_unrun()) {
+  if (!feed_ || !feed_->settles_unrun()) {
     for (std::size_t i = 0; i < done_.size(); ++i) {
       if (done_[i]) continue;
       TaskResult never;

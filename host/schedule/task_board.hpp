@@ -1,7 +1,7 @@
 // The task board of a run: which task each worker takes next, which are running since when,
 // and their results: a tally of every task, and the records the plan keeps
 // (RunPlan::keep_records; keeping failures only, it holds one bit per ok task, not a record).
-// Every engine hands out tasks and collects results through it; the supervisor watches it.
+// Every backend hands out tasks and collects results through it; the supervisor watches it.
 // Plain C++ (no CPython): unit-tested with fake workers, also under TSan.
 #pragma once
 
@@ -28,7 +28,9 @@ class TaskBoard {
     Clock::time_point since;
   };
 
-  TaskBoard(const RunPlan& plan, OutputMux& mux);
+  // `feed`: where the task ids come from and where results go when not 0..K-1 of this process
+  // (a resumed run, a rank of an MPI run); null: the board counts 0..K-1 itself.
+  TaskBoard(const RunPlan& plan, OutputMux& mux, TaskFeed* feed = nullptr);
 
   // Next task id for `worker`, or -1 when all have been handed out or the run was stopped. The
   // task counts as running from here on, so that the run cannot look settled before it starts.
@@ -78,6 +80,7 @@ class TaskBoard {
 
   const RunPlan& plan_;
   OutputMux& mux_;
+  TaskFeed* const feed_;
   const Clock::time_point start_ = Clock::now();
   mutable std::mutex mutex_;
   std::condition_variable changed_;

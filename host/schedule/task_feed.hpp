@@ -1,7 +1,7 @@
 // Where the tasks of a run come from and where their results go, when that is not simply
 // "tasks 0..K-1 of this process": a run resumed from a journal skips finished tasks, and a rank
 // of an MPI run takes global task ids from rank 0 and sends its results there. The TaskBoard
-// consults a feed when the plan has one (RunPlan::feed); the engines do not know about it.
+// consults a feed when the run has one (RunContext::feed, given to the backend that runs the plan).
 #pragma once
 
 #include "pyhost/results.hpp"

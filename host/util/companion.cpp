@@ -1,8 +1,9 @@
 #include "util/companion.hpp"
 
+#include "util/child_process.hpp"
+
 #include <unistd.h>
 
-#include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -44,25 +45,23 @@ std::optional<fs::path> find_freethreaded_companion() {
 }
 
 CompanionInfo describe_freethreaded_companion(const fs::path& binary) {
-  namespace bp = boost::process;
   CompanionInfo info;
   info.binary = binary;
   std::string text;
   try {
-    bp::environment env = boost::this_process::environment();
-    env[kFreethreadedCompanionEnv] = "";  // the companion must not look for one in turn
-    bp::ipstream out;
-    bp::child child(binary.string(), "info", "--json", env, bp::std_in < bp::null,
-                    bp::std_out > out, bp::std_err > bp::null);
-    text.assign(std::istreambuf_iterator<char>(out), std::istreambuf_iterator<char>());
-    child.wait();
-    if (child.exit_code() != 0) {
-      info.problem = binary.string() + " info --json exited with status " +
-                     std::to_string(child.exit_code());
+    ChildSpec spec;
+    spec.exe = binary;
+    spec.args = {"info", "--json"};
+    spec.set_env[kFreethreadedCompanionEnv] = "";  // the companion must not look for one in turn
+    CapturedRun run = run_captured(std::move(spec), std::chrono::seconds(60), /*merge_stderr=*/false);
+    if (run.timed_out || run.status.exit_code != 0) {
+      info.problem = binary.string() + " info --json " +
+                     (run.timed_out ? std::string("did not answer within 60 s") : run.status.describe());
       return info;
     }
+    text = std::move(run.output);
   } catch (const std::exception& error) {
-    info.problem = "cannot run " + binary.string() + ": " + error.what();
+    info.problem = error.what();
     return info;
   }
   const auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -1,4 +1,5 @@
 #include "util/files.hpp"
+#include "util/write_all.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,14 +23,10 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-void write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
+void write_or_throw(int fd, std::string_view data, const std::string& what) {
+  if (const int error = write_or_throw(fd, data)) {
+    errno = error;
+    throw_errno(what);
   }
 }
 
@@ -51,15 +48,15 @@ void write_file_atomically(const fs::path& path,
     std::string buffer;
     produce([&](std::string_view piece) {
       if (buffer.size() + piece.size() > kBuffer) {
-        write_all(fd.get(), buffer, "cannot write " + tmp);
+        write_or_throw(fd.get(), buffer, "cannot write " + tmp);
         buffer.clear();
       }
       if (piece.size() > kBuffer)
-        write_all(fd.get(), piece, "cannot write " + tmp);
+        write_or_throw(fd.get(), piece, "cannot write " + tmp);
       else
         buffer.append(piece);
     });
-    write_all(fd.get(), buffer, "cannot write " + tmp);
+    write_or_throw(fd.get(), buffer, "cannot write " + tmp);
     if (::fsync(fd.get()) != 0) throw_errno("cannot fsync " + tmp);
     if (::close(fd.release()) != 0) throw_errno("cannot close " + tmp);
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot write " + path.string());

@@ -18,4 +18,14 @@ bool has_launcher_variables() {
   return false;
 }
 
+std::vector<std::string> launcher_variables_set() {
+  std::vector<std::string> names;
+  for (char** entry = environ; *entry; ++entry) {
+    std::string_view text(*entry);
+    std::string_view name = text.substr(0, text.find('='));
+    if (is_launcher_variable(name)) names.emplace_back(name);
+  }
+  return names;
+}
+
 }  // namespace pyhost

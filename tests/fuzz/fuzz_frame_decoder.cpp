@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "process/protocol.hpp"
+#include "protocol/protocol.hpp"
 
 namespace {
 

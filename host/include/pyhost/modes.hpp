@@ -1,7 +1,7 @@
 // The execution modes: one table that says what each mode is. The CLI validates --mode against
 // it, `pyhost compare` takes its baseline, explanations and colours from it, batch checks job
-// files with it, and pyhost::run() picks the engine that runs a plan from it. A new mode is a
-// new row here (and, when no engine fits, one new engine file in host/modes/).
+// files with it, and pyhost::run() picks the backend that runs a plan's tasks from it. A new mode
+// is a new row here (and, when no backend fits, one new backend file in host/backends/).
 #pragma once
 
 #include <span>
@@ -10,8 +10,9 @@
 
 namespace pyhost {
 
-// How the tasks of a mode are run (host/modes/*_engine.cpp).
-enum class Engine {
+// What runs the tasks of a mode (host/backends/*_backend.cpp). Not to be confused with the
+// plan's Engine (pyhost/run.hpp), which says whether the run spans MPI ranks.
+enum class Backend {
   InProcess,        // worker threads of this process, each in an interpreter of this process
   WorkerProcesses,  // `pyhost __worker` processes, each embedding its own interpreter
   FreeThreaded,     // threads of a free-threaded interpreter: in this process when it is one
@@ -27,7 +28,7 @@ enum class WorkerInterpreter {
 
 struct ModeInfo {
   std::string_view name;
-  Engine engine;
+  Backend backend;
   WorkerInterpreter interpreter;
   bool baseline;                 // one task after another: what every speedup is measured against
   bool one_gil;                  // the workers take turns on one GIL (threads)
@@ -40,9 +41,7 @@ struct ModeInfo {
 
   // Tasks run on threads of this process, so a task's CPU clock and run-queue delay are its
   // thread's, and the time its worker waited for a GIL can be measured.
-  bool gil_wait_measurable() const { return engine == Engine::InProcess && !baseline; }
-  // Whether compare reports a GIL wait for the mode (0 where there is no GIL).
-  bool gil_wait_reported() const { return gil_wait_measurable() || no_gil; }
+  bool gil_wait_measurable() const { return backend == Backend::InProcess && !baseline; }
   int default_workers(int cores) const { return default_all_cores ? cores : 1; }
 };
 
@@ -50,7 +49,7 @@ struct ModeInfo {
 std::span<const ModeInfo> all_modes();
 // nullptr for a name that is no mode.
 const ModeInfo* find_mode(std::string_view name);
-// "serial, threads, subinterpreters, processes" (for messages).
+// "serial, threads, subinterpreters, processes, freethreaded" (for messages).
 std::string mode_names();
 // The baseline mode (serial).
 const ModeInfo& baseline_mode();

@@ -1,4 +1,5 @@
-// RAII over CPython object references: the only place in pyhost where Py_DECREF is paired by hand.
+// RAII over CPython object references. Elsewhere Py_DECREF is paired by hand only in the type
+// slots of host/kernels (tp_dealloc and tp_new must drop exactly the references CPython hands them).
 #pragma once
 
 #include <Python.h>

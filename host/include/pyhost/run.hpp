@@ -14,8 +14,6 @@
 
 namespace pyhost {
 
-class TaskFeed;  // host/schedule/task_feed.hpp
-
 enum class OutputStyle {
   Passthrough,  // one task: bytes go out as written, untagged
   Prefixed,     // lines stream out as they complete, "[task k] " in front
@@ -38,6 +36,17 @@ enum class KeepRecords {
   Failures,  // only tasks not ok (what `pyhost run` prints): memory flat in the task count
 };
 
+// Where the tasks run: in this process, by the mode's backend (the table of modes names it), or
+// across the ranks of an MPI job (`--engine mpi`), each rank running its share with that backend.
+enum class Engine { Local, Mpi };
+// How `--engine mpi` hands out tasks: ranks ask rank 0 as they go, or task k goes to rank k mod R.
+enum class Schedule { Dynamic, Static };
+
+std::string_view to_string(Engine engine);      // "local", "mpi"
+std::string_view to_string(Schedule schedule);  // "dynamic", "static"
+
+// The mode stays a name: modes are rows of a table (pyhost/modes.hpp), so that a new mode is data,
+// not a new enumerator every switch must learn.
 struct RunPlan {
   std::string mode = "serial";  // a name from all_modes()
   int workers = 0;              // 0: the mode's default (cores, or 1 for serial)
@@ -51,16 +60,14 @@ struct RunPlan {
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
   bool fresh_workers = false;  // processes mode: a new worker process for every task
-  std::string engine;          // "" (this process's mode engine) or "mpi": across MPI ranks
-  std::string schedule = "dynamic";  // --engine mpi: "dynamic" (ranks ask rank 0) or "static"
+  Engine engine = Engine::Local;
+  Schedule schedule = Schedule::Dynamic;  // --engine mpi only
   std::string journal_path;  // append each finished task to this file (JSON lines, fsync'ed)
   std::string resume_path;   // skip the tasks that are `ok` in this journal
-  // Not part of the words: where tasks come from and results go when not 0..K-1 of this
-  // process (a resumed run, a rank of an MPI run). Null: the board counts 0..K-1 itself.
-  TaskFeed* feed = nullptr;
 
   // The plan with its defaults filled in (workers, tasks) for a machine of `cores` CPUs.
   // Throws PlanError when it cannot run: unknown mode, counts below 1, a script that is missing.
+  // (pyhost::run() then checks the plan against what the mode's backend in this build can do.)
   RunPlan resolved(int cores) const;
   // The row of the mode table; throws PlanError for an unknown mode.
   const ModeInfo& mode_info() const;

@@ -49,7 +49,7 @@ bool dead(pid_t pid) {
 }
 
 TEST_F(ChildProcessTest, ExitCodeAndOutputFiles) {
-  ChildProcess c = ChildProcess::launch(sh("echo hi; echo oops >&2; exit 3"));
+  ChildProcess c = launch_job(sh("echo hi; echo oops >&2; exit 3"));
   EXPECT_TRUE(c.running());
   ExitStatus e = c.wait();
   EXPECT_EQ(e.exit_code, 3);
@@ -61,14 +61,14 @@ TEST_F(ChildProcessTest, ExitCodeAndOutputFiles) {
 
 TEST_F(ChildProcessTest, OutputFilesAreTruncated) {
   dir_.write("out", "old old old old\n");
-  ChildProcess::launch(sh("echo new")).wait();
+  launch_job(sh("echo new")).wait();
   EXPECT_EQ(out(), "new\n");
 }
 
 TEST_F(ChildProcessTest, ArgumentsAreNotInterpretedByAShell) {
   LaunchSpec s = sh("printf '%s|' \"$0\" \"$@\"");
   s.args.insert(s.args.end(), {"zero", "two words", "$HOME", "*"});
-  ChildProcess::launch(s).wait();
+  launch_job(s).wait();
   EXPECT_EQ(out(), "zero|two words|$HOME|*|");
 }
 
@@ -77,14 +77,14 @@ TEST_F(ChildProcessTest, EnvironmentCwdAndStdin) {
   s.env["BATCH_X"] = "value with spaces";
   std::filesystem::create_directories(dir_.path() / "sub");
   s.cwd = dir_.path() / "sub";
-  ChildProcess::launch(s).wait();
+  launch_job(s).wait();
   std::string expected =
       "value with spaces\n" + std::filesystem::canonical(dir_.path() / "sub").string() + "\n1\n";
   EXPECT_EQ(out(), expected) << "stdin is /dev/null; the rest of the environment is inherited";
 }
 
 TEST_F(ChildProcessTest, KilledBySignal) {
-  ExitStatus e = ChildProcess::launch(sh("kill -SEGV $$")).wait();
+  ExitStatus e = launch_job(sh("kill -SEGV $$")).wait();
   EXPECT_FALSE(e.exit_code.has_value());
   EXPECT_EQ(e.signal, SIGSEGV);
   EXPECT_EQ(signal_name(SIGSEGV), "SIGSEGV");
@@ -93,15 +93,15 @@ TEST_F(ChildProcessTest, KilledBySignal) {
 
 TEST_F(ChildProcessTest, CpuTimeIsTheChildsOwn) {
   ExitStatus e =
-      ChildProcess::launch(sh("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")).wait();
+      launch_job(sh("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")).wait();
   EXPECT_EQ(e.exit_code, 0);
   EXPECT_GT(e.cpu_s, 0.05);
-  ExitStatus idle = ChildProcess::launch(sh("exit 0")).wait();
+  ExitStatus idle = launch_job(sh("exit 0")).wait();
   EXPECT_LT(idle.cpu_s, e.cpu_s) << "not the sum over all children";
 }
 
 TEST_F(ChildProcessTest, TryWaitDoesNotBlock) {
-  ChildProcess c = ChildProcess::launch(sh("sleep 30"));
+  ChildProcess c = launch_job(sh("sleep 30"));
   EXPECT_FALSE(c.try_wait().has_value());
   c.signal_group(SIGTERM);
   ExitStatus e = c.wait();
@@ -109,7 +109,7 @@ TEST_F(ChildProcessTest, TryWaitDoesNotBlock) {
 }
 
 TEST_F(ChildProcessTest, OwnProcessGroupReachesGrandchildren) {
-  ChildProcess c = ChildProcess::launch(sh("sleep 30 & echo $! > grandchild; wait"));
+  ChildProcess c = launch_job(sh("sleep 30 & echo $! > grandchild; wait"));
   EXPECT_EQ(::getpgid(c.pid()), c.pid());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::string pid_text;
@@ -133,14 +133,14 @@ TEST_F(ChildProcessTest, OwnProcessGroupReachesGrandchildren) {
 TEST_F(ChildProcessTest, DestructorKillsAndReaps) {
   pid_t pid;
   {
-    ChildProcess c = ChildProcess::launch(sh("sleep 30"));
+    ChildProcess c = launch_job(sh("sleep 30"));
     pid = c.pid();
   }
   EXPECT_FALSE(alive(pid)) << "killed and reaped, not a zombie";
 }
 
 TEST_F(ChildProcessTest, MoveKeepsOwnership) {
-  ChildProcess a = ChildProcess::launch(sh("exit 4"));
+  ChildProcess a = launch_job(sh("exit 4"));
   ChildProcess b = std::move(a);
   EXPECT_FALSE(a.running());  // NOLINT(bugprone-use-after-move): moved-from is defined empty
   EXPECT_EQ(b.wait().exit_code, 4);
@@ -150,17 +150,17 @@ TEST_F(ChildProcessTest, LaunchErrorsThrowClearly) {
   LaunchSpec missing = sh("exit 0");
   missing.exe = dir_.path() / "no-such-program";
   try {
-    ChildProcess::launch(missing);
+    launch_job(missing);
     FAIL() << "launched a missing program";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("no-such-program"));
   }
   LaunchSpec bad_cwd = sh("exit 0");
   bad_cwd.cwd = dir_.path() / "missing-dir";
-  EXPECT_THROW(ChildProcess::launch(bad_cwd), std::runtime_error);
+  EXPECT_THROW(launch_job(bad_cwd), std::runtime_error);
   LaunchSpec bad_out = sh("exit 0");
   bad_out.stdout_path = dir_.path() / "missing-dir" / "out";
-  EXPECT_THROW(ChildProcess::launch(bad_out), std::runtime_error);
+  EXPECT_THROW(launch_job(bad_out), std::runtime_error);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "process/protocol.hpp"
+#include "protocol/protocol.hpp"
 
 namespace pyhost::proto {
 namespace {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cli/run_words.hpp"
+#include "backends/backend.hpp"
 #include "pyhost/modes.hpp"
 #include "pyhost/run.hpp"
 
@@ -102,25 +103,31 @@ TEST(RunPlan, ToArgvLeavesDefaultsOutAndSpellsEveryOption) {
 TEST(RunPlan, ToArgvSpellsTheEngineScheduleJournalAndResume) {
   RunPlan plan;
   plan.target = {TaskTarget::Kind::Code, "pass", {}};
-  plan.engine = "mpi";
+  plan.engine = Engine::Mpi;
   plan.journal_path = "j.jsonl";
   plan.resume_path = "j.jsonl";
   EXPECT_THAT(plan.to_argv(), ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--journal",
                                           "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
-  plan.schedule = "static";
+  plan.schedule = Schedule::Static;
   EXPECT_THAT(plan.to_argv(),
               ElementsAre("run", "--mode", "serial", "--engine", "mpi", "--schedule", "static",
                           "--journal", "j.jsonl", "--resume", "j.jsonl", "-c", "pass"));
 }
 
-TEST(RunPlan, UnknownEngineOrScheduleIsAPlanError) {
+TEST(RunPlan, ScheduleWithoutMpiIsAPlanError) {
   RunPlan plan;
   plan.target = {TaskTarget::Kind::Code, "pass", {}};
-  plan.engine = "carrier-pigeon";
+  plan.schedule = Schedule::Static;
   EXPECT_THROW((void)plan.resolved(2), PlanError);
-  plan.engine = "mpi";
-  plan.schedule = "random";
-  EXPECT_THROW((void)plan.resolved(2), PlanError);
+  plan.engine = Engine::Mpi;
+  EXPECT_NO_THROW((void)plan.resolved(2));
+}
+
+TEST(RunPlan, EnginesAndSchedulesHaveTheirCommandLineNames) {
+  EXPECT_EQ(to_string(Engine::Local), "local");
+  EXPECT_EQ(to_string(Engine::Mpi), "mpi");
+  EXPECT_EQ(to_string(Schedule::Dynamic), "dynamic");
+  EXPECT_EQ(to_string(Schedule::Static), "static");
 }
 
 TEST(RunPlan, ToArgvSplitsBackIntoTheSameOptionsAndTarget) {
@@ -136,6 +143,37 @@ TEST(RunPlan, ToArgvSplitsBackIntoTheSameOptionsAndTarget) {
   EXPECT_THAT(split.target, ElementsAre("-odd-name.py", "--tasks", "9"));
   EXPECT_THAT(split.options, ElementsAre("--log-level", "warn", "run", "--mode", "threads",
                                          "--workers", "2", "--json", "out.json"));
+}
+
+}  // namespace
+}  // namespace pyhost
+
+namespace pyhost {
+namespace {
+
+// A backend that takes no feed (the free-threaded companion of the default build) cannot be one
+// rank's share of an MPI run: refused before anything runs, never results lost.
+TEST(BackendCheck, MpiWithABackendThatTakesNoFeedIsRefused) {
+  RunPlan plan;
+  plan.mode = "freethreaded";
+  plan.target = {TaskTarget::Kind::Code, "pass", {}};
+  plan.engine = Engine::Mpi;
+  const BackendTraits companion{.needs_runtime = false, .takes_feed = false,
+                                .hands_on_whole_plan = true};
+  try {
+    check_plan_for_backend(plan, plan.mode_info(), companion);
+    FAIL() << "accepted";
+  } catch (const PlanError& error) {
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("--engine mpi cannot run --mode freethreaded"));
+    EXPECT_THAT(error.what(), ::testing::HasSubstr("pyhost-ft run --engine mpi"));
+  }
+  plan.engine = Engine::Local;
+  plan.resume_path = "journal.jsonl";  // goes on to the companion with the plan
+  EXPECT_NO_THROW(check_plan_for_backend(plan, plan.mode_info(), companion));
+  const BackendTraits no_feed{.needs_runtime = false, .takes_feed = false,
+                              .hands_on_whole_plan = false};
+  EXPECT_THROW(check_plan_for_backend(plan, plan.mode_info(), no_feed), PlanError);
+  EXPECT_NO_THROW(check_plan_for_backend(plan, plan.mode_info(), BackendTraits{}));
 }
 
 }  // namespace

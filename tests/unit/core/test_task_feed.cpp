@@ -25,9 +25,8 @@ TEST(TaskFeed, TheBoardHandsOutTheFeedsTasksAndReportsTheirResults) {
   RunPlan plan;
   plan.workers = 1;
   plan.tasks = 5;
-  plan.feed = &feed;
   OutputMux mux(quiet());
-  TaskBoard board(plan, mux);
+  TaskBoard board(plan, mux, &feed);
   const int worker = board.new_worker_id();
   EXPECT_TRUE(board.has_pending());
   for (int expected : {4, 1, 3}) {
@@ -69,10 +68,9 @@ TEST(TaskFeed, TasksAFeedSettlesItselfAreLeftOutOfTheBoardsResult) {
   RunPlan plan;
   plan.workers = 1;
   plan.tasks = 1000;
-  plan.feed = &feed;
   plan.keep_records = KeepRecords::Failures;
   OutputMux mux(quiet());
-  TaskBoard board(plan, mux);
+  TaskBoard board(plan, mux, &feed);
   const int worker = board.new_worker_id();
   ASSERT_EQ(board.next(worker), 2);
   TaskResult result;
@@ -92,9 +90,8 @@ TEST(TaskFeed, StoppingTheBoardCancelsTheFeed) {
   RunPlan plan;
   plan.workers = 1;
   plan.tasks = 2;
-  plan.feed = &feed;
   OutputMux mux(quiet());
-  TaskBoard board(plan, mux);
+  TaskBoard board(plan, mux, &feed);
   board.stop();
   EXPECT_TRUE(feed.exhausted());
   EXPECT_EQ(board.next(board.new_worker_id()), -1);

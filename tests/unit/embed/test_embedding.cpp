@@ -181,7 +181,7 @@ TEST_P(ModeTest, RepeatedRunsWithHeavyPrintingStayHealthy) {
 std::vector<std::string> in_process_modes() {
   std::vector<std::string> names;
   for (const auto& mode : all_modes())
-    if (mode.engine == Engine::InProcess) names.emplace_back(mode.name);
+    if (mode.backend == Backend::InProcess) names.emplace_back(mode.name);
   return names;
 }
 

@@ -1,4 +1,6 @@
-#include "process/frame_io.hpp"
+#include "protocol/frame_io.hpp"
+
+#include "util/write_all.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -10,16 +12,7 @@ namespace pyhost::proto {
 bool FrameWriter::send(const Frame& frame) {
   const std::string bytes = encode(frame);
   std::lock_guard lock(mutex_);
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  return write_all(fd_, bytes) == 0;
 }
 
 ReadStatus FrameReader::read(Frame& frame,

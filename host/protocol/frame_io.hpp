@@ -5,7 +5,7 @@
 #include <mutex>
 #include <optional>
 
-#include "process/protocol.hpp"
+#include "protocol/protocol.hpp"
 
 namespace pyhost::proto {
 

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#include <boost/process.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -17,17 +16,17 @@
 #include <optional>
 #include <thread>
 
-#include "modes/engine.hpp"
+#include "backends/backend.hpp"
 #include "output/output_mux.hpp"
-#include "process/frame_io.hpp"
-#include "process/protocol.hpp"
+#include "protocol/frame_io.hpp"
+#include "protocol/protocol.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/host_signals.hpp"
+#include "util/child_process.hpp"
 #include "util/launcher_env.hpp"
 #include "util/process_info.hpp"
 #include "util/unique_fd.hpp"
 
-namespace bp = boost::process;
 
 namespace pyhost {
 namespace {
@@ -56,19 +55,6 @@ std::pair<Fd, Fd> make_pipe() {
   return {high_fd(fds[0]), high_fd(fds[1])};
 }
 
-// This process's environment less an MPI launcher's variables (util/launcher_env.hpp): a worker
-// started by a rank is no rank. (Boost.Process forks and execs at once; Open MPI tolerates a
-// fork of an initialised process that execs without touching MPI in between.)
-bp::environment worker_environment() {
-  bp::environment env = boost::this_process::environment();
-  if (!has_launcher_variables()) return env;
-  std::vector<std::string> hidden;
-  for (const auto& entry : env)
-    if (is_launcher_variable(entry.get_name())) hidden.push_back(entry.get_name());
-  for (const auto& name : hidden) env.erase(name);
-  return env;
-}
-
 // One worker process: frames to it on its fd 3, frames from it on its fd 4, its stdout and
 // stderr on pipes read here, an empty stdin.
 class WorkerProcess {
@@ -79,14 +65,18 @@ class WorkerProcess {
     auto [out_r, out_w] = make_pipe();
     auto [err_r, err_w] = make_pipe();
     Fd devnull = high_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    std::vector<std::string> args = {"__worker"};
+    ChildSpec spec;
+    spec.exe = pyhost_exe();
+    spec.args = {"__worker"};
     if (plan.memory_limit_mb > 0)
-      args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
-    child_ = bp::child(pyhost_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
-                       bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
-                       bp::posix::fd.bind(3, frames_in_r.get()),
-                       bp::posix::fd.bind(4, frames_out_w.get()), worker_environment());
-    pid_ = child_.id();
+      spec.args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
+    spec.fds = {{0, devnull.get()},     {1, out_w.get()},        {2, err_w.get()},
+                {3, frames_in_r.get()}, {4, frames_out_w.get()}};
+    // A worker started by an MPI rank is no rank (util/launcher_env.hpp). (Open MPI tolerates a
+    // fork of an initialised process that execs without touching MPI in between.)
+    spec.unset_env = launcher_variables_set();
+    child_.emplace(ChildProcess::start(spec));
+    pid_ = child_->pid();
     to_worker_ = std::move(frames_in_w);
     from_worker_ = std::move(frames_out_r);
     stdout_ = std::move(out_r);
@@ -96,15 +86,11 @@ class WorkerProcess {
     decoder_.emplace();
     // The child's ends (the locals above) close here, so its death shows as EOF.
   }
-  ~WorkerProcess() {
-    if (child_.running()) kill(SIGKILL);
-    std::error_code ec;
-    child_.wait(ec);
-  }
+  // A worker still running is killed and reaped with its ChildProcess.
 
   proto::FrameWriter& writer() { return *writer_; }
   pid_t pid() const { return pid_; }
-  void kill(int signo) { ::kill(pid_, signo); }
+  void kill(int signo) { child_->signal(signo); }
 
   enum class Event { Frame, Timeout, Closed };
 
@@ -151,27 +137,17 @@ class WorkerProcess {
 
   // Why the process ended (once its pipe closed): "killed by SIGSEGV", "exited with status 7".
   std::string reap() {
-    std::error_code ec;
-    child_.wait(ec);
-    const int status = child_.native_exit_code();
-    if (WIFSIGNALED(status)) {
-      exit_signal_ = WTERMSIG(status);
-      return "killed by " + signal_name(exit_signal_);
-    }
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    return fmt::format("exited with status {}", exit_status_);
+    const ExitStatus status = child_->wait();
+    exit_signal_ = status.signal;
+    exit_status_ = status.exit_code.value_or(1);
+    return status.describe();
   }
   int exit_signal() const { return exit_signal_; }
   int exit_status() const { return exit_status_; }
 
-  // Stops the process: SIGTERM, then SIGKILL if it lingers.
-  void terminate(std::chrono::milliseconds grace) {
-    kill(SIGTERM);
-    const auto until = Clock::now() + grace;
-    while (child_.running() && Clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (child_.running()) kill(SIGKILL);
-  }
+  // Stops the process: SIGTERM, then SIGKILL if it lingers. Not reaped: reap() does that, once
+  // the pid has left the live set.
+  void terminate(std::chrono::milliseconds grace) { child_->terminate(grace); }
 
  private:
   template <typename OnOutput>
@@ -190,7 +166,7 @@ class WorkerProcess {
     return false;
   }
 
-  bp::child child_;
+  std::optional<ChildProcess> child_;
   pid_t pid_ = 0;
   Fd to_worker_, from_worker_, stdout_, stderr_;
   std::optional<proto::FrameWriter> writer_;
@@ -349,7 +325,7 @@ class Slot {
               if (report.tainted) {
                 process_->terminate(std::chrono::milliseconds(200));
                 process_->drain(to_task);
-                process_->reap();
+                end_process();
                 discard_process();
               }
               finished = true;
@@ -358,7 +334,7 @@ class Slot {
           case WorkerProcess::Event::Timeout:
             process_->terminate(std::chrono::milliseconds(500));
             process_->drain(to_task);
-            process_->reap();
+            end_process();
             result.status = TaskStatus::Timeout;
             result.exit_code = -1;
             result.error = fmt::format("killed {:g} s after its {:g} s timeout", plan.kill_after_s,
@@ -367,7 +343,7 @@ class Slot {
             finished = true;
             break;
           case WorkerProcess::Event::Closed: {
-            std::string why = process_->reap();
+            std::string why = end_process();
             const int signo = process_->exit_signal();
             const bool stopped = board_.stopped();
             result.status = stopped ? TaskStatus::Failed : TaskStatus::Crashed;
@@ -383,12 +359,20 @@ class Slot {
       result.status = TaskStatus::Crashed;
       result.error = std::string("worker protocol error: ") + error.what();
       process_->kill(SIGKILL);
-      process_->reap();
+      end_process();
       discard_process();
     }
     board_.mux().finish_task(task);
     result.end_s = board_.elapsed_s();
     return result;
+  }
+
+  // Waits for the worker process to end and says why. Its pid leaves the live set first: once
+  // reaped, the system may give that pid to another process, which a forwarded signal
+  // (LiveWorkers::signal_all) must never reach.
+  std::string end_process() {
+    live_.clear(worker_);
+    return process_->reap();
   }
 
   void discard_process() {
@@ -403,29 +387,40 @@ class Slot {
   const std::string run_task_payload_;
 };
 
-class ProcessesEngine final : public ModeEngine {
+class ProcessesBackend final : public ModeBackend {
  public:
+  BackendTraits traits() const override { return {.needs_runtime = false, .takes_feed = true}; }
   std::optional<std::string> unavailable(const ModeInfo&) const override {
     if (pyhost_exe().empty())
       return "its workers are pyhost executables, and none was found (set PYHOST_EXE)";
     return std::nullopt;
   }
-  bool needs_runtime() const override { return false; }
-  RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override;
+  RunResult run(const RunPlan& plan, const ModeInfo& mode, const RunContext& context) override;
 };
 
-RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRuntime*) {
+RunResult ProcessesBackend::run(const RunPlan& plan, const ModeInfo&, const RunContext& context) {
   OutputMux::Options options;
   options.style = plan.effective_output();
   options.tag = plan.tasks > 1;
   options.out_fd = plan.echo_fd(1);
   options.err_fd = plan.echo_fd(2);
   OutputMux mux(options);
-  TaskBoard board(plan, mux);
+  TaskBoard board(plan, mux, context.feed);
   LiveWorkers live;
   HostSignals signals;
 
-  std::vector<std::thread> slots;
+  // jthreads: should anything below throw, the slots are still joined on the way out (after the
+  // stop that makes them return), where a std::thread would std::terminate the host.
+  std::vector<std::jthread> slots;
+  struct StopOnUnwind {
+    TaskBoard& board;
+    LiveWorkers& live;
+    ~StopOnUnwind() {
+      if (std::uncaught_exceptions() == 0) return;
+      board.stop();
+      live.signal_all(SIGKILL);
+    }
+  };
   const int count = std::max(1, std::min(plan.workers, plan.tasks));
   for (int i = 0; i < count; ++i) {
     const int worker = board.new_worker_id();
@@ -440,7 +435,11 @@ RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRunti
   hooks.on_signal = [&live](int received) { live.signal_all(received); };
   // Hard timeouts are the slots' own (they kill their worker); a stop that lingers is not.
   hooks.on_stuck = [&live](const TaskBoard::Running& entry) { live.signal(entry.worker, SIGKILL); };
-  const int signal = supervise(board, hooks);
+  int signal = 0;
+  {
+    StopOnUnwind stop_on_unwind{board, live};
+    signal = supervise(board, hooks);
+  }
   for (auto& slot : slots) slot.join();
   RunResult result = board.finish();
   result.stopped_by_signal = signal;
@@ -450,9 +449,9 @@ RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRunti
 
 }  // namespace
 
-ModeEngine& processes_engine() {
-  static ProcessesEngine engine;
-  return engine;
+ModeBackend& processes_backend() {
+  static ProcessesBackend backend;
+  return backend;
 }
 
 }  // namespace pyhost

@@ -1,7 +1,7 @@
 // The JSON payloads of the worker protocol (documented in protocol.hpp), in one place.
 #include <nlohmann/json.hpp>
 
-#include "process/protocol.hpp"
+#include "protocol/protocol.hpp"
 
 namespace pyhost::proto {
 namespace {

@@ -1,4 +1,4 @@
-#include "run/task_runner.hpp"
+#include "worker/task_runner.hpp"
 
 #include <fcntl.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-#include "process/protocol.hpp"
+#include "protocol/protocol.hpp"
 
 #include <fmt/format.h>
 

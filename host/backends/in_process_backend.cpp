@@ -1,4 +1,4 @@
-// The engine of the modes that run tasks on threads of this process, each worker in the main
+// The backend of the modes that run tasks on threads of this process, each worker in the main
 // interpreter or in a sub-interpreter of its own (serial, threads, subinterpreters).
 #include <fmt/format.h>
 #include <signal.h>
@@ -12,11 +12,11 @@
 #include "embed/gil_sampler.hpp"
 #include "embed/host_module.hpp"
 #include "embed/task_watch.hpp"
-#include "modes/engine.hpp"
+#include "backends/backend.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/python_error.hpp"
 #include "pyhost/thread_state.hpp"
-#include "run/task_runner.hpp"
+#include "worker/task_runner.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/host_signals.hpp"
 
@@ -176,19 +176,20 @@ OutputMux& retain_mux(OutputMux::Options options) {
 }
 
 // Likewise for boards: an abandoned worker reports to its board whenever it comes back.
-TaskBoard& retain_board(const RunPlan& plan, OutputMux& mux) {
+TaskBoard& retain_board(const RunPlan& plan, OutputMux& mux, TaskFeed* feed) {
   static std::mutex mutex;
   static std::vector<std::unique_ptr<TaskBoard>> boards;
   std::lock_guard lock(mutex);
-  boards.push_back(std::make_unique<TaskBoard>(plan, mux));
+  boards.push_back(std::make_unique<TaskBoard>(plan, mux, feed));
   return *boards.back();
 }
 
-class InProcessEngine final : public ModeEngine {
+class InProcessBackend final : public ModeBackend {
  public:
-  bool needs_runtime() const override { return true; }
+  BackendTraits traits() const override { return {.needs_runtime = true, .takes_feed = true}; }
 
-  RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override {
+  RunResult run(const RunPlan& plan, const ModeInfo& mode, const RunContext& context) override {
+    PythonRuntime* runtime = context.runtime;
     OutputMux::Options options;
     options.style = plan.effective_output();
     options.tag = plan.tasks > 1;
@@ -205,7 +206,7 @@ class InProcessEngine final : public ModeEngine {
                        " has no per-interpreter GIL (PEP 684 needs 3.12+): sub-interpreters "
                        "share one GIL and will not run in parallel.");
 
-    TaskBoard& board = retain_board(plan, mux);
+    TaskBoard& board = retain_board(plan, mux, context.feed);
     RunResult result;
     if (plan.is_plain_python() && plan.timeout_s <= 0) {
       result = run_plain_serial(board, mode);  // python's own signal handling, on this thread
@@ -224,9 +225,9 @@ class InProcessEngine final : public ModeEngine {
 
 }  // namespace
 
-ModeEngine& in_process_engine() {
-  static InProcessEngine engine;
-  return engine;
+ModeBackend& in_process_backend() {
+  static InProcessBackend backend;
+  return backend;
 }
 
 }  // namespace pyhost

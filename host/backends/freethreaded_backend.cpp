@@ -1,21 +1,21 @@
 // The freethreaded mode: threads sharing one interpreter of a free-threaded CPython (3.13t,
 // PEP 703), where Python threads run in parallel. The free-threaded ABI differs from the default
 // one, so the same sources are built twice: in pyhost-ft (built against 3.13t) the tasks run here,
-// on the in-process engine; in the default build they run in that companion, as a child
+// on the in-process backend; in the default build they run in that companion, as a child
 // `pyhost-ft run` whose --json is read back (RunPlan::to_argv, RunResult::from_json).
 #include <Python.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <boost/process.hpp>
 #include <fmt/format.h>
 
 #include <fstream>
 #include <regex>
 
-#include "modes/engine.hpp"
+#include "backends/backend.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/py_ref.hpp"
+#include "util/child_process.hpp"
 #include "util/companion.hpp"
 #include "util/files.hpp"
 #include "util/host_signals.hpp"
@@ -46,11 +46,11 @@ std::string module_that_enabled_the_gil(const RunResult& result) {
   return "an extension module";
 }
 
-class FreeThreadedEngine final : public ModeEngine {
+class FreeThreadedBackend final : public ModeBackend {
  public:
-  bool needs_runtime() const override { return true; }
-  RunResult run(const RunPlan& plan, const ModeInfo& mode, PythonRuntime* runtime) override {
-    RunResult result = in_process_engine().run(plan, mode, runtime);
+  BackendTraits traits() const override { return in_process_backend().traits(); }
+  RunResult run(const RunPlan& plan, const ModeInfo& mode, const RunContext& context) override {
+    RunResult result = in_process_backend().run(plan, mode, context);
     result.gil_enabled_by = module_that_enabled_the_gil(result);
     return result;
   }
@@ -58,43 +58,41 @@ class FreeThreadedEngine final : public ModeEngine {
 
 #else  // the default build: the companion runs the tasks
 
-class FreeThreadedEngine final : public ModeEngine {
+class FreeThreadedBackend final : public ModeBackend {
  public:
+  // The companion takes the plan's words (RunPlan::to_argv), not task ids one by one: it runs
+  // --journal and --resume itself, and cannot be one rank's share of an MPI run (the CLI makes
+  // the companion the rank instead, run_command.cpp).
+  BackendTraits traits() const override {
+    return {.needs_runtime = false, .takes_feed = false, .hands_on_whole_plan = true};
+  }
   std::optional<std::string> unavailable(const ModeInfo&) const override {
     if (find_freethreaded_companion()) return std::nullopt;
     return "the free-threaded companion pyhost-ft was not built next to this pyhost (.ci/setup "
            "builds it when CPython 3.13t can be had; PYHOST_FT_BIN names one)";
   }
-  bool needs_runtime() const override { return false; }
-
-  RunResult run(const RunPlan& plan, const ModeInfo&, PythonRuntime*) override {
-    namespace bp = boost::process;
+  RunResult run(const RunPlan& plan, const ModeInfo&, const RunContext&) override {
     const std::filesystem::path companion = *find_freethreaded_companion();
     TempDir dir("pyhost-ft");
     const std::filesystem::path json = dir.path() / "run.json";
-    bp::environment env = boost::this_process::environment();
-    env[kFreethreadedCompanionEnv] = "";  // the companion runs the tasks itself
-    HostSignals signals;                  // Ctrl-C reaches the companion too; SIGTERM is passed on
-    std::vector<std::string> argv = plan.to_argv(json.string());
-    argv.insert(argv.begin() + 1, "--no-summary");  // this pyhost reports the run
-    bp::child child = plan.echo_output
-                          ? bp::child(companion.string(), bp::args(argv), env)
-                          : bp::child(companion.string(), bp::args(argv), env,
-                                      bp::std_out > bp::null, bp::std_err > bp::null);
+    ChildSpec spec;
+    spec.exe = companion;
+    spec.args = plan.to_argv(json.string());
+    spec.args.insert(spec.args.begin() + 1, "--no-summary");  // this pyhost reports the run
+    spec.set_env[kFreethreadedCompanionEnv] = "";  // the companion runs the tasks itself
+    if (!plan.echo_output) spec.fds = {{1, -1}, {2, -1}};
+    HostSignals signals;  // Ctrl-C reaches the companion too; SIGTERM is passed on
+    ChildProcess child = ChildProcess::start(spec);
     int forwarded = 0;
-    std::error_code ec;
-    while (!child.wait_for(std::chrono::milliseconds(50), ec) && !ec) {
+    std::optional<ExitStatus> status;
+    while (!(status = child.wait_until(ChildProcess::Clock::now() + std::chrono::milliseconds(50)))) {
       if (const int received = HostSignals::received(); received == SIGTERM && !forwarded)
-        ::kill(child.id(), forwarded = SIGTERM);
+        child.signal(forwarded = SIGTERM);
     }
-    const int status = child.native_exit_code();
     std::error_code missing;
     if (!std::filesystem::exists(json, missing)) {
-      const std::string why = WIFSIGNALED(status)
-                                  ? "was killed by " + signal_name(WTERMSIG(status))
-                                  : fmt::format("exited with status {}", WEXITSTATUS(status));
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
-        throw PlanError("the free-threaded companion refused the plan");
+      const std::string why = status->signal ? "was " + status->describe() : status->describe();
+      if (status->exit_code == 2) throw PlanError("the free-threaded companion refused the plan");
       throw std::runtime_error(fmt::format("the free-threaded companion {} {} without results",
                                            companion.string(), why));
     }
@@ -112,9 +110,9 @@ class FreeThreadedEngine final : public ModeEngine {
 
 }  // namespace
 
-ModeEngine& freethreaded_engine() {
-  static FreeThreadedEngine engine;
-  return engine;
+ModeBackend& freethreaded_backend() {
+  static FreeThreadedBackend backend;
+  return backend;
 }
 
 }  // namespace pyhost

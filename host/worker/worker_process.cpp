@@ -13,11 +13,11 @@
 #include <optional>
 #include <thread>
 
-#include "process/frame_io.hpp"
+#include "protocol/frame_io.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/python_error.hpp"
-#include "run/task_runner.hpp"
-#include "run/worker_process.hpp"
+#include "worker/task_runner.hpp"
+#include "worker/worker_process.hpp"
 
 namespace pyhost {
 namespace {

@@ -1,5 +1,5 @@
 // `pyhost run --engine mpi`: this process as one rank of an MPI job. Every rank runs its share of
-// the tasks with its local mode's engine, unchanged: a RankFeed (a TaskFeed) gives its TaskBoard
+// the tasks with its local mode's backend, unchanged: a RankFeed (a TaskFeed) gives its TaskBoard
 // global task ids from rank 0 and takes its results there. One communication thread per rank
 // makes every MPI call. Rank 0 owns the table of who runs what (Dispatcher), runs tasks too,
 // prints every rank's output as one stream, keeps the journal and returns the run's result.
@@ -8,10 +8,12 @@
 #include <functional>
 
 #include "pyhost/run.hpp"
+#include "schedule/task_feed.hpp"
 
 namespace pyhost::mpi {
 
-using LocalRun = std::function<RunResult(const RunPlan&)>;
+// Runs this rank's share: the local plan with the rank's feed (null: a task of its own).
+using LocalRun = std::function<RunResult(const RunPlan&, TaskFeed*)>;
 
 // `plan` is resolved. `serve_executor` (no --tasks given): the script runs once, on rank 0, and
 // the other ranks serve its pyhost.Executor(mode="mpi") calls until it ends. Returns the whole

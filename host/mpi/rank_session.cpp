@@ -1,4 +1,4 @@
-#include "mpi/mpi_run.hpp"
+#include "mpi/rank_session.hpp"
 
 #include <fmt/format.h>
 #include <sys/prctl.h>
@@ -17,6 +17,7 @@
 #include "mpi/executor_mailbox.hpp"
 #include "mpi/mpi_transport.hpp"
 #include "mpi/output_forwarder.hpp"
+#include "output/output_mux.hpp"
 #include "report/journal.hpp"
 #include "schedule/task_feed.hpp"
 #include "util/files.hpp"
@@ -84,14 +85,6 @@ std::string fingerprint(const RunPlan& plan) {
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
   return fmt::format("{:016x}", hash);
-}
-
-void write_fully(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
 }
 
 // The task ids and results of this rank, shared by its workers (through the TaskBoard) and its
@@ -261,20 +254,32 @@ class Collector {
   std::optional<JournalWriter> journal_;
 };
 
-class RankRun {
+class RankSession {
  public:
   // `serve_executor`: rank 0 runs the script once and the other ranks serve its
   // pyhost.Executor(mode="mpi") calls (runtime/pyhost/_executor_mpi.py) until it ends.
-  RankRun(const RunPlan& plan, MpiTransport& mpi, bool serve_executor)
+  RankSession(const RunPlan& plan, MpiTransport& mpi, bool serve_executor)
       : plan_(plan), mpi_(mpi), serve_executor_(serve_executor), feed_([this] { wake(); }) {}
 
-  // Rank 0 checks every rank's pyhost and plan; a rank that differs is refused.
+  // Rank 0 checks every rank's pyhost and plan; a rank that differs is refused. A message out
+  // of shape (not pyhost's, or a corrupted one) aborts the job: the other ranks would wait.
   void handshake() {
+    try {
+      exchange_hellos();
+    } catch (const PlanError&) {
+      throw;
+    } catch (const std::exception& failure) {
+      abort_job(failure.what());
+    }
+  }
+
+ private:
+  void exchange_hellos() {
     const json mine = {
         {"version", PYHOST_VERSION}, {"fingerprint", fingerprint(plan_)}, {"host", mpi_.host()}};
     if (mpi_.rank() != 0) {
       mpi_.send(0, kHello, dump(mine));
-      const json verdict = json::parse(wait_for(kVerdict).bytes);
+      const json verdict = parse_message(mpi_.wait_for(kVerdict));
       if (!verdict.at("ok").get<bool>()) {
         mpi_.finalize();
         throw PlanError(fmt::format("rank {} refused by rank 0: {}", mpi_.rank(),
@@ -284,8 +289,8 @@ class RankRun {
     }
     std::string problems;
     for (int seen = 1; seen < mpi_.size(); ++seen) {
-      const Message hello = wait_for(kHello);
-      const json theirs = json::parse(hello.bytes);
+      const Message hello = mpi_.wait_for(kHello);
+      const json theirs = parse_message(hello);
       const std::string who =
           fmt::format("rank {} ({})", hello.source, theirs.at("host").get<std::string>());
       if (theirs.at("version") != mine.at("version"))
@@ -302,29 +307,31 @@ class RankRun {
     }
   }
 
+  // Says why on stderr and ends every rank of the job: a rank that cannot go on would leave the
+  // others waiting for it.
+  [[noreturn]] void abort_job(const std::string& why) {
+    fmt::print(stderr, "pyhost: rank {}: {}; aborting the job\n", mpi_.rank(), why);
+    std::fflush(stderr);
+    mpi_.abort(1);
+  }
+
+ public:
   RunResult run(const LocalRun& run_local) {
     const auto start = Clock::now();
-    std::map<int, TaskResult> resumed;
-    std::vector<int> todo;
     if (mpi_.rank() == 0) {
-      if (!plan_.resume_path.empty()) {
-        for (auto& [id, task] : read_journal(plan_.resume_path))
-          if (task.status == TaskStatus::Ok && id < plan_.tasks) resumed[id] = task;
-        fmt::print(stderr, "pyhost: resuming: {} of {} tasks already ok in {}\n", resumed.size(),
-                   plan_.tasks, plan_.resume_path);
-      }
-      for (int task = 0; task < plan_.tasks; ++task)
-        if (!resumed.count(task)) todo.push_back(task);
+      ResumedTasks resumed = resume_tasks(plan_.tasks, plan_.resume_path);
       // Serving: static, so that the one task (the script's main) is rank 0's.
-      dispatcher_.emplace(todo, mpi_.size(), !serve_executor_ && plan_.schedule != "static");
-      collector_.emplace(plan_, std::move(resumed));
+      dispatcher_.emplace(resumed.todo, mpi_.size(),
+                          !serve_executor_ && plan_.schedule == Schedule::Dynamic);
+      collector_.emplace(plan_, std::move(resumed.ok));
     }
 
     RunPlan local = plan_;
-    local.engine.clear();
+    local.engine = Engine::Local;
+    local.schedule = Schedule::Dynamic;
     local.journal_path.clear();
     local.resume_path.clear();
-    local.feed = &feed_;
+    TaskFeed* feed = &feed_;
     // The local run's records are not this run's: its results go to rank 0's collector.
     local.keep_records = KeepRecords::Failures;
     if (serve_executor_) {
@@ -333,7 +340,7 @@ class RankRun {
       local.workers = 1;
       if (mpi_.rank() != 0) {
         local.target = {TaskTarget::Kind::Module, "pyhost._executor_mpi_serve", {}};
-        local.feed = nullptr;  // its own one task, not one of rank 0's
+        feed = nullptr;  // its own one task, not one of rank 0's
       }
     }
     if (mpi_.rank() != 0) {
@@ -347,7 +354,7 @@ class RankRun {
     std::thread comm([this] { communicate(); });
     RunResult local_result;
     try {
-      local_result = run_local(local);
+      local_result = run_local(local, feed);
     } catch (const std::exception& failure) {
       fmt::print(stderr, "pyhost: rank {}: {}\n", mpi_.rank(), failure.what());
       mpi_.abort(1);  // the other ranks would wait for this one forever
@@ -386,20 +393,17 @@ class RankRun {
     wake_cv_.notify_one();
   }
 
-  Message wait_for(int tag) {
-    for (auto pause = std::chrono::microseconds(20);;) {
-      if (auto message = mpi_.poll()) {
-        if (message->tag == tag) return *message;
-        throw std::runtime_error(
-            fmt::format("unexpected MPI message {} from rank {}", message->tag, message->source));
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(2000));
+  // The one thread of this rank that makes MPI calls after the handshake. Whatever it cannot
+  // handle (a malformed message, an MPI error) ends the job with a message, never std::terminate.
+  void communicate() {
+    try {
+      communicate_until_finished();
+    } catch (const std::exception& failure) {
+      abort_job(failure.what());
     }
   }
 
-  // The one thread of this rank that makes MPI calls after the handshake.
-  void communicate() {
+  void communicate_until_finished() {
     // Sleeps of tens of microseconds, not the default 50 us timer slack on top of each.
     ::prctl(PR_SET_TIMERSLACK, 1000UL);
     struct CloseMailbox {  // opened by run(), before the local run can post
@@ -455,7 +459,14 @@ class RankRun {
       }
       while (auto message = mpi_.poll()) {
         busy = true;
-        if (handle(*message)) return;
+        bool finished = false;
+        try {
+          finished = handle(*message);
+        } catch (const json::exception& failure) {  // a field missing or of another type
+          throw std::runtime_error(fmt::format("malformed message (tag {}) from rank {}: {}",
+                                               message->tag, message->source, failure.what()));
+        }
+        if (finished) return;
       }
       if (mpi_.rank() == 0 && dispatcher_->all_ranks_done()) {
         for (int rank = 1; rank < mpi_.size(); ++rank) send(rank, kFinish, "{}");
@@ -478,6 +489,15 @@ class RankRun {
           feed_.awaiting() || now - last_busy < kQuickFor || now - last_letter_ < kLettersRecent;
       pause = std::min<std::chrono::microseconds>(pause * 2, expecting ? kQuickPoll : kSlowPoll);
     }
+  }
+
+  // A control message's JSON document; what is not one names its sender and tag.
+  static json parse_message(const Message& message) {
+    json doc = json::parse(message.bytes, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object())
+      throw std::runtime_error(fmt::format("malformed message (tag {}) from rank {}: {:.60}",
+                                           message.tag, message.source, message.bytes));
+    return doc;
   }
 
   // One message from another rank; true when this rank is finished.
@@ -523,7 +543,7 @@ class RankRun {
                           std::string_view(message.bytes).substr(1));
       return false;
     }
-    const json doc = json::parse(message.bytes);
+    const json doc = parse_message(message);
     switch (message.tag) {
       case kWant: {
         const int asked = doc.at("n").get<int>();
@@ -586,9 +606,9 @@ RunResult run_across_ranks(const RunPlan& requested, const LocalRun& run_local,
     fmt::print(stderr,
                "pyhost: --engine mpi with one rank: rank 0 runs every task (start pyhost under "
                "mpirun -n R for R ranks)\n");
-  RankRun rank_run(plan, *mpi, serve_executor);
-  rank_run.handshake();
-  return rank_run.run(run_local);
+  RankSession session(plan, *mpi, serve_executor);
+  session.handshake();
+  return session.run(run_local);
 }
 
 }  // namespace pyhost::mpi
