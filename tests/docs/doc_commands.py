@@ -84,7 +84,12 @@ def _blocks(text: str):
 
 
 def _logical_lines(first_line: int, body: list[str]):
-    """Joins backslash continuations; strips `$ ` prompts and comments. Yields (line no, text)."""
+    """Joins backslash continuations; strips `$ ` prompts and comments. Yields (line no, text).
+
+    Where a block has prompts (a console session), only the prompted lines are commands: the
+    others are their output.
+    """
+    prompted = any(line.lstrip().startswith("$ ") for line in body)
     pending, pending_start = "", 0
     for offset, raw in enumerate(body):
         line = raw.rstrip()
@@ -93,6 +98,8 @@ def _logical_lines(first_line: int, body: list[str]):
             stripped = line.lstrip()
             if stripped.startswith("$ "):
                 line = stripped[2:]
+            elif prompted:
+                continue
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue

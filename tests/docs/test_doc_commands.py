@@ -61,7 +61,8 @@ build/pyhost run --no-such-flag x.py
 ```sh
 $ PYHOST_LOG=debug mpirun -n 2 build/pyhost run \\
     --engine mpi --mode threads x.py | head -1
-bash .ci/setup && build/pyhost-ft run --mode nonsense x.py
+[task 0] output of a command, not one: pyhost run --no-such-flag
+$ bash .ci/setup && build/pyhost-ft run --mode nonsense x.py
 ```
 
 ```
@@ -91,12 +92,13 @@ def test_extraction_finds_every_form(tmp_path):
     assert found == [
         (4, ["build/pyhost", "run", "--mode", "threads", "-j", "2", "scripts/cpu_bound.py"]),
         (5, ["build/pyhost", "run", "--no-such-flag", "x.py"]),
-        # prompt stripped, continuation joined, env and mpirun dropped, the pipe's reader ignored
+        # prompt stripped, continuation joined, env and mpirun dropped, the pipe's reader ignored;
+        # the unprompted line after it is output
         (9, ["build/pyhost", "run", "--engine", "mpi", "--mode", "threads", "x.py"]),
-        (11, ["build/pyhost-ft", "run", "--mode", "nonsense", "x.py"]),
-        (23, ["pyhost", "batch", "jobs.toml", "--engine", "mpi", "--jobs", "0"]),
-        (24, ["build/pyhost", "compare", "2"]),  # a shell reads <SCRIPT> as redirections
-        (25, ["pyhost", "run", "[--mode", "M]", "x.py"]),
+        (12, ["build/pyhost-ft", "run", "--mode", "nonsense", "x.py"]),
+        (24, ["pyhost", "batch", "jobs.toml", "--engine", "mpi", "--jobs", "0"]),
+        (25, ["build/pyhost", "compare", "2"]),  # a shell reads <SCRIPT> as redirections
+        (26, ["pyhost", "run", "[--mode", "M]", "x.py"]),
     ]
 
 
@@ -106,10 +108,10 @@ def test_checker_reports_broken_commands_with_file_and_line(tmp_path):
     assert problems[4] == "" and problems[9] == ""
     assert problems[5].startswith(f"{tmp_path / 'fake.md'}:5: ")
     assert "--no-such-flag" in problems[5] and "exit 2" in problems[5]
-    assert "nonsense" in problems[11]  # not one of --mode's choices
-    assert "exit 2" in problems[23]  # --jobs 0 is out of range
-    assert "placeholder '<SCRIPT>'" in problems[24]
-    assert "placeholder '[--mode'" in problems[25]
+    assert "nonsense" in problems[12]  # not one of --mode's choices
+    assert "exit 2" in problems[24]  # --jobs 0 is out of range
+    assert "placeholder '<SCRIPT>'" in problems[25]
+    assert "placeholder '[--mode'" in problems[26]
 
 
 def test_parse_only_runs_nothing(tmp_path):
