@@ -10,7 +10,7 @@
 
 namespace pyhost::cli {
 
-// Exit codes shared by every command (documented in README.md).
+// Exit codes shared by every command (documented in docs/cli.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;        // a task/job failed, crashed or timed out
 inline constexpr int kExitUsage = 2;          // bad command line or invalid input file

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -59,6 +60,12 @@ void terminate_unless_reader_gone() {
 void survive_readers_that_go_away() {
   std::signal(SIGPIPE, SIG_IGN);
   g_default_terminate = std::set_terminate(&terminate_unless_reader_gone);
+}
+
+// PYHOST_PARSE_ONLY=1 (docs/cli.md): check a command line without running it.
+bool parse_only_requested() {
+  const char* value = std::getenv("PYHOST_PARSE_ONLY");
+  return value != nullptr && std::string_view(value) == "1";
 }
 
 }  // namespace
@@ -126,6 +133,9 @@ int main(int argc, char** argv) {
     app.exit(error);
     return kExitUsage;
   }
+  // PYHOST_PARSE_ONLY=1: the words parsed (CLI11's checks, run's split included); run nothing.
+  // tests/docs checks every pyhost command shown in the docs with it (docs/cli.md).
+  if (parse_only_requested()) return kExitOk;
   setup_logging(log_level);
   for (const auto& command : commands)
     if (command.app->parsed()) return command.run();
