@@ -1,7 +1,5 @@
 // `pyhost batch FILE ...`: command-line glue for pyhost::batch::run_batch().
 #include "batch/batch.hpp"
-#include <map>
-
 #include "cli/command.hpp"
 #include "mpi/mpi_batch.hpp"
 
@@ -36,10 +34,11 @@ Command add_batch_command(CLI::App& parent) {
   app->add_flag("--dry-run", options->dry_run, "Print the plan in run order; run nothing");
   app->add_flag("--fail-fast", options->fail_fast,
                 "Start nothing new once a job ends not ok (running jobs finish)");
-  app->add_option("--engine", options->engine,
-                  "mpi: a pilot job under mpirun/srun: rank 0 keeps the job graph and hands "
-                  "attempts to every rank (--jobs at once on each)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Engine>{{"mpi", Engine::Mpi}}));
+  app->add_option_function<std::string>(
+         "--engine", [options](const std::string&) { options->engine = Engine::Mpi; },
+         "mpi: a pilot job under mpirun/srun: rank 0 keeps the job graph and hands "
+         "attempts to every rank (--jobs at once on each)")
+      ->check(CLI::IsMember({"mpi"}));
   return {app, [options] {
             return options->engine == Engine::Mpi ? mpi::run_batch_across_ranks(*options)
                                             : batch::run_batch(*options);

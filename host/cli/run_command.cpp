@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
-#include <map>
 #include <optional>
 
 #include "cli/command.hpp"
@@ -203,15 +202,20 @@ Command add_run_command(CLI::App& parent) {
   app->add_flag("--fresh-workers", plan.fresh_workers,
                 "processes mode: a new worker process for every task");
   app->add_flag("--no-summary{false}", args->summary, "")->group("");  // see RunArgs::summary
-  app->add_option("--engine", plan.engine,
-                  "mpi: run across the ranks of an MPI job (under mpirun/srun), each rank in "
-                  "--mode with -j workers")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Engine>{{"mpi", Engine::Mpi}}));
-  app->add_option("--schedule", plan.schedule,
-                  "--engine mpi: dynamic (ranks ask rank 0 for tasks, default) | static "
-                  "(task k on rank k mod R)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Schedule>{
-          {"dynamic", Schedule::Dynamic}, {"static", Schedule::Static}}));
+  // Enums through a function: CLI11 2.1 (Debian 12) cannot bind an enum variable directly.
+  app->add_option_function<std::string>(
+         "--engine", [&plan](const std::string&) { plan.engine = Engine::Mpi; },
+         "mpi: run across the ranks of an MPI job (under mpirun/srun), each rank in "
+         "--mode with -j workers")
+      ->check(CLI::IsMember({"mpi"}));
+  app->add_option_function<std::string>(
+         "--schedule",
+         [&plan](const std::string& name) {
+           plan.schedule = name == "static" ? Schedule::Static : Schedule::Dynamic;
+         },
+         "--engine mpi: dynamic (ranks ask rank 0 for tasks, default) | static "
+         "(task k on rank k mod R)")
+      ->check(CLI::IsMember({"dynamic", "static"}));
   app->add_option("--journal", plan.journal_path,
                   "append each finished task to this file (one JSON line each, fsync'ed)");
   app->add_option("--resume", plan.resume_path,

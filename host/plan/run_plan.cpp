@@ -18,6 +18,14 @@ std::string_view to_string(TaskTarget::Kind kind) {
   return "script";
 }
 
+std::string_view to_string(Engine engine) {
+  return engine == Engine::Mpi ? "mpi" : "local";
+}
+
+std::string_view to_string(Schedule schedule) {
+  return schedule == Schedule::Static ? "static" : "dynamic";
+}
+
 const ModeInfo& RunPlan::mode_info() const {
   const ModeInfo* info = find_mode(mode);
   if (!info) throw PlanError(fmt::format("unknown mode '{}' ({})", mode, mode_names()));

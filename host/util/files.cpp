@@ -24,7 +24,7 @@ namespace {
 }
 
 void write_or_throw(int fd, std::string_view data, const std::string& what) {
-  if (const int error = write_or_throw(fd, data)) {
+  if (const int error = write_all(fd, data)) {
     errno = error;
     throw_errno(what);
   }
