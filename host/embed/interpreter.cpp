@@ -68,7 +68,7 @@ std::string find_runtime_dir() {
 void check_runtime_dir(const std::string& runtime_dir) {
   std::error_code ec;
   if (!fs::exists(fs::path(runtime_dir) / "pyhost/__init__.py", ec))
-    throw std::runtime_error("pyhost: the runtime directory " + runtime_dir +
+    throw std::runtime_error("the runtime directory " + runtime_dir +
                              " has no pyhost package (pyhost/__init__.py)" +
                              (std::getenv("PYHOST_RUNTIME_DIR") ? " (set by PYHOST_RUNTIME_DIR)"
                                                                 : ""));

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, pyhost_bin, run_pyhost
+from pyhost_testing import REPO, pyhost_bin, run_pyhost
 
 MPIRUN = shutil.which("mpirun")
 HAVE_LIBRARY = (pathlib.Path(pyhost_bin()).parent / "lib" / "libpyhost_mpi.so").exists()
