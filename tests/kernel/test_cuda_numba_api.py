@@ -107,7 +107,8 @@ def test_barrier_inside_if_is_rejected_with_the_line():
     with pytest.raises(KernelError) as info:
         uses_shared[2, 32](a)
     msg = str(info.value)
-    assert "cuda.syncthreads() inside if" in msg and "the rejected line" in msg
+    assert "cuda.syncthreads() inside an if whose condition differs between the threads" in msg
+    assert "the rejected line" in msg and "'cuda.threadIdx.x < 16' depends on threadIdx" in msg
     assert f"{__file__}:" in msg
 
 

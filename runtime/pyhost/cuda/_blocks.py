@@ -4,11 +4,13 @@ implementations do).
 
 The body is cut at each ``cuda.syncthreads()``: the statements between two barriers (a segment)
 run for every thread of the block in turn (``for tz, ty, tx``) before the next segment starts.
-A ``for`` loop holding a barrier stays a loop of the block (its range must be the same for every
-thread, as CUDA requires). Shared arrays become one stack array per block; a variable that lives
-across a barrier becomes an array with one element per thread (its type from a first typing
-pass). What cannot be cut this way (a barrier inside ``if``/``while``, ``return``, ``break`` or
-``continue`` out of a segment) is rejected with its line.
+A ``for``/``while`` loop or an ``if`` holding a barrier stays a loop or branch of the block: its
+test must be the same for every thread, as CUDA requires (``_uniform.py`` checks it; thread 0's
+value is used). Shared arrays become one stack array per block; a variable that lives across a
+barrier becomes an array with one element per thread (its type from a first typing pass). What
+cannot be cut this way (a barrier under a test that differs between threads, ``return``,
+``break`` or ``continue`` out of a segment) is rejected with its line. A cooperative kernel
+(``_grid.py``) is cut the same way with the whole launch as the block.
 """
 import ast
 import copy
@@ -35,33 +37,39 @@ def _resolve(src, node):
 
 
 def _calls_to(src, tree, target):
+    targets = target if isinstance(target, tuple) else (target,)
     return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and
-            _resolve(src, n.func) is target]
+            any(_resolve(src, n.func) is t for t in targets)]
 
 
 def uses_barriers(src):
     from . import _builtins as b
-    return bool(_calls_to(src, src.tree, b.syncthreads) or
+    from ._grid import grid_sync
+    return bool(_calls_to(src, src.tree, (b.syncthreads, grid_sync)) or
                 _calls_to(src, src.tree, b._shared_array))
 
 
 class _Rewriter:
-    def __init__(self, src, var_types, block):
+    def __init__(self, src, var_types, block, grid=False):
         from . import _builtins as b
+        from ._grid import grid_sync
+        from ._uniform import Uniformity
         self.src = src
         self.var_types = var_types
-        self.block = block
+        self.block = block      # the block's shape, or the grid's extent in grid mode
+        self.grid = grid        # a cooperative kernel (_grid.py): all the launch is one group
         self.nthreads = block[0] * block[1] * block[2]
-        self.sync = b.syncthreads
+        self.sync = (b.syncthreads, grid_sync)
         self.shared = b._shared_array
         self.params = {a.arg for a in src.tree.args.args}
+        self.uniform = Uniformity(src, _resolve, grid=grid)
 
     def reject(self, node, construct, hint):
         return self.src.reject(construct, node, hint)
 
     def is_sync(self, stmt):
         return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
-            _resolve(self.src, stmt.value.func) is self.sync
+            _resolve(self.src, stmt.value.func) in self.sync
 
     def is_shared(self, stmt):
         return isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and \
@@ -85,25 +93,51 @@ class _Rewriter:
                 cur = []
                 if not (len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
                     raise self.reject(s, "cuda.shared.array assigned to other than a name", "")
+                if self.grid:
+                    raise self.reject(s, "cuda.shared.array in a kernel that syncs its grid",
+                                      "on the CPU device the whole grid runs as one group; "
+                                      "use a global array (cuda.device_array) instead")
                 parts.append(("shared", s))
             elif self.has_sync(s):
-                if isinstance(s, (ast.For, ast.While)) and not s.orelse:
+                if isinstance(s, (ast.For, ast.While, ast.If)) and not (
+                        isinstance(s, (ast.For, ast.While)) and s.orelse):
+                    self.check_uniform(s)
                     if cur:
                         parts.append(("seg", cur))
                     cur = []
-                    parts.append(("for", s, self.split(s.body)))
+                    if isinstance(s, ast.If):
+                        parts.append(("if", s, self.split(s.body), self.split(s.orelse)))
+                    else:
+                        parts.append(("for", s, self.split(s.body)))
                 else:
                     call = _calls_to(self.src, s, self.sync)[0]
                     raise self.reject(call, "cuda.syncthreads() inside " +
                                       type(s).__name__.lower(),
                                       "on the CPU device a barrier may be at the top of the "
-                                      "kernel or in a for/while loop that every thread runs "
-                                      "alike")
+                                      "kernel or in a for/while/if that every thread of the "
+                                      "block runs alike")
             else:
                 cur.append(s)
         if cur:
             parts.append(("seg", cur))
         return parts
+
+    def check_uniform(self, s):
+        """The test of a branch or loop that holds a barrier must be the same for all the
+        threads of the block (``_uniform.py``)."""
+        test = s.iter if isinstance(s, ast.For) else s.test
+        if self.uniform.is_uniform(test):
+            return
+        what = {ast.If: "an if", ast.While: "a while loop", ast.For: "a for loop"}[type(s)]
+        call = _calls_to(self.src, s, self.sync)[0]
+        raise self.src.error(
+            KernelSyntaxError,
+            f"cuda.syncthreads() inside {what} whose condition differs between the threads "
+            f"of a block ('{ast.unparse(test)}' depends on threadIdx, cuda.grid() or array "
+            f"elements) is not supported in @pyhost.kernel '{self.src.name}' (some threads "
+            f"would wait at a barrier the others never reach: move the barrier out of the "
+            f"{what[what.index(' ') + 1:]}, or test only blockIdx, blockDim, arguments and "
+            f"constants)", call, f"cuda.syncthreads() inside {what[what.index(' ') + 1:]}")
 
     def check_segment(self, stmts):
         for s in stmts:
@@ -138,6 +172,10 @@ class _Rewriter:
                 segs.append(self.names_of(p[1]))
             elif p[0] == "shared":
                 block_vars.add(p[1].targets[0].id)
+            elif p[0] == "if":
+                headers |= self.names_of([p[1].test])
+                self.collect(p[2], segs, headers, block_vars)
+                self.collect(p[3], segs, headers, block_vars)
             else:
                 f = p[1]
                 if isinstance(f, ast.While):
@@ -200,6 +238,9 @@ class _Rewriter:
         elif p[0] == "for":
             for q in p[2]:
                 self._check_parts(q)
+        elif p[0] == "if":
+            for q in p[2] + p[3]:
+                self._check_parts(q)
 
     def _assigned_in_segments(self, name, parts):
         for p in parts:
@@ -210,6 +251,8 @@ class _Rewriter:
                                 isinstance(n.ctx, ast.Store):
                             return True
             elif p[0] == "for" and self._assigned_in_segments(name, p[2]):
+                return True
+            elif p[0] == "if" and self._assigned_in_segments(name, p[2] + p[3]):
                 return True
         return False
 
@@ -239,6 +282,12 @@ class _Rewriter:
                                                        args=call.args, keywords=[]), call)
                 ast.copy_location(new.value.func, call)
                 out.append(new)
+            elif p[0] == "if":   # the same for every thread: thread 0's test
+                f = copy.copy(p[1])
+                f.test = _Privatize(self.private, "0").visit(copy.deepcopy(f.test))
+                f.body = self.build(p[2]) or [ast.copy_location(ast.Pass(), f)]
+                f.orelse = self.build(p[3])
+                out.append(f)
             elif p[0] == "for":
                 f = copy.copy(p[1])
                 if isinstance(f, ast.While):   # the same for every thread: thread 0's
@@ -308,8 +357,9 @@ class _Privatize(ast.NodeTransformer):
         return sub
 
 
-def rewrite(src, var_types, block):
-    """Rewrites ``src.tree`` in place for block mode; returns it."""
+def rewrite(src, var_types, block, grid=False):
+    """Rewrites ``src.tree`` in place for block mode (``grid``: ``block`` is the extent of a
+    cooperative launch, _grid.py); returns it."""
     from . import _builtins as b
     src.closure[LOCAL_ARRAY] = b._local_array
-    return _Rewriter(src, var_types, block).run()
+    return _Rewriter(src, var_types, block, grid).run()

@@ -1,0 +1,278 @@
+"""``from pyhost import cuda``, round two: the rest of Numba's CUDA programming guide (barriers
+in uniform branches, cooperative groups, cuda.reduce, constants and type objects, ufuncs in
+kernels, helpers for both sides, device arrays, vectorize/guvectorize, sessionization), each a
+program of scripts/numba_cuda checked against numpy on the CPU device, and the error messages of
+what stays unsupported."""
+import math
+import pathlib
+import sys
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+from conftest import CPU_OK, CPU_REASON, device  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "scripts" / "numba_cuda"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+from pyhost import cuda  # noqa: E402
+from pyhost._kernels.errors import KernelError, KernelLaunchError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _cpu():
+    with device("cpu"):
+        yield
+
+
+# ---- 1. barriers inside uniform branches ----------------------------------------------------
+
+def test_tree_reduction_barriers_in_uniform_loops_and_ifs():
+    import tree_reduction as t
+    data, p1, p2 = t.run(100_003, extra_blocks=2)
+    ref = t.numpy_reference(data)
+    np.testing.assert_allclose(p1, ref, rtol=1e-12)
+    np.testing.assert_allclose(p2[:ref.size], 2 * ref, rtol=1e-12)
+    assert (p2[ref.size:] == 0).all()      # blocks past the data skipped the uniform if
+    assert p1.sum() == pytest.approx(data.sum(), rel=1e-12)
+
+
+def test_if_else_with_barriers_on_block_index():
+    @cuda.jit
+    def halves(a, out):
+        tid = cuda.threadIdx.x
+        buf = cuda.shared.array(16, np.int64)
+        buf[tid] = a[cuda.grid(1)]
+        cuda.syncthreads()
+        if cuda.blockIdx.x % 2 == 0:
+            v = buf[15 - tid]      # even blocks: reversed
+            cuda.syncthreads()
+            buf[tid] = v
+        else:
+            buf[tid] = buf[tid] * 10
+        cuda.syncthreads()
+        out[cuda.grid(1)] = buf[tid]
+
+    a = np.arange(64, dtype=np.int64)
+    out = np.zeros_like(a)
+    halves[4, 16](a, out)
+    blocks = a.reshape(4, 16)
+    expect = np.stack([blocks[0, ::-1], blocks[1] * 10, blocks[2, ::-1], blocks[3] * 10])
+    np.testing.assert_array_equal(out, expect.reshape(-1))
+
+
+def test_barrier_under_thread_dependent_condition_is_rejected():
+    @cuda.jit
+    def diverges(a):
+        buf = cuda.shared.array(32, np.float32)
+        buf[cuda.threadIdx.x] = a[cuda.grid(1)]
+        n = cuda.threadIdx.x * 2
+        while n < 32:
+            n += 1
+            cuda.syncthreads()  # the divergent barrier
+        a[cuda.grid(1)] = buf[0]
+
+    with pytest.raises(KernelError) as info:
+        diverges[2, 32](np.zeros(64, dtype=np.float32))
+    msg = str(info.value)
+    assert "inside a while loop whose condition differs between the threads" in msg
+    assert "the divergent barrier" in msg and f"{__file__}:" in msg
+    assert "move the barrier out" in msg
+
+
+# ---- 2. cooperative groups ------------------------------------------------------------------
+
+def test_grid_sync_dependent_rows_and_smoothing():
+    import grid_sync as g
+    m, x, ref = g.run(rows=64, cols=256, blockdim=32)
+    np.testing.assert_array_equal(m, g.numpy_rows(64, 256))
+    np.testing.assert_array_equal(x, g.numpy_smooth(ref, 50))
+
+
+def test_max_cooperative_grid_blocks_and_too_large_launch():
+    import grid_sync as g
+    from pyhost.cuda._grid import MAX_THREADS
+    ov = g.mirrored_rows.overloads[g.SIG]
+    assert ov.max_cooperative_grid_blocks(32) == MAX_THREADS // 32
+    assert ov.max_cooperative_grid_blocks((8, 8)) == MAX_THREADS // 64
+    assert g.mirrored_rows.overloads["void(int32[:, :])"].argtypes == ov.argtypes
+    with pytest.raises(KeyError):
+        g.mirrored_rows.overloads["void(float32[:, :])"]
+    m = np.zeros((4, MAX_THREADS + 32), dtype=np.int32)
+    with pytest.raises(KernelLaunchError, match="max_cooperative_grid_blocks"):
+        g.mirrored_rows[(MAX_THREADS + 32) // 32, 32](m)
+
+
+def test_grid_group_other_than_sync_and_shared_memory_are_rejected():
+    @cuda.jit
+    def keeps_group(a):
+        g = cuda.cg.this_grid()
+        a[0] = g  # the group used as a value
+
+    with pytest.raises(KernelError, match="cooperative group 'g' used other than as g.sync"):
+        keeps_group[1, 1](np.zeros(1))
+
+    @cuda.jit
+    def shared_and_grid(a):
+        buf = cuda.shared.array(4, np.float64)
+        buf[cuda.threadIdx.x] = 1.0
+        cuda.cg.this_grid().sync()
+        a[cuda.grid(1)] = buf[0]
+
+    with pytest.raises(KernelError) as info:
+        shared_and_grid[2, 4](np.zeros(8))
+    assert "cuda.shared.array in a kernel that syncs its grid" in str(info.value)
+    assert "buf = cuda.shared.array(4, np.float64)" in str(info.value)
+
+
+# ---- 3. cuda.reduce -------------------------------------------------------------------------
+
+def test_cuda_reduce_host_and_device_arrays_with_init():
+    import cuda_reduce as r
+    res, values, ints = r.run(100_001)
+    assert res["sum"] == pytest.approx(values.sum(), rel=1e-12)
+    assert res["sum_init"] == pytest.approx(values.sum() + 10.0, rel=1e-12)
+    assert res["sum_device"] == pytest.approx(values.sum(), rel=1e-12)
+    assert res["sum_ints"] == ints.sum() and res["sum_ints"].dtype == np.int32
+    assert res["max_ints"] == ints.max()
+    assert res["sum_small"] == 10.0 and res["sum_empty"] == 3.0
+    assert r.sum_reduce(np.arange(10.0), size=4) == 6.0
+    out = cuda.device_array(1)
+    assert r.sum_reduce(np.ones(300), res=out) is None and out[0] == 300.0
+
+
+# ---- 4. constants and type objects ----------------------------------------------------------
+
+def test_globals_numpy_scalars_tuples_casts_and_type_objects():
+    import constants as c
+    got = c.run(1000)
+    ref = c.numpy_reference(1000)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-6)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got[3], ref[3])
+    np.testing.assert_allclose(got[4], ref[4], rtol=1e-5)
+    assert got[1].dtype == np.float32
+
+
+def test_signature_objects_and_strings():
+    from pyhost.cuda import float32, int32, void
+    assert cuda.float32(1.5) == np.float32(1.5) and isinstance(cuda.int32(7), np.int32)
+    sig = void(int32[:, ::1], float32)
+
+    @cuda.jit(sig)
+    def fill(a, v):
+        x, y = cuda.grid(2)
+        if x < a.shape[0] and y < a.shape[1]:
+            a[x, y] = int32(v * 2) + x
+
+    a = np.zeros((5, 3), dtype=np.int32)
+    fill[(1, 1), (8, 4)](a, 2.6)
+    np.testing.assert_array_equal(a, 5 + np.arange(5)[:, None] + np.zeros((1, 3), np.int32))
+    assert fill.overloads[(int32[:, ::1], float32)].argtypes == \
+        fill.overloads["void(int32[:, ::1], float32)"].argtypes
+    with pytest.raises(KernelError, match="no signature matches"):
+        fill[1, 1](np.zeros((2, 2)), 1.0)
+
+
+# ---- 5. ufuncs in kernels -------------------------------------------------------------------
+
+def test_ufuncs_on_arrays_and_numbers():
+    import ufuncs as u
+    x, r, a, b, out, xs, ys, res = u.run(5000)
+    np.testing.assert_allclose(r, np.sin(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out, (a + b) * 0.5, rtol=1e-15)
+    np.testing.assert_allclose(res, u.numpy_per_element(xs, ys), rtol=1e-13)
+
+
+def test_ufunc_errors():
+    @cuda.jit
+    def no_out(x):
+        y = np.sin(x)  # an array result with nowhere to go
+        x[0] = y
+
+    with pytest.raises(KernelError) as info:
+        no_out[1, 1](np.zeros(4))
+    assert "needs the output array: np.sin(x, out)" in str(info.value)
+    assert "an array result with nowhere to go" in str(info.value)
+
+    @cuda.jit
+    def shapes(x, out):
+        np.cos(x, out)
+
+    with pytest.raises(ValueError, match="shapes differ"):
+        shapes[1, 1](np.zeros(4), np.zeros(5))
+
+
+# ---- 6. helpers for both sides, forall --------------------------------------------------------
+
+def test_plain_helper_and_device_function_on_both_sides():
+    import cpu_gpu_compat as c
+    dev, host = c.run(3000)
+    np.testing.assert_allclose(dev, host, rtol=1e-12, atol=1e-12)
+    assert c.pricing(100.0, 90.0, 1.0) == pytest.approx(
+        (100 * math.exp(0.03) - 90) * math.exp(-0.03) + 0.01)
+    assert c.clamp(70.0, 0.0, 50.0) == 50.0
+
+
+def test_numba_jit_dispatcher_helper():
+    numba = pytest.importorskip("numba")
+    from tests_helpers_numba import business_logic, compute
+    assert business_logic(1, 2, 3) == pytest.approx(-126.79644737231007)
+    x, y, z = np.array([1, 10, 234]), np.array([2, 2, 4014]), np.array([3, 14, 2211])
+    res = cuda.to_device([0.0, 0.0, 0.0])
+    compute.forall(3)(res, cuda.to_device(x), cuda.to_device(y), cuda.to_device(z))
+    np.testing.assert_allclose(res.copy_to_host(),
+                               [business_logic.py_func(*v) for v in zip(x, y, z)], rtol=1e-12)
+    assert numba is not None
+
+
+# ---- 7. device arrays -----------------------------------------------------------------------
+
+def test_device_arrays_behave_like_numba():
+    import device_arrays as d
+    arr, first, total, m, row = d.run()
+    assert isinstance(first, np.int64) and first == 3 and total == 3 * (1 + 10 + 234 + 7)
+    assert [int(v) for v in arr] == [3, 30, 702, 21]
+    assert len(arr) == 4 and arr.shape == (4,) and arr.size == 4 and arr.dtype == np.int64
+    assert isinstance(row, cuda.DeviceNDArray) and row.shape == (4,)
+    expect = np.arange(12.0).reshape(3, 4)
+    expect[1] *= 3
+    np.testing.assert_array_equal(np.asarray(m), expect)
+    np.testing.assert_array_equal(m.copy_to_host(), expect)
+    assert str(arr) == str(np.array([3, 30, 702, 21]))
+    assert isinstance(m[0], cuda.DeviceNDArray) and m[2, 3] == 11.0
+
+
+# ---- 8. vectorize, guvectorize ----------------------------------------------------------------
+
+def test_vectorize_and_guvectorize():
+    import vectorize as v
+    a32, b32, d, d64, g, series, means, mats, vec, aff = v.run(20_000)
+    assert d.dtype == np.float32
+    np.testing.assert_allclose(d, np.abs(a32 - b32) / (np.abs(a32) + np.abs(b32) + 1e-9),
+                               rtol=1e-5)
+    a64 = a32.astype(np.float64)
+    assert isinstance(d64, cuda.DeviceNDArray)
+    np.testing.assert_allclose(d64.copy_to_host(),
+                               np.abs(a64 - 0.5) / (np.abs(a64) + 0.5 + 1e-9), rtol=1e-12)
+    x = np.linspace(-3, 3, 61)
+    np.testing.assert_allclose(g, np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi), rtol=1e-12)
+    np.testing.assert_allclose(means, np.cumsum(series, axis=1) / np.arange(1, 51), rtol=1e-12)
+    np.testing.assert_allclose(aff, mats @ vec + 1.5, rtol=1e-12)
+    assert v.rel_diff(np.float32(1), np.float32(3)) == pytest.approx(0.5)
+    with pytest.raises(KernelLaunchError, match="no signature matches"):
+        v.gauss(np.arange(3, dtype=np.complex128))
+
+
+# ---- 9. sessionization ------------------------------------------------------------------------
+
+def test_sessionize_against_numpy():
+    import sessionize as s
+    user, stamp, session = s.run(users=50, per_user=40)
+    np.testing.assert_array_equal(session, s.numpy_reference(user, stamp))
+    assert 50 < len(np.unique(session)) < user.size
