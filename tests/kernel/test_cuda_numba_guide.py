@@ -276,3 +276,35 @@ def test_sessionize_against_numpy():
     user, stamp, session = s.run(users=50, per_user=40)
     np.testing.assert_array_equal(session, s.numpy_reference(user, stamp))
     assert 50 < len(np.unique(session)) < user.size
+
+
+# ---- the GPU path: NVRTC compiles what the programs launched ------------------------------------
+
+GUIDE_PROGRAMS = ["tree_reduction", "grid_sync", "cuda_reduce", "constants", "ufuncs",
+                  "cpu_gpu_compat", "device_arrays", "vectorize", "sessionize"]
+
+
+def _launched_kernels(module):
+    """The compiled kernels (one per signature and shape) of every @cuda.jit in ``module``,
+    and of those the ufunc/reduce objects hold, after the program ran."""
+    found = {}
+    for name, obj in vars(module).items():
+        disp = obj if hasattr(obj, "_compiled") else getattr(obj, "_kernel", None)
+        for key, k in getattr(disp, "_compiled", {}).items():
+            found[f"{module.__name__}.{name}.{len(found)}"] = k
+    return found
+
+
+@pytest.mark.parametrize("program", GUIDE_PROGRAMS)
+def test_nvrtc_compiles_the_programs_kernels(native, program):
+    if not native.nvrtc_built_in:
+        pytest.skip("the native engine is built without NVRTC (no CUDA toolkit at configure time)")
+    import importlib
+    module = importlib.import_module(program)
+    module.run()
+    kernels = _launched_kernels(module)
+    assert kernels, program
+    for name, k in kernels.items():
+        cname = k._translation_or_raise().cname
+        ptx = native.nvrtc_compile(k.full_source, "compute_75", f"{cname}.cu").decode()
+        assert f".entry ph_k_{cname}(" in ptx, name

@@ -5,6 +5,7 @@ import os
 
 from . import builtins as kb
 from . import device as kdev
+from . import lower_expressions as _lower_expressions
 from . import types as kt
 from .errors import KernelError, KernelLaunchError, KernelTypeError
 from .translator import (ERROR_KINDS, FunctionSource, _Unresolved, check_syntax,
@@ -78,6 +79,10 @@ class Func:
 
     def __repr__(self):
         return f"<pyhost.func {self.__name__}>"
+
+
+# plain functions and Numba @jit helpers called from kernels become Funcs (lower_expressions.py)
+_lower_expressions.HELPER_CLASS = Func
 
 
 class _RefArray:

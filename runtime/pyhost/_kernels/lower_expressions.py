@@ -12,6 +12,8 @@ from .typing_rules import (TupleT, Val, _promote_small, _tname, arith_type, bool
 
 
 _HELPERS = {}   # python function -> its core.Func
+# core.Func, set by core.py when it is imported (core imports this module, not the reverse)
+HELPER_CLASS = None
 
 
 def _plain_helper(obj):
@@ -19,12 +21,11 @@ def _plain_helper(obj):
     kernel: translated as a ``@pyhost.func`` (Numba compiles such helpers for the GPU too)."""
     import types
     py = obj if isinstance(obj, types.FunctionType) else getattr(obj, "py_func", None)
-    if not isinstance(py, types.FunctionType):
+    if not isinstance(py, types.FunctionType) or HELPER_CLASS is None:
         return None
     func = _HELPERS.get(py)
     if func is None:
-        from .core import Func
-        func = _HELPERS[py] = Func(py)
+        func = _HELPERS[py] = HELPER_CLASS(py)
     return func
 
 
