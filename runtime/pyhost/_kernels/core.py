@@ -273,7 +273,10 @@ class Kernel:
             if dev == "cuda":
                 compile_fn, source = mod.compile_cuda, tr.full_source
             else:
-                compile_fn, source = mod.compile_cpu, tr.cpu_source(lanes_wanted())
+                # _ph_lanes: a kernel whose own shape suits the scalar loop better (pyhost.cuda's
+                # reduce: one serial loop per index over a contiguous chunk)
+                compile_fn, source = mod.compile_cpu, tr.cpu_source(
+                    lanes_wanted() and getattr(self, "_ph_lanes", True))
             try:
                 k = compile_fn(tr.name, tr.cname, source, params)
             except RuntimeError as exc:

@@ -263,6 +263,7 @@ class CUDADispatcher:
         self._compiled = {}
         self._last = None
         self._cooperative = None   # whether it syncs its grid (cuda.cg), known at first launch
+        self._lanes = True         # False: the CPU build runs one index at a time (_reduce.py)
         if self._sigs:
             # check the function against the subset now, as Numba compiles eagerly
             from .._kernels.source import FunctionSource
@@ -316,7 +317,8 @@ class CUDADispatcher:
             with _lock:
                 k = self._compiled.get(key)
                 if k is None:
-                    k = _builtins.compile_kernel(self.py_func, list(types), ndim, block, grid)
+                    k = _builtins.compile_kernel(self.py_func, list(types), ndim, block, grid,
+                                                 lanes=self._lanes)
                     self._compiled[key] = k
         return k
 

@@ -205,6 +205,12 @@ class _Rewriter:
         private = {n for n, c in count.items() if c > 1 or n in headers}
         private -= block_vars
         private -= self.params
+        # fewer per-thread arrays: block-uniform assignments run once per block, and a variable
+        # set once from thread indices and arguments is recomputed where it is used
+        self.hoisted = self._hoistable(parts, block_vars)
+        self.remat = self._rematerializable(parts, headers | self.hoisted | block_vars)
+        private -= self.hoisted
+        private -= {n for _, names in self.remat for n in names}
         for p in parts:
             self._check_parts(p)
         for n in sorted(private):
@@ -231,6 +237,93 @@ class _Rewriter:
         new_body.extend(self.build(parts))
         tree.body = new_body
         return tree
+
+    # -- block-level assignments and recomputed variables -----------------------------------------
+    def _segments(self, parts):
+        for p in parts:
+            if p[0] == "seg":
+                yield p[1]
+            elif p[0] == "for":
+                yield from self._segments(p[2])
+            elif p[0] == "if":
+                yield from self._segments(p[2])
+                yield from self._segments(p[3])
+
+    @staticmethod
+    def _target_names(stmt):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            t = stmt.targets[0]
+        elif isinstance(stmt, ast.AugAssign):
+            t = stmt.target
+        else:
+            return None
+        elts = t.elts if isinstance(t, ast.Tuple) else [t]
+        if not all(isinstance(e, ast.Name) for e in elts):
+            return None
+        return [e.id for e in elts]
+
+    def _hoistable(self, parts, block_vars):
+        """Locals of the same value for the whole block (``_uniform.py``) whose every
+        assignment is a statement of a segment's top level: those statements run once per
+        block, between the thread loops, and the variables stay plain numbers."""
+        cands = {n for n in self.uniform.locals if n not in self.uniform.varying} - \
+            self.params - block_vars
+        tops = {id(s) for seg in self._segments(parts) for s in seg}
+        for node in ast.walk(self.src.tree):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
+                names = self._target_names(node) if id(node) in tops else None
+                if names is None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for t in targets:
+                        for n in ast.walk(t):
+                            if isinstance(n, ast.Name):
+                                cands.discard(n.id)
+        for seg in self._segments(parts):
+            for st in seg:
+                names = self._target_names(st)
+                if names and any(n in cands for n in names) and \
+                        not all(n in cands for n in names):
+                    cands -= set(names)
+        return {n for n in cands if isinstance(self.var_types.get(n), kt.ScalarType)}
+
+    def _thread_pure(self, node, ok):
+        """Whether ``node`` reads only thread/block indices, arguments, constants and the
+        variables in ``ok`` (no memory, no atomics or random draws)."""
+        import builtins
+        from . import _builtins as b
+        pure_calls = {b.grid, b.gridsize, builtins.min, builtins.max, builtins.abs,
+                      builtins.int, builtins.float, builtins.len}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in self.uniform.locals and n.id not in ok:
+                return False
+            elif isinstance(n, ast.Subscript):
+                if not (isinstance(n.value, ast.Attribute) and n.value.attr == "shape"):
+                    return False
+            elif isinstance(n, ast.Call):
+                obj = _resolve(self.src, n.func)
+                if obj not in pure_calls and getattr(obj, "__module__", None) != "math":
+                    return False
+        return True
+
+    def _rematerializable(self, parts, excluded):
+        """[(statement, names)] in program order: variables assigned once, at a segment's top
+        level, from thread-pure values (``i = cuda.grid(1)``, ``tid = cuda.threadIdx.x``):
+        each thread loop that reads them recomputes them instead of keeping one per thread."""
+        from .._kernels.source import assignment_counts
+        counts = assignment_counts(self.src.tree)
+        ok = {a.arg for a in self.src.tree.args.args if not counts.get(a.arg)}  # never assigned
+        out = []
+        for seg in self._segments(parts):
+            for st in seg:
+                names = self._target_names(st)
+                if not names or not isinstance(st, ast.Assign):
+                    continue
+                if all(counts.get(n) == 1 and n not in excluded and n not in self.params and
+                       isinstance(self.var_types.get(n), kt.ScalarType) for n in names) and \
+                        self._thread_pure(st.value, ok):
+                    ok |= set(names)
+                    out.append((st, names))
+        return out
 
     def _check_parts(self, p):
         if p[0] == "seg":
@@ -297,10 +390,60 @@ class _Rewriter:
                 f.body = self.build(p[2]) or [ast.copy_location(ast.Pass(), f)]
                 out.append(f)
             else:
-                out.append(self.thread_loops(p[1]))
+                group = []
+                for st in p[1]:
+                    names = self._target_names(st)
+                    if names and all(n in self.hoisted for n in names):
+                        if group:
+                            out.append(self.thread_loops(group))
+                        group = []
+                        out.append(_Privatize(self.private, "0").visit(copy.deepcopy(st)))
+                    else:
+                        group.append(st)
+                if group:
+                    out.append(self.thread_loops(group))
         return out
 
+    def _recomputed(self, stmts):
+        """Copies of the rematerialized assignments the statements read (and those they
+        read), in program order, except those the statements make themselves."""
+        defined = {id(s) for s in stmts}
+        reads = {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
+        need = set()
+        for st, names in reversed(self.remat):
+            if id(st) not in defined and reads & set(names):
+                need.add(id(st))
+                reads |= {n.id for n in ast.walk(st.value) if isinstance(n, ast.Name)}
+        return [copy.deepcopy(st) for st, _ in self.remat if id(st) in need]
+
+    def _is_thread_x(self, node):
+        """``cuda.threadIdx.x``, or a variable recomputed as exactly that."""
+        from . import _builtins as b
+        if isinstance(node, ast.Name):
+            for st, names in self.remat:
+                if names == [node.id]:
+                    return self._is_thread_x(st.value)
+            return False
+        return _resolve(self.src, node) is b.threadIdx.x
+
+    def _x_limit(self, stmts):
+        """The bound of ``if tid < s:`` when it is all a segment does (a tree reduction's
+        step): the x loop runs over ``min(blockDim.x, s)`` threads instead of testing each
+        (1-D blocks; ``s`` the same for the block)."""
+        if self.grid or self.block[1] != 1 or self.block[2] != 1 or len(stmts) != 1:
+            return None
+        st = stmts[0]
+        if not isinstance(st, ast.If) or st.orelse:
+            return None
+        t = st.test
+        if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Lt)
+                and self._is_thread_x(t.left) and self.uniform.is_uniform(t.comparators[0])):
+            return None
+        return _Privatize(self.private, "0").visit(copy.deepcopy(t.comparators[0]))
+
     def thread_loops(self, stmts):
+        limit = self._x_limit(stmts)
+        stmts = self._recomputed(stmts) + list(stmts)
         first = stmts[0]
         bx, by, bz = self.block
         unpack = _Unpack(self.private)
@@ -311,6 +454,9 @@ class _Rewriter:
         loop = [lin] + body
         for axis in range(3):
             f = self._stmt(f"for {TX[axis]} in range({self.block[axis]}):\n    pass", first)
+            if axis == 0 and limit is not None:
+                f.iter = self._stmt(f"range(min({self.block[0]}, 0))", first).value
+                f.iter.args[0].args[1] = limit
             f.body = loop
             loop = [f]
         return loop[0]

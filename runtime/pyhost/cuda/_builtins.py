@@ -477,11 +477,12 @@ def _noinline_scalar_body(tr):
                                                   1)
 
 
-def compile_kernel(pyfunc, types, ndim, block, grid=None):
+def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True):
     """A ``pyhost._kernels.core.Kernel`` for ``pyfunc`` with parameter ``types`` in a launch of
     ``ndim`` dimensions and blocks of shape ``block`` (3 ints); its parameters are followed by
     the grid (three int64). ``grid`` (3 ints): a cooperative kernel (``cuda.cg``) for a launch
-    of that grid, run as one group (``_grid.py``)."""
+    of that grid, run as one group (``_grid.py``). ``lanes=False``: the CPU build runs one
+    index at a time (no direct loop or lanes)."""
     from .._kernels import core
     from .._kernels.source import FunctionSource
     from .._kernels.translator import check_syntax
@@ -524,6 +525,7 @@ def compile_kernel(pyfunc, types, ndim, block, grid=None):
         kern._compiled = {}
         kern.device = None
         kern._ph_cuda_blocks = "grid" if cooperative else blocks
+        kern._ph_lanes = lanes   # False: the CPU build keeps the scalar loop (no lanes)
         _noinline_scalar_body(kern._translation_or_raise())
     finally:
         _ctx.ndim = _ctx.block = _ctx.mode = _ctx.grid = None
