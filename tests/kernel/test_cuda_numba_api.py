@@ -250,7 +250,7 @@ def test_3d_indices_and_block_mode_3d():
     np.testing.assert_array_equal(out2, mz * 10000 + my * 100 + mx)
 
 
-def test_return_across_barrier_is_rejected():
+def test_early_return_before_barriers_and_return_after_one():
     @cuda.jit
     def early(a):
         i = cuda.grid(1)
@@ -259,5 +259,17 @@ def test_return_across_barrier_is_rejected():
         cuda.syncthreads()
         a[i] = 1.0
 
+    a = np.zeros(6)
+    early[2, 4](a)     # threads 6 and 7 leave; the others pass the barrier
+    assert (a == 1.0).all()
+
+    @cuda.jit
+    def late(a):
+        i = cuda.grid(1)
+        cuda.syncthreads()
+        if i >= a.size:
+            return
+        a[i] = 1.0
+
     with pytest.raises(KernelError, match="return in a kernel with cuda.syncthreads"):
-        early[1, 4](np.zeros(4))
+        late[1, 4](np.zeros(4))

@@ -308,3 +308,71 @@ def test_nvrtc_compiles_the_programs_kernels(native, program):
         cname = k._translation_or_raise().cname
         ptx = native.nvrtc_compile(k.full_source, "compute_75", f"{cname}.cu").decode()
         assert f".entry ph_k_{cname}(" in ptx, name
+
+
+def test_grid_sync_under_a_per_thread_condition_is_rejected():
+    @cuda.jit
+    def starts_only(flags, out):
+        i = cuda.grid(1)
+        g = cuda.cg.this_grid()
+        if flags[i] == 1:
+            out[i] = i
+            g.sync()  # only the threads that start a session
+        out[i] += 1
+
+    with pytest.raises(KernelError) as info:
+        starts_only[2, 8](np.ones(16, dtype=np.int64), np.zeros(16, dtype=np.int64))
+    msg = str(info.value)
+    assert "grid.sync() inside an if whose condition differs between the threads of the " \
+           "launch ('flags[i] == 1' depends on threadIdx, blockIdx" in msg
+    assert "only the threads that start a session" in msg and f"{__file__}:" in msg
+
+
+def test_guides_shared_memory_matmul_with_early_return_runs_as_written():
+    """The programming guide's fast_matmul: shared tiles, 'return' before the barriers."""
+    from pyhost.cuda import float32
+    tpb = 16
+
+    @cuda.jit
+    def fast_matmul(A, B, C):
+        sA = cuda.shared.array(shape=(tpb, tpb), dtype=float32)
+        sB = cuda.shared.array(shape=(tpb, tpb), dtype=float32)
+        x, y = cuda.grid(2)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        bpg = cuda.gridDim.x
+        if x >= C.shape[0] and y >= C.shape[1]:
+            return
+        tmp = 0.
+        for i in range(bpg):
+            sA[tx, ty] = A[x, ty + i * tpb]
+            sB[tx, ty] = B[tx + i * tpb, y]
+            cuda.syncthreads()
+            for j in range(tpb):
+                tmp += sA[tx, j] * sB[j, ty]
+            cuda.syncthreads()
+        C[x, y] = tmp
+
+    rng = np.random.default_rng(1)
+    a = rng.random((48, 48), dtype=np.float32)
+    b = rng.random((48, 48), dtype=np.float32)
+    c = np.zeros((48, 48), dtype=np.float32)
+    fast_matmul[(3, 3), (tpb, tpb)](a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+
+
+def test_early_return_with_a_per_thread_loop_bound_is_rejected():
+    @cuda.jit
+    def odd(a, n):
+        i = cuda.grid(1)
+        if i >= n:
+            return
+        k = i % 3
+        while k < 4:
+            k += 1
+            cuda.syncthreads()
+        a[i] = k
+
+    with pytest.raises(KernelError) as info:
+        odd[1, 8](np.zeros(8), 6)
+    assert "while loop whose condition differs" in str(info.value)

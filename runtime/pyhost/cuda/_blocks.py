@@ -21,6 +21,7 @@ from .._kernels.errors import KernelSyntaxError
 TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"
 LOCAL_ARRAY = "_ph_local_array"
+LIVE = "_ph_live"   # False for a thread that returned before the first barrier
 
 
 def _resolve(src, node):
@@ -122,22 +123,31 @@ class _Rewriter:
             parts.append(("seg", cur))
         return parts
 
+    def _barrier_name(self, call):
+        from ._grid import grid_sync
+        return "grid.sync()" if _resolve(self.src, call.func) is grid_sync else \
+            "cuda.syncthreads()"
+
     def check_uniform(self, s):
         """The test of a branch or loop that holds a barrier must be the same for all the
-        threads of the block (``_uniform.py``)."""
+        threads of the block, or of the launch for a grid barrier (``_uniform.py``)."""
         test = s.iter if isinstance(s, ast.For) else s.test
         if self.uniform.is_uniform(test):
             return
         what = {ast.If: "an if", ast.While: "a while loop", ast.For: "a for loop"}[type(s)]
         call = _calls_to(self.src, s, self.sync)[0]
+        barrier = self._barrier_name(call)
+        group = "the launch" if self.grid else "a block"
+        depends = "threadIdx, blockIdx" if self.grid else "threadIdx"
+        allowed = "blockDim, gridDim" if self.grid else "blockIdx, blockDim"
         raise self.src.error(
             KernelSyntaxError,
-            f"cuda.syncthreads() inside {what} whose condition differs between the threads "
-            f"of a block ('{ast.unparse(test)}' depends on threadIdx, cuda.grid() or array "
-            f"elements) is not supported in @pyhost.kernel '{self.src.name}' (some threads "
-            f"would wait at a barrier the others never reach: move the barrier out of the "
-            f"{what[what.index(' ') + 1:]}, or test only blockIdx, blockDim, arguments and "
-            f"constants)", call, f"cuda.syncthreads() inside {what[what.index(' ') + 1:]}")
+            f"{barrier} inside {what} whose condition differs between the threads of {group} "
+            f"('{ast.unparse(test)}' depends on {depends}, cuda.grid() or array elements) is "
+            f"not supported in @pyhost.kernel '{self.src.name}' (some threads would wait at a "
+            f"barrier the others never reach: move the barrier out of the "
+            f"{what[what.index(' ') + 1:]}, or test only {allowed}, arguments and constants)",
+            call, f"{barrier} inside {what[what.index(' ') + 1:]}")
 
     def check_segment(self, stmts):
         for s in stmts:
@@ -195,6 +205,7 @@ class _Rewriter:
         doc = []
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             doc, body = body[:1], body[1:]
+        body = self._early_return(body)
         parts = self.split(body)
         segs, headers, block_vars = [], set(), set()
         self.collect(parts, segs, headers, block_vars)
@@ -209,6 +220,11 @@ class _Rewriter:
         # set once from thread indices and arguments is recomputed where it is used
         self.hoisted = self._hoistable(parts, block_vars)
         self.remat = self._rematerializable(parts, headers | self.hoisted | block_vars)
+        if self.live_before is not None:   # the early return's flag: recomputed or per thread
+            if self._thread_pure(self.live_guard.value, self._pure_ok):
+                self.remat.append((self.live_guard, [LIVE]))
+            else:
+                private.add(LIVE)
         private -= self.hoisted
         private -= {n for _, names in self.remat for n in names}
         for p in parts:
@@ -227,6 +243,14 @@ class _Rewriter:
                                      f"'{n}' is the same for the whole block (a shared array "
                                      "or a loop with a barrier) and must not be assigned by "
                                      "the threads", self._first_use(n), "block variable")
+        if self.live_before is not None and private & headers:
+            n = sorted(private & headers)[0]
+            raise self.src.error(
+                KernelSyntaxError, f"'{n}' decides a loop or branch with a barrier and differs "
+                f"between threads, in a kernel whose threads may return early; not supported "
+                f"in @pyhost.kernel '{self.src.name}' (compute '{n}' from blockIdx, blockDim, "
+                f"arguments and constants only, or guard the work with an if instead of "
+                f"returning)", self._first_use(n), "early return")
         self.private = private
         new_body = list(doc)
         for n in sorted(private):
@@ -323,7 +347,27 @@ class _Rewriter:
                         self._thread_pure(st.value, ok):
                     ok |= set(names)
                     out.append((st, names))
+        self._pure_ok = ok
         return out
+
+    def _early_return(self, body):
+        """``if i >= n: return`` at the top of the kernel, before its first barrier: the
+        threads that leave skip the rest (they count as arrived at the barriers, as CUDA
+        treats exited threads): it becomes ``_ph_live = not (i >= n)`` and every later
+        statement of the thread loops runs under ``if _ph_live:``."""
+        self.live_before = None
+        for k, st in enumerate(body):
+            if self.has_sync(st):
+                break
+            if isinstance(st, ast.If) and not st.orelse and len(st.body) == 1 and \
+                    isinstance(st.body[0], ast.Return) and st.body[0].value is None:
+                guard = self._stmt(f"{LIVE} = not (0)", st)
+                guard.value.operand = st.test
+                self.var_types[LIVE] = kt.boolean
+                self.live_before = {id(x) for x in body[:k]} | {id(guard)}
+                self.live_guard = guard
+                return body[:k] + [guard] + body[k + 1:]
+        return body
 
     def _check_parts(self, p):
         if p[0] == "seg":
@@ -443,6 +487,13 @@ class _Rewriter:
 
     def thread_loops(self, stmts):
         limit = self._x_limit(stmts)
+        if self.live_before is not None:   # after an early return: the live threads only
+            pre = [st for st in stmts if id(st) in self.live_before]
+            post = [st for st in stmts if id(st) not in self.live_before]
+            if post:
+                guarded = self._stmt(f"if {LIVE}:\n    pass", post[0])
+                guarded.body = post
+                stmts = pre + [guarded]
         stmts = self._recomputed(stmts) + list(stmts)
         first = stmts[0]
         bx, by, bz = self.block
