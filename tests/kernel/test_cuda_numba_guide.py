@@ -376,3 +376,17 @@ def test_early_return_with_a_per_thread_loop_bound_is_rejected():
     with pytest.raises(KernelError) as info:
         odd[1, 8](np.zeros(8), 6)
     assert "while loop whose condition differs" in str(info.value)
+
+
+def test_float_division_by_zero_follows_numbas_cuda_error_model():
+    def ratio(a, b, out):
+        i = cuda.grid(1)
+        if i < out.shape[0]:
+            out[i] = a[i] / b[i]
+
+    a, b = np.array([1.0, -1.0, 0.0, 6.0]), np.array([0.0, 0.0, 0.0, 3.0])
+    out = np.zeros(4)
+    cuda.jit(ratio)[1, 4](a, b, out)         # inf/nan, as Numba's CUDA target gives
+    assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2]) and out[3] == 2.0
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        cuda.jit(debug=True)(ratio)[1, 4](a, b, out)

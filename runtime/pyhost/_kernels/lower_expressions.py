@@ -208,7 +208,7 @@ class ExpressionLowering:
         if op is ast.Div:
             if not t.is_float:
                 t = kt.f64
-            if b.const is not None and b.const != 0:
+            if (b.const is not None and b.const != 0) or self.unit.error_model == "numpy":
                 return Val(f"({cast(a, t)} / {cast(b, t)})", t, pure=pure, weak=weak)
             sid = self.site(node, ERR_ZERODIV, "division by zero")
             return Val(f"ph_div({cast(a, t)}, {cast(b, t)}, {sid}, ph_err)", t, pure=pure,

@@ -60,6 +60,7 @@ class Unit:
     """Everything generated for one kernel: its body, the funcs it calls, the error sites."""
 
     def __init__(self):
+        self.error_model = "python"   # or "numpy": float / by zero gives inf (translator.py)
         self.specs = {}           # key -> FnResult
         self.spec_names = {}
         self.stack = []           # funcs being translated (recursion detection)

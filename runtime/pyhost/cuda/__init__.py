@@ -256,8 +256,9 @@ class _Configured:
 class CUDADispatcher:
     """A ``@cuda.jit`` kernel: launch with ``k[blocks, threads](args)``."""
 
-    def __init__(self, pyfunc, sigs=None):
+    def __init__(self, pyfunc, sigs=None, debug=False):
         self.py_func = pyfunc
+        self._debug = debug   # float division by zero raises (else inf/nan, as Numba's CUDA)
         functools.update_wrapper(self, pyfunc)
         self._sigs = [_parse_signature(s) for s in sigs] if sigs else None
         self._compiled = {}
@@ -318,7 +319,7 @@ class CUDADispatcher:
                 k = self._compiled.get(key)
                 if k is None:
                     k = _builtins.compile_kernel(self.py_func, list(types), ndim, block, grid,
-                                                 lanes=self._lanes)
+                                                 lanes=self._lanes, debug=self._debug)
                     self._compiled[key] = k
         return k
 
@@ -420,7 +421,8 @@ def jit(func_or_sig=None, device=False, inline=False, debug=False, opt=True, fas
         cache=False, lineinfo=False, **kws):
     """``@cuda.jit``, ``@cuda.jit("void(float32[:])")``, ``@cuda.jit(device=True)``."""
     if callable(func_or_sig) and not isinstance(func_or_sig, str):
-        return DeviceFunction(func_or_sig) if device else CUDADispatcher(func_or_sig)
+        return DeviceFunction(func_or_sig) if device else CUDADispatcher(func_or_sig,
+                                                                          debug=debug)
     sigs = None
     if func_or_sig is not None:
         sigs = [func_or_sig] if _is_one_signature(func_or_sig) else list(func_or_sig)
@@ -428,7 +430,7 @@ def jit(func_or_sig=None, device=False, inline=False, debug=False, opt=True, fas
     def wrap(fn):
         if device:
             return DeviceFunction(fn)
-        return CUDADispatcher(fn, sigs)
+        return CUDADispatcher(fn, sigs, debug=debug)
     return wrap
 
 

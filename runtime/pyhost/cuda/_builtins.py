@@ -477,12 +477,13 @@ def _noinline_scalar_body(tr):
                                                   1)
 
 
-def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True):
+def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True, debug=False):
     """A ``pyhost._kernels.core.Kernel`` for ``pyfunc`` with parameter ``types`` in a launch of
     ``ndim`` dimensions and blocks of shape ``block`` (3 ints); its parameters are followed by
     the grid (three int64). ``grid`` (3 ints): a cooperative kernel (``cuda.cg``) for a launch
     of that grid, run as one group (``_grid.py``). ``lanes=False``: the CPU build runs one
-    index at a time (no direct loop or lanes)."""
+    index at a time (no direct loop or lanes). ``debug``: float division by zero raises
+    ZeroDivisionError (else inf/nan, Numba's CUDA error model)."""
     from .._kernels import core
     from .._kernels.source import FunctionSource
     from .._kernels.translator import check_syntax
@@ -491,6 +492,9 @@ def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True):
     kern._pyfunc = pyfunc
     functools.update_wrapper(kern, pyfunc)
     src = FunctionSource(pyfunc, "kernel")
+    # Numba's CUDA target: float division by zero gives inf/nan, unless debug=True (Python's
+    # ZeroDivisionError); the check would also keep the CPU build from vectorising
+    src.error_model = "python" if debug else "numpy"
     normalize(src.tree)
     check_syntax(src)
     fargs = src.tree.args
