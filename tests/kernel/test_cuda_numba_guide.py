@@ -390,3 +390,35 @@ def test_float_division_by_zero_follows_numbas_cuda_error_model():
     assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2]) and out[3] == 2.0
     with pytest.raises(ZeroDivisionError, match="division by zero"):
         cuda.jit(debug=True)(ratio)[1, 4](a, b, out)
+
+
+def test_loop_bound_read_from_an_array_at_a_uniform_index():
+    @cuda.jit
+    def rounds_from_table(table, out):
+        buf = cuda.shared.array(8, np.int64)
+        tid = cuda.threadIdx.x
+        buf[tid] = 0
+        cuda.syncthreads()
+        for r in range(table[cuda.blockIdx.x]):   # the same for the whole block
+            if tid == r % 8:
+                buf[tid] += 1
+            cuda.syncthreads()
+        out[cuda.grid(1)] = buf[tid]
+
+    table = np.array([3, 10], dtype=np.int64)
+    out = np.zeros(16, dtype=np.int64)
+    rounds_from_table[2, 8](table, out)
+    np.testing.assert_array_equal(out, [1, 1, 1, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1])
+
+
+def test_guvectorize_on_device_arrays_and_vectorize_out():
+    import vectorize as v
+    d = cuda.to_device(np.arange(12.0).reshape(3, 4))
+    means = v.running_mean(d)
+    assert isinstance(means, cuda.DeviceNDArray)
+    np.testing.assert_allclose(means.copy_to_host(),
+                               np.cumsum(np.arange(12.0).reshape(3, 4), axis=1) /
+                               np.arange(1, 5), rtol=1e-12)
+    out = np.zeros(5)
+    assert v.gauss(np.zeros(5), out=out) is out
+    np.testing.assert_allclose(out, 1 / np.sqrt(2 * np.pi), rtol=1e-12)

@@ -4,10 +4,11 @@ barrier the others never reach (CUDA leaves that undefined; the CPU device runs 
 once per block, taken or not by all its threads).
 
 Uniform: constants and globals, the kernel's parameters, ``cuda.blockIdx/blockDim/gridDim``,
-``cuda.gridsize``, array shapes, and locals assigned only uniform values where every thread
-runs alike (not under an ``if``/loop whose test differs between threads); arithmetic, math
-calls and device functions of uniform values. Not uniform: ``cuda.threadIdx``, ``cuda.grid``,
-array elements (memory the threads write), atomics and random draws.
+``cuda.gridsize``, array shapes, array elements at a uniform index (every thread reads the same
+one), and locals assigned only uniform values where every thread runs alike (not under an
+``if``/loop whose test differs between threads); arithmetic, math calls and device functions of
+uniform values. Not uniform: ``cuda.threadIdx``, ``cuda.grid``, elements at other indices,
+atomics and random draws.
 """
 import ast
 
@@ -87,7 +88,8 @@ class Uniformity:
                 return self.is_uniform(v) and self.is_uniform(node.slice)
             if isinstance(v, ast.Name) and v.id not in self.locals:   # a global tuple
                 return self.is_uniform(node.slice)
-            return False
+            # an element every thread reads at the same index (sizes[0], tiles[blockIdx.x])
+            return isinstance(v, ast.Name) and self.is_uniform(node.slice)
         if isinstance(node, ast.Call):
             obj = self.resolve(self.src, node.func)
             if obj is None or obj in self.thread_dependent or \
