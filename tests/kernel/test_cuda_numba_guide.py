@@ -422,3 +422,14 @@ def test_guvectorize_on_device_arrays_and_vectorize_out():
     out = np.zeros(5)
     assert v.gauss(np.zeros(5), out=out) is out
     np.testing.assert_allclose(out, 1 / np.sqrt(2 * np.pi), rtol=1e-12)
+
+
+def test_library_python_functions_are_not_taken_for_helpers():
+    @cuda.jit
+    def uses_linspace(a):
+        a[0] = np.linspace(0, 1, 3)  # not a kernel function
+
+    with pytest.raises(KernelError) as info:
+        uses_linspace[1, 1](np.zeros(3))
+    msg = str(info.value)
+    assert "call to linspace() is not supported" in msg and "not a kernel function" in msg

@@ -14,6 +14,8 @@ from .typing_rules import (TupleT, Val, _promote_small, _tname, arith_type, bool
 _HELPERS = {}   # python function -> its core.Func
 # core.Func, set by core.py when it is imported (core imports this module, not the reverse)
 HELPER_CLASS = None
+# functions of these packages are not the user's helpers (np.linspace is a Python function)
+_LIBRARY_MODULES = {"numpy", "numba", "math", "builtins", "pyhost", "scipy"}
 
 
 def _plain_helper(obj):
@@ -21,7 +23,8 @@ def _plain_helper(obj):
     kernel: translated as a ``@pyhost.func`` (Numba compiles such helpers for the GPU too)."""
     import types
     py = obj if isinstance(obj, types.FunctionType) else getattr(obj, "py_func", None)
-    if not isinstance(py, types.FunctionType) or HELPER_CLASS is None:
+    if not isinstance(py, types.FunctionType) or HELPER_CLASS is None or \
+            (py.__module__ or "").split(".")[0] in _LIBRARY_MODULES:
         return None
     func = _HELPERS.get(py)
     if func is None:
