@@ -433,3 +433,44 @@ def test_library_python_functions_are_not_taken_for_helpers():
         uses_linspace[1, 1](np.zeros(3))
     msg = str(info.value)
     assert "call to linspace() is not supported" in msg and "not a kernel function" in msg
+
+
+@cuda.jit
+def _heat(buf_0, buf_1, timesteps, k):
+    """The guide's cooperative-groups heat equation, as written there: an early return, then
+    one grid.sync() per time step, the buffers swapped by a branch."""
+    i = cuda.grid(1)
+    if i >= len(buf_0):
+        return
+    grid = cuda.cg.this_grid()
+    for step in range(timesteps):
+        if (step % 2) == 0:
+            data = buf_0
+            next_data = buf_1
+        else:
+            data = buf_1
+            next_data = buf_0
+        curr_temp = data[i]
+        if i == 0:
+            next_temp = curr_temp + k * (data[i + 1] - (2 * curr_temp))
+        elif i == len(data) - 1:
+            next_temp = curr_temp + k * (data[i - 1] - (2 * curr_temp))
+        else:
+            next_temp = curr_temp + k * (data[i - 1] - (2 * curr_temp) + data[i + 1])
+        next_data[i] = next_temp
+        grid.sync()
+
+
+def test_guides_heat_equation_with_grid_sync_runs_as_written():
+    data = np.zeros(301, dtype=np.float32)
+    data[150] = 10000
+    buf_0 = cuda.to_device(data)
+    buf_1 = cuda.device_array_like(buf_0)
+    _heat.forall(len(data))(buf_0, buf_1, 1000, 0.25)
+    x, y, k = data.copy(), np.zeros_like(data), np.float32(0.25)
+    for step in range(1000):
+        src, dst = (x, y) if step % 2 == 0 else (y, x)
+        dst[0] = src[0] + k * (src[1] - 2 * src[0])
+        dst[-1] = src[-1] + k * (src[-2] - 2 * src[-1])
+        dst[1:-1] = src[1:-1] + k * (src[:-2] - 2 * src[1:-1] + src[2:])
+    np.testing.assert_allclose(buf_0.copy_to_host(), x, rtol=1e-6, atol=1e-6)
