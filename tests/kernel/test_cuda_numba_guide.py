@@ -66,23 +66,68 @@ def test_if_else_with_barriers_on_block_index():
     np.testing.assert_array_equal(out, expect.reshape(-1))
 
 
-def test_barrier_under_thread_dependent_condition_is_rejected():
+def test_barrier_under_a_test_that_differs_between_threads_fails_at_run_time():
     @cuda.jit
     def diverges(a):
         buf = cuda.shared.array(32, np.float32)
         buf[cuda.threadIdx.x] = a[cuda.grid(1)]
         n = cuda.threadIdx.x * 2
-        while n < 32:
+        while n < 32:  # the divergent loop
             n += 1
-            cuda.syncthreads()  # the divergent barrier
+            cuda.syncthreads()
         a[cuda.grid(1)] = buf[0]
 
-    with pytest.raises(KernelError) as info:
+    with pytest.raises(ValueError) as info:
         diverges[2, 32](np.zeros(64, dtype=np.float32))
     msg = str(info.value)
-    assert "inside a while loop whose condition differs between the threads" in msg
-    assert "the divergent barrier" in msg and f"{__file__}:" in msg
-    assert "move the barrier out" in msg
+    assert "the threads of a block disagree on the test of this branch or loop" in msg
+    assert "the divergent loop" in msg and f"{__file__}:" in msg
+    assert "make the test the same for every thread of the block, or move the barrier out" in msg
+
+
+def test_barrier_in_a_for_over_a_range_per_thread_is_rejected():
+    @cuda.jit
+    def per_thread_range(a):
+        for k in range(cuda.threadIdx.x):
+            cuda.syncthreads()  # the rejected barrier
+        a[cuda.grid(1)] = 1.0
+
+    with pytest.raises(KernelError) as info:
+        per_thread_range[1, 4](np.zeros(4))
+    msg = str(info.value)
+    assert "cuda.syncthreads() inside a for loop whose condition differs between the " \
+           "threads of a block ('range(cuda.threadIdx.x)' depends on threadIdx" in msg
+    assert "the rejected barrier" in msg
+
+
+def test_guides_array_sum_with_its_barriers_inside_if_tid_lt_size():
+    """The guide's shared-memory reduction as written: everything under 'if tid < size:'."""
+    from pyhost.cuda import int32
+    nelem = 16
+
+    @cuda.jit
+    def array_sum(data):
+        tid = cuda.threadIdx.x
+        size = len(data)
+        if tid < size:
+            i = cuda.grid(1)
+            shr = cuda.shared.array(nelem, int32)
+            shr[tid] = data[i]
+            cuda.syncthreads()
+            s = 1
+            while s < cuda.blockDim.x:
+                if tid % (2 * s) == 0:
+                    shr[tid] += shr[tid + s]
+                s *= 2
+                cuda.syncthreads()
+            if tid == 0:
+                data[tid] = shr[tid]
+
+    a = np.arange(nelem, dtype=np.int32)
+    array_sum[1, nelem](a)
+    assert a[0] == np.arange(nelem).sum()
+    with pytest.raises(ValueError, match="disagree on the test"):   # 16 threads, 8 elements
+        array_sum[1, nelem](np.arange(8, dtype=np.int32))
 
 
 # ---- 2. cooperative groups ------------------------------------------------------------------
@@ -310,21 +355,23 @@ def test_nvrtc_compiles_the_programs_kernels(native, program):
         assert f".entry ph_k_{cname}(" in ptx, name
 
 
-def test_grid_sync_under_a_per_thread_condition_is_rejected():
+def test_grid_sync_under_a_per_thread_condition_fails_at_run_time():
     @cuda.jit
     def starts_only(flags, out):
         i = cuda.grid(1)
         g = cuda.cg.this_grid()
-        if flags[i] == 1:
+        if flags[i] == 1:  # only the threads that start a session
             out[i] = i
-            g.sync()  # only the threads that start a session
+            g.sync()
         out[i] += 1
 
-    with pytest.raises(KernelError) as info:
-        starts_only[2, 8](np.ones(16, dtype=np.int64), np.zeros(16, dtype=np.int64))
+    out = np.zeros(16, dtype=np.int64)
+    starts_only[2, 8](np.ones(16, dtype=np.int64), out)      # all take it alike: runs
+    np.testing.assert_array_equal(out, np.arange(16) + 1)
+    with pytest.raises(ValueError) as info:
+        starts_only[2, 8](np.arange(16, dtype=np.int64) % 2, out)
     msg = str(info.value)
-    assert "grid.sync() inside an if whose condition differs between the threads of the " \
-           "launch ('flags[i] == 1' depends on threadIdx, blockIdx" in msg
+    assert "the threads of a launch disagree on the test" in msg
     assert "only the threads that start a session" in msg and f"{__file__}:" in msg
 
 
@@ -361,7 +408,7 @@ def test_guides_shared_memory_matmul_with_early_return_runs_as_written():
     np.testing.assert_allclose(c, a @ b, rtol=1e-5)
 
 
-def test_early_return_with_a_per_thread_loop_bound_is_rejected():
+def test_early_return_then_a_loop_bound_per_thread_fails_at_run_time():
     @cuda.jit
     def odd(a, n):
         i = cuda.grid(1)
@@ -373,9 +420,8 @@ def test_early_return_with_a_per_thread_loop_bound_is_rejected():
             cuda.syncthreads()
         a[i] = k
 
-    with pytest.raises(KernelError) as info:
+    with pytest.raises(ValueError, match="disagree on the test"):
         odd[1, 8](np.zeros(8), 6)
-    assert "while loop whose condition differs" in str(info.value)
 
 
 def test_float_division_by_zero_follows_numbas_cuda_error_model():

@@ -22,6 +22,7 @@ TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"
 LOCAL_ARRAY = "_ph_local_array"
 LIVE = "_ph_live"   # False for a thread that returned before the first barrier
+AGREE = "_ph_agree"  # the run-time check that the threads of a block took a branch alike
 
 
 def _resolve(src, node):
@@ -64,6 +65,7 @@ class _Rewriter:
         self.shared = b._shared_array
         self.params = {a.arg for a in src.tree.args.args}
         self.uniform = Uniformity(src, _resolve, grid=grid)
+        self.checked_tests = {}   # _ph_cN -> the test of an if/while checked at run time
 
     def reject(self, node, construct, hint):
         return self.src.reject(construct, node, hint)
@@ -102,14 +104,26 @@ class _Rewriter:
             elif self.has_sync(s):
                 if isinstance(s, (ast.For, ast.While, ast.If)) and not (
                         isinstance(s, (ast.For, ast.While)) and s.orelse):
-                    self.check_uniform(s)
                     if cur:
                         parts.append(("seg", cur))
                     cur = []
+                    test = s.iter if isinstance(s, ast.For) else s.test
+                    checked = None
+                    if not self.uniform.is_uniform(test):
+                        if isinstance(s, ast.For):
+                            self.check_uniform(s)   # raises: a range per thread
+                        checked = self.agreement(s)
+                        parts.append(checked)
+                        s = copy.copy(s)
+                        s.test = ast.copy_location(ast.Name(id=checked[2], ctx=ast.Load()),
+                                                   s.test)
                     if isinstance(s, ast.If):
                         parts.append(("if", s, self.split(s.body), self.split(s.orelse)))
                     else:
-                        parts.append(("for", s, self.split(s.body)))
+                        body = self.split(s.body)
+                        if checked is not None:   # tested again after each round
+                            body.append(self.agreement(s, checked[2]))
+                        parts.append(("for", s, body))
                 else:
                     call = _calls_to(self.src, s, self.sync)[0]
                     raise self.reject(call, "cuda.syncthreads() inside " +
@@ -122,6 +136,22 @@ class _Rewriter:
         if cur:
             parts.append(("seg", cur))
         return parts
+
+    def agreement(self, s, name=None):
+        """A segment that computes the test of ``s`` (an if/while holding a barrier, its test
+        not provably the same for the block) per thread, and checks that every thread got
+        thread 0's value: where they differ the launch fails with ValueError at this line;
+        the block then follows thread 0's value. ('seg', stmts, the test's variable)"""
+        if name is None:
+            self.n_checked = getattr(self, "n_checked", 0) + 1
+            name = f"_ph_c{self.n_checked}"
+            self.var_types[name] = kt.boolean
+            self.checked_tests[name] = s.test
+        test = self.checked_tests[name]
+        assign = self._stmt(f"{name} = bool(0)", test)
+        assign.value.args[0] = copy.deepcopy(test)
+        agree = self._stmt(f"{AGREE}({name} == _ph_pv_{name}[0])", test)
+        return ("seg", [assign, agree], name)
 
     def _barrier_name(self, call):
         from ._grid import grid_sync
@@ -243,8 +273,9 @@ class _Rewriter:
                                      f"'{n}' is the same for the whole block (a shared array "
                                      "or a loop with a barrier) and must not be assigned by "
                                      "the threads", self._first_use(n), "block variable")
-        if self.live_before is not None and private & headers:
-            n = sorted(private & headers)[0]
+        risky = private & headers - set(self.checked_tests)
+        if self.live_before is not None and risky:
+            n = sorted(risky)[0]
             raise self.src.error(
                 KernelSyntaxError, f"'{n}' decides a loop or branch with a barrier and differs "
                 f"between threads, in a kernel whose threads may return early; not supported "
@@ -559,4 +590,5 @@ def rewrite(src, var_types, block, grid=False):
     cooperative launch, _grid.py); returns it."""
     from . import _builtins as b
     src.closure[LOCAL_ARRAY] = b._local_array
+    src.closure[AGREE] = b.threads_agree
     return _Rewriter(src, var_types, block, grid).run()

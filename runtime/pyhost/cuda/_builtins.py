@@ -418,6 +418,26 @@ def lower_syncthreads(tr, node, label):
                         "device")
 
 
+def threads_agree(same):
+    """Inserted by ``_blocks.py`` before an if/while that holds a barrier and whose test is not
+    provably the same for every thread: fails the launch where a thread's test differs from
+    thread 0's."""
+
+
+@intrinsic(threads_agree, name="cuda.syncthreads (branch check)")
+def lower_threads_agree(tr, node, label):
+    (same,) = tr.call_args(node, 1, "threads_agree(same)")
+    group = "launch" if _grid_mode() else "block"
+    sid = tr.site(node, ki.ERR_VALUE,
+                  f"the threads of a {group} disagree on the test of this branch or loop, "
+                  f"which holds a barrier: some would wait at a barrier the others never "
+                  f"reach (make the test the same for every thread of the {group}, or move the "
+                  f"barrier out)")
+    tr.emit(f"if (!({same.code})) ph_fail(ph_err, {sid});")
+    tr.impure = True
+    return Val("((void)0)", None)
+
+
 def _lower_grid_sync(tr, node, label):
     if getattr(_ctx, "mode", None) == "infer":
         return Val("((void)0)", None)
