@@ -5,10 +5,11 @@ implementations do).
 The body is cut at each ``cuda.syncthreads()``: the statements between two barriers (a segment)
 run for every thread of the block in turn (``for tz, ty, tx``) before the next segment starts.
 A ``for``/``while`` loop or an ``if`` holding a barrier stays a loop or branch of the block: its
-test must be the same for every thread, as CUDA requires (``_uniform.py`` checks it; thread 0's
-value is used). Shared arrays become one stack array per block; a variable that lives across a
+test must be the same for every thread, as CUDA requires. Where ``_uniform.py`` cannot prove it,
+each thread computes the test and the launch fails where one differs from thread 0's
+(``agreement``); the block follows thread 0's value. Shared arrays become one stack array per block; a variable that lives across a
 barrier becomes an array with one element per thread (its type from a first typing pass). What
-cannot be cut this way (a barrier under a test that differs between threads, ``return``,
+cannot be cut this way (a ``for`` whose range differs per thread, ``return`` after a barrier,
 ``break`` or ``continue`` out of a segment) is rejected with its line. A cooperative kernel
 (``_grid.py``) is cut the same way with the whole launch as the block.
 """
