@@ -7,6 +7,12 @@ Programs (scripts/numba_cuda):
                are @jit functions) in a prange over the same states
   matmul       C = A @ B, float32, one thread per element (matmul.py's plain kernel) and the
                tiled shared-memory kernel; @njit: prange over rows, the same k loop
+  guide        (--guide) the round-two programs against @njit(parallel=True) equivalents, in
+               interleaved rounds (bench/timing.py), each ratio paired within its round:
+               the shared-memory tree reduction (tree_reduction.py) and cuda.reduce against a
+               prange sum, the cooperative dependent-row updates (grid_sync.py, one grid sync
+               per row) against a prange per row, and a @cuda.vectorize ufunc (vectorize.py)
+               against a prange loop of the same formula
 Times: best of --repeat runs after a warm-up (compile excluded); the simulator runs a smaller
 problem once (it is orders of magnitude slower) and its time is scaled by the work.
 
@@ -94,13 +100,98 @@ def njit_versions():
     return pi_njit, matmul_njit
 
 
+def guide(opts):
+    """The round-two programs against @njit(parallel=True), paired in interleaved rounds."""
+    sys.path.insert(0, HERE)
+    from numba import njit, prange
+    from timing import interleaved_rounds, paired_ratio
+    import cuda_reduce
+    import grid_sync
+    import tree_reduction
+    import vectorize
+
+    @njit(parallel=True)
+    def sum_njit(a):
+        acc = 0.0
+        for i in prange(a.shape[0]):
+            acc += a[i]
+        return acc
+
+    @njit(parallel=True)
+    def rows_njit(m):
+        rows, cols = m.shape
+        for row in range(1, rows):
+            for col in prange(cols):
+                m[row, col] = m[row - 1, cols - 1 - col] + 1 + row % 2
+
+    @njit(parallel=True)
+    def rel_diff_njit(a, b):   # a new result per call, as a ufunc call gives
+        out = np.empty_like(a)
+        for i in prange(a.shape[0]):
+            out[i] = abs(a[i] - b[i]) / (abs(a[i]) + abs(b[i]) + np.float32(1e-9))
+        return out
+
+    n = 1_000_000 if opts.quick else 4_000_000
+    rng = np.random.default_rng(0)
+    data = rng.random(n)
+    tpb = tree_reduction.TPB
+    partial = np.zeros((n + tpb - 1) // tpb)
+
+    def tree():
+        tree_reduction.block_sums_while[partial.size, tpb](data, partial)
+        return partial.sum()
+    rows, cols, bdim = 1024, 1024, 32
+    m1 = np.zeros((rows, cols), dtype=np.int32)
+    m2 = np.zeros_like(m1)
+
+    def coop():
+        grid_sync.mirrored_rows[cols // bdim, bdim](m1)
+    a32, b32 = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    cases = {
+        "reduction": {"pyhost.cuda tree_reduction": tree,
+                      "pyhost.cuda cuda.reduce": lambda: cuda_reduce.sum_reduce(data),
+                      "numba @njit(parallel)": lambda: sum_njit(data)},
+        "cooperative rows": {"pyhost.cuda grid_sync": coop,
+                             "numba @njit(parallel)": lambda: rows_njit(m2)},
+        "vectorize": {"pyhost.cuda @cuda.vectorize": lambda: vectorize.rel_diff(a32, b32),
+                      "numba @njit(parallel)": lambda: rel_diff_njit(a32, b32)},
+    }
+    sizes = {"reduction": f"{n / 1e6:.0f}M f64", "cooperative rows": f"{rows}x{cols} i32",
+             "vectorize": f"{n / 1e6:.0f}M f32"}
+    rows_out = []
+    for case, fns in cases.items():
+        times = interleaved_rounds(fns, repeat=opts.repeat, warm=1)
+        peer = times["numba @njit(parallel)"]
+        for name, ts in times.items():
+            med = sorted(ts)[len(ts) // 2]
+            line = f"{case:17} {sizes[case]:12} {name:30} median {med * 1e3:8.2f} ms"
+            if name != "numba @njit(parallel)":
+                r, lo, hi = paired_ratio(peer, ts)
+                lo_all, hi_all = min(p / t for p, t in zip(peer, ts)), \
+                    max(p / t for p, t in zip(peer, ts))
+                line += (f"  numba/pyhost paired {r:.2f} (quartiles {lo:.2f}-{hi:.2f}, "
+                         f"range {lo_all:.2f}-{hi_all:.2f})")
+            print(line, flush=True)
+            rows_out.append(dict(program=case, size=sizes[case], runner=name,
+                                 median_s=med, rounds=ts))
+    return rows_out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json")
     ap.add_argument("--no-sim", action="store_true")
+    ap.add_argument("--guide", action="store_true",
+                    help="only the round-two programs against @njit(parallel) (paired ratios)")
     opts = ap.parse_args()
+    if opts.guide:
+        rows = guide(opts)
+        if opts.json:
+            with open(opts.json, "w") as f:
+                json.dump(rows, f, indent=1)
+        return
     import pi
     import matmul
     from pyhost.cuda.random import create_xoroshiro128p_states

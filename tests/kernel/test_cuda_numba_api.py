@@ -94,21 +94,23 @@ def test_xoroshiro_streams_match_numba(tmp_path):
     np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)        # normals: libm ulps
 
 
-def test_barrier_inside_if_is_rejected_with_the_line():
+def test_barrier_inside_an_if_the_threads_take_differently_fails_with_the_line():
     @cuda.jit
     def uses_shared(a):
         buf = cuda.shared.array(32, np.float32)
         buf[cuda.threadIdx.x] = a[cuda.grid(1)]
-        if cuda.threadIdx.x < 16:
-            cuda.syncthreads()  # the rejected line
+        if cuda.threadIdx.x < 16:  # the checked line
+            cuda.syncthreads()
         a[cuda.grid(1)] = buf[0]
 
     a = np.zeros(64, dtype=np.float32)
-    with pytest.raises(KernelError) as info:
+    with pytest.raises(ValueError) as info:
         uses_shared[2, 32](a)
     msg = str(info.value)
-    assert "cuda.syncthreads() inside if" in msg and "the rejected line" in msg
-    assert f"{__file__}:" in msg
+    assert "the threads of a block disagree on the test of this branch or loop, which holds " \
+           "a barrier" in msg
+    assert "the checked line" in msg and f"{__file__}:" in msg
+    uses_shared[2, 16](np.zeros(32, dtype=np.float32))   # all 16 threads take it: runs
 
 
 def test_shared_memory_matmul_and_tree_reduction():
@@ -249,7 +251,7 @@ def test_3d_indices_and_block_mode_3d():
     np.testing.assert_array_equal(out2, mz * 10000 + my * 100 + mx)
 
 
-def test_return_across_barrier_is_rejected():
+def test_early_return_before_barriers_and_return_after_one():
     @cuda.jit
     def early(a):
         i = cuda.grid(1)
@@ -258,5 +260,17 @@ def test_return_across_barrier_is_rejected():
         cuda.syncthreads()
         a[i] = 1.0
 
+    a = np.zeros(6)
+    early[2, 4](a)     # threads 6 and 7 leave; the others pass the barrier
+    assert (a == 1.0).all()
+
+    @cuda.jit
+    def late(a):
+        i = cuda.grid(1)
+        cuda.syncthreads()
+        if i >= a.size:
+            return
+        a[i] = 1.0
+
     with pytest.raises(KernelError, match="return in a kernel with cuda.syncthreads"):
-        early[1, 4](np.zeros(4))
+        late[1, 4](np.zeros(4))

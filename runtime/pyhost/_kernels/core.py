@@ -5,6 +5,7 @@ import os
 
 from . import builtins as kb
 from . import device as kdev
+from . import lower_expressions as _lower_expressions
 from . import types as kt
 from .errors import KernelError, KernelLaunchError, KernelTypeError
 from .translator import (ERROR_KINDS, FunctionSource, _Unresolved, check_syntax,
@@ -78,6 +79,10 @@ class Func:
 
     def __repr__(self):
         return f"<pyhost.func {self.__name__}>"
+
+
+# plain functions and Numba @jit helpers called from kernels become Funcs (lower_expressions.py)
+_lower_expressions.HELPER_CLASS = Func
 
 
 class _RefArray:
@@ -268,7 +273,10 @@ class Kernel:
             if dev == "cuda":
                 compile_fn, source = mod.compile_cuda, tr.full_source
             else:
-                compile_fn, source = mod.compile_cpu, tr.cpu_source(lanes_wanted())
+                # _ph_lanes: a kernel whose own shape suits the scalar loop better (pyhost.cuda's
+                # reduce: one serial loop per index over a contiguous chunk)
+                compile_fn, source = mod.compile_cpu, tr.cpu_source(
+                    lanes_wanted() and getattr(self, "_ph_lanes", True))
             try:
                 k = compile_fn(tr.name, tr.cname, source, params)
             except RuntimeError as exc:

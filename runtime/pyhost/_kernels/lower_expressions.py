@@ -11,6 +11,27 @@ from .typing_rules import (TupleT, Val, _promote_small, _tname, arith_type, bool
                            render_const)
 
 
+_HELPERS = {}   # python function -> its core.Func
+# core.Func, set by core.py when it is imported (core imports this module, not the reverse)
+HELPER_CLASS = None
+# functions of these packages are not the user's helpers (np.linspace is a Python function)
+_LIBRARY_MODULES = {"numpy", "numba", "math", "builtins", "pyhost", "scipy"}
+
+
+def _plain_helper(obj):
+    """A plain Python function, or a Numba ``@jit`` dispatcher (its ``py_func``), called from a
+    kernel: translated as a ``@pyhost.func`` (Numba compiles such helpers for the GPU too)."""
+    import types
+    py = obj if isinstance(obj, types.FunctionType) else getattr(obj, "py_func", None)
+    if not isinstance(py, types.FunctionType) or HELPER_CLASS is None or \
+            (py.__module__ or "").split(".")[0] in _LIBRARY_MODULES:
+        return None
+    func = _HELPERS.get(py)
+    if func is None:
+        func = _HELPERS[py] = HELPER_CLASS(py)
+    return func
+
+
 class ExpressionLowering:
     """Expression methods of FnTranslator (which holds the state they use)."""
 
@@ -97,7 +118,8 @@ class ExpressionLowering:
 
     def expr_Subscript(self, node):
         if isinstance(node.value, ast.Attribute) and node.value.attr == "shape" or \
-                not isinstance(node.value, (ast.Name, ast.Attribute)):
+                not isinstance(node.value, (ast.Name, ast.Attribute)) or \
+                self._is_global_tuple(node.value):
             base = self.expr(node.value)
             if isinstance(base.type, TupleT):
                 if not (isinstance(node.slice, ast.Constant) and
@@ -109,6 +131,20 @@ class ExpressionLowering:
                 return base.elts[k]
         arr, idx = self.subscript_parts(node)
         return self.load_element(arr, idx, node)
+
+    def _is_global_tuple(self, node):
+        """``COEFFS[1]`` with COEFFS a module-level tuple of numbers."""
+        if isinstance(node, ast.Name) and node.id in self.local_set:
+            return False
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.local_set:
+            return False
+        try:
+            return isinstance(self.resolve_object(node), tuple)
+        except Exception:  # noqa: BLE001 - not a global: the usual error comes later
+            return False
 
     def expr_UnaryOp(self, node):
         v = self.expr(node.operand)
@@ -175,7 +211,7 @@ class ExpressionLowering:
         if op is ast.Div:
             if not t.is_float:
                 t = kt.f64
-            if b.const is not None and b.const != 0:
+            if (b.const is not None and b.const != 0) or self.unit.error_model == "numpy":
                 return Val(f"({cast(a, t)} / {cast(b, t)})", t, pure=pure, weak=weak)
             sid = self.site(node, ERR_ZERODIV, "division by zero")
             return Val(f"ph_div({cast(a, t)}, {cast(b, t)}, {sid}, ph_err)", t, pure=pure,
@@ -363,6 +399,9 @@ class ExpressionLowering:
         entry = intrinsics.lookup(obj)
         if entry is not None and entry.lower is not None:
             return self.call_intrinsic(entry, node, label)
+        helper = _plain_helper(obj)
+        if helper is not None:
+            return self.call_func(helper, node)
         name = getattr(obj, "__name__", label)
         raise self.src.reject(f"call to {name}()", node,
                               "kernels may call math functions, min/max/abs, int/float/bool, "

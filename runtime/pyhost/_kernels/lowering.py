@@ -25,6 +25,21 @@ from .syntax import _construct_name
 from .typing_rules import TupleT, TypeAcc, Val, _tname, ctype, mangle, render_const
 
 
+_NUMPY_SCALARS = {"float32": kt.f32, "float64": kt.f64, "int32": kt.i32, "int64": kt.i64,
+                  "uint32": kt.u32, "uint8": kt.u8, "bool": kt.boolean,
+                  "int8": kt.i32, "int16": kt.i32, "uint16": kt.u32}
+
+
+def _numpy_scalar_type(obj):
+    """The kernel type of a numpy scalar (np.int64(5)...), else None (no numpy import: duck
+    typing on numpy.generic's dtype and item())."""
+    dtype = getattr(obj, "dtype", None)
+    if dtype is None or not hasattr(obj, "item") or getattr(obj, "shape", None) != () or \
+            type(obj).__module__ != "numpy":
+        return None
+    return _NUMPY_SCALARS.get(getattr(dtype, "name", None))
+
+
 def _assigned_names(fn):
     return list(dict.fromkeys(assignment_targets(fn)))
 
@@ -45,6 +60,7 @@ class Unit:
     """Everything generated for one kernel: its body, the funcs it calls, the error sites."""
 
     def __init__(self):
+        self.error_model = "python"   # or "numpy": float / by zero gives inf (translator.py)
         self.specs = {}           # key -> FnResult
         self.spec_names = {}
         self.stack = []           # funcs being translated (recursion detection)
@@ -229,7 +245,8 @@ class FnTranslator(StatementLowering, ExpressionLowering):
             self.out.lines.append("  " * extra_indent + line)
 
     def comment(self, node):
-        text = self.src.line_text(node).strip()
+        # a line continued with a backslash would continue the C++ comment over the next line
+        text = self.src.line_text(node).strip().rstrip("\\").rstrip()
         self.emit(f"// {self.src.filename.rsplit('/', 1)[-1]}:{self.src.lineno(node)}  "
                   f"{text.replace('*/', '* /')}")
 
@@ -320,6 +337,15 @@ class FnTranslator(StatementLowering, ExpressionLowering):
         obj = self.lookup_global(name, node)
         return self.object_value(obj, node)
 
+    def _const_tuple(self, obj, node):
+        elts = []
+        for v in obj:
+            if isinstance(v, tuple):
+                raise self.err(f"'{ast.unparse(node)}' is a nested tuple; kernels take tuples "
+                               "of numbers", node, "nested tuple")
+            elts.append(self.object_value(v, node))
+        return Val(None, TupleT([e.type for e in elts]), elts=elts)
+
     def object_value(self, obj, node):
         if isinstance(obj, bool):
             return Val(render_const(obj, kt.boolean), kt.boolean, const=obj, simple=True)
@@ -329,6 +355,14 @@ class FnTranslator(StatementLowering, ExpressionLowering):
             return Val(render_const(obj, kt.i64), kt.i64, const=obj, weak=True, simple=True)
         if isinstance(obj, float):
             return Val(render_const(obj, kt.f64), kt.f64, const=obj, weak=True, simple=True)
+        t = _numpy_scalar_type(obj)
+        if t is not None:   # np.int64(3600), np.float32(0.5): a typed constant, as Numba freezes
+            value = obj.item()
+            # ints fold as constants; a float32 does not (folding runs in Python's f64)
+            return Val(render_const(value, t), t, const=None if t.is_float else value,
+                       simple=True)
+        if isinstance(obj, tuple):  # a global tuple of numbers: a tuple of constants
+            return Val(None, TupleT([]), elts=[]) if not obj else self._const_tuple(obj, node)
         hook = getattr(type(obj), "_kernel_lower_value", None)  # e.g. pyhost.cuda.threadIdx.x
         if hook is not None:
             return hook(obj, self, node)

@@ -53,6 +53,9 @@ def _sanitize(name):
 
 def translate_kernel(src, param_types):
     unit = Unit()
+    # "numpy": float division by zero gives inf/nan as in NumPy (pyhost.cuda, as Numba's CUDA
+    # target compiles kernels), "python" (the default): ZeroDivisionError
+    unit.error_model = getattr(src, "error_model", "python")
     base = _sanitize(src.name)
     body_name = f"ph_body_{base}"
     scalar = FnTranslator(unit, src, param_types, kernel=True, cname=body_name)

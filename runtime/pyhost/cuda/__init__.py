@@ -20,10 +20,16 @@ from .._kernels.errors import KernelError, KernelLaunchError, KernelTypeError  #
 from . import _builtins
 from ._builtins import (grid, gridsize, threadIdx, blockIdx, blockDim, gridDim,  # noqa: F401
                         atomic, local, shared, syncthreads, const)
+from . import _types
+from ._grid import cg  # noqa: F401
+from . import _ufuncs  # noqa: F401 - np.sin(x, out)... in kernels
+from ._types import (void, float32, float64, double, int32, int64, intp, uint32,  # noqa: F401
+                     uint8, boolean, f4, f8, i4, i8, u4, u1, b1)
 
 __all__ = ["jit", "grid", "gridsize", "threadIdx", "blockIdx", "blockDim", "gridDim", "atomic",
-           "local", "shared", "syncthreads", "const", "to_device", "device_array",
-           "device_array_like", "synchronize", "is_available", "random", "DeviceNDArray"]
+           "local", "shared", "syncthreads", "const", "cg", "to_device", "device_array",
+           "device_array_like", "synchronize", "is_available", "random", "DeviceNDArray",
+           "reduce", "vectorize", "guvectorize", *_types.TYPE_NAMES]
 
 _DTYPES = {np.dtype(np.float32): kt.f32, np.dtype(np.float64): kt.f64,
            np.dtype(np.int32): kt.i32, np.dtype(np.int64): kt.i64,
@@ -52,7 +58,8 @@ def synchronize():
 
 class DeviceNDArray:
     """``cuda.to_device`` / ``cuda.device_array``: a numpy array kept for the kernels (on the
-    CPU device it is host memory, launches use it in place)."""
+    CPU device it is host memory, launches use it in place). As Numba's: ``d[i]`` gives a host
+    scalar, slices give device views, iteration gives what indexing does."""
 
     def __init__(self, array, is_states=False):
         self._a = array
@@ -63,6 +70,7 @@ class DeviceNDArray:
     ndim = property(lambda self: len(self.shape))
     dtype = property(lambda self: self._a.dtype)
     nbytes = property(lambda self: self._a.nbytes)
+    strides = property(lambda self: self._a.strides)
 
     def __len__(self):
         return self.shape[0]
@@ -76,14 +84,33 @@ class DeviceNDArray:
     def copy_to_device(self, ary, stream=0):
         np.copyto(self._a, ary._a if isinstance(ary, DeviceNDArray) else np.asarray(ary))
 
+    def is_c_contiguous(self):
+        return self._a.flags.c_contiguous
+
+    def reshape(self, *shape, order="C"):
+        return DeviceNDArray(self._a.reshape(*shape, order=order))
+
+    def ravel(self, order="C"):
+        return DeviceNDArray(self._a.ravel(order=order))
+
     def __array__(self, dtype=None, copy=None):
         return self._a if dtype is None else self._a.astype(dtype)
 
     def __getitem__(self, index):
-        return DeviceNDArray(self._a[index]) if not self._is_states else self._a[index]
+        if self._is_states:
+            return self._a[index]
+        item = self._a[index]
+        return DeviceNDArray(item) if isinstance(item, np.ndarray) else item
 
     def __setitem__(self, index, value):
-        self._a[index] = value
+        self._a[index] = value._a if isinstance(value, DeviceNDArray) else value
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __str__(self):
+        return str(self._a)
 
     def __repr__(self):
         return f"<pyhost.cuda.DeviceNDArray shape={self.shape} dtype={self.dtype}>"
@@ -152,7 +179,7 @@ def _parse_type(text):
     ndim = 0
     if text.endswith("]"):
         base, _, dims = text.partition("[")
-        ndim = dims.count(":")
+        ndim = dims.count(",") + 1
         text = base.strip()
     t = _SIG_NAMES.get(text)
     if t is None:
@@ -161,9 +188,18 @@ def _parse_type(text):
 
 
 def _parse_signature(sig):
-    """``"void(float32[:], int64)"`` -> [types]."""
+    """``"void(float32[:], int64)"``, ``void(float32[:], int64)`` or a tuple of types
+    ``(float32[:], int64)`` -> (types)."""
+    if isinstance(sig, _types.Signature):
+        sig = sig.args
+    if isinstance(sig, (tuple, list)):
+        out = [_types.to_kernel_type(t) for t in sig]
+        if any(t is None for t in out):
+            raise TypeError(f"a signature tuple holds types such as int32[:, ::1], got {sig!r}")
+        return tuple(out)
     if not isinstance(sig, str):
-        raise TypeError("signatures are strings here, e.g. \"void(float32[:], float32[:])\"")
+        raise TypeError("signatures are strings (\"void(float32[:], float32[:])\"), "
+                        "void(float32[:], float32[:]) or tuples of types")
     sig = sig.strip()
     ret, _, rest = sig.partition("(")
     if ret.strip() not in ("void", "none", "") or not rest.endswith(")"):
@@ -180,7 +216,13 @@ def _parse_signature(sig):
         cur += c
     if cur.strip():
         out.append(cur)
-    return [_parse_type(p) for p in out]
+    return tuple(_parse_type(p) for p in out)
+
+
+def _is_one_signature(obj):
+    """A signature (not a list of them): a string, ``void(...)`` or a tuple of types."""
+    return isinstance(obj, (str, _types.Signature)) or (
+        isinstance(obj, tuple) and all(_types.to_kernel_type(t) is not None for t in obj))
 
 
 def _dim3(v, what):
@@ -214,12 +256,15 @@ class _Configured:
 class CUDADispatcher:
     """A ``@cuda.jit`` kernel: launch with ``k[blocks, threads](args)``."""
 
-    def __init__(self, pyfunc, sigs=None):
+    def __init__(self, pyfunc, sigs=None, debug=False):
         self.py_func = pyfunc
+        self._debug = debug   # float division by zero raises (else inf/nan, as Numba's CUDA)
         functools.update_wrapper(self, pyfunc)
         self._sigs = [_parse_signature(s) for s in sigs] if sigs else None
         self._compiled = {}
         self._last = None
+        self._cooperative = None   # whether it syncs its grid (cuda.cg), known at first launch
+        self._lanes = True         # False: the CPU build runs one index at a time (_reduce.py)
         if self._sigs:
             # check the function against the subset now, as Numba compiles eagerly
             from .._kernels.source import FunctionSource
@@ -235,8 +280,16 @@ class CUDADispatcher:
         blockdim = _dim3(config[1], "the block (threads per block)")
         return _Configured(self, griddim, blockdim)
 
-    def forall(self, n):
-        return self[(n + 127) // 128, 128]
+    def forall(self, n, tpb=0, stream=0, sharedmem=0):
+        """``k.forall(n)(args)``: a launch of at least ``n`` threads (128 per block)."""
+        tpb = tpb or 128
+        return self[max(1, (n + tpb - 1) // tpb), tpb]
+
+    @property
+    def overloads(self):
+        """``k.overloads[sig]``: the kernel of one signature (``sig`` as given to ``@cuda.jit``:
+        a string, ``void(...)`` or a tuple of types)."""
+        return _Overloads(self)
 
     def __call__(self, *args):
         raise TypeError(f"launch a @cuda.jit kernel with {self.__name__}[blocks, threads](...)")
@@ -244,13 +297,29 @@ class CUDADispatcher:
     def _kernel_for(self, types, griddim, blockdim):
         ndim = max(len(griddim), len(blockdim))
         block = blockdim + (1,) * (3 - len(blockdim))
-        key = (tuple(types), ndim, block)
+        grid = None
+        if self._cooperative is None:
+            from ._grid import uses_grid_sync
+            self._cooperative = uses_grid_sync(self.py_func)
+        if self._cooperative:   # one group for the whole launch: compiled for its grid
+            grid = griddim + (1,) * (3 - len(griddim))
+            threads = functools.reduce(operator.mul, grid + block, 1)
+            from ._grid import MAX_THREADS
+            if threads > MAX_THREADS:
+                per_block = functools.reduce(operator.mul, block, 1)
+                raise KernelLaunchError(
+                    f"kernel '{self.__name__}' syncs its grid (cuda.cg.this_grid().sync()) and "
+                    f"is launched with {threads} threads; a cooperative launch has at most "
+                    f"{max(1, MAX_THREADS // per_block)} blocks of {per_block} threads here "
+                    f"(kernel.overloads[sig].max_cooperative_grid_blocks(blockdim))")
+        key = (tuple(types), ndim, block, grid)
         k = self._compiled.get(key)
         if k is None:
             with _lock:
                 k = self._compiled.get(key)
                 if k is None:
-                    k = _builtins.compile_kernel(self.py_func, list(types), ndim, block)
+                    k = _builtins.compile_kernel(self.py_func, list(types), ndim, block, grid,
+                                                 lanes=self._lanes, debug=self._debug)
                     self._compiled[key] = k
         return k
 
@@ -281,7 +350,9 @@ class CUDADispatcher:
         g = griddim + (1,) * (3 - len(griddim))
         b = blockdim + (1,) * (3 - len(blockdim))
         k = self._kernel_for(types, griddim, blockdim)
-        if k._ph_cuda_blocks:   # one index per block, its threads as loops (_blocks.py)
+        if k._ph_cuda_blocks == "grid":   # one index for the launch (_grid.py)
+            dims = (1,) * ndim
+        elif k._ph_cuda_blocks:   # one index per block, its threads as loops (_blocks.py)
             dims = tuple(g[a] for a in range(ndim))
         else:
             dims = tuple(g[a] * b[a] for a in range(ndim))
@@ -301,6 +372,43 @@ class CUDADispatcher:
         return f"<pyhost.cuda.jit {self.__name__}>"
 
 
+class _Overloads:
+    __slots__ = ("_k",)
+
+    def __init__(self, k):
+        self._k = k
+
+    def __getitem__(self, sig):
+        types = _parse_signature(sig)
+        if self._k._sigs is not None and types not in self._k._sigs:
+            raise KeyError(sig)
+        return _Overload(self._k, types)
+
+    def __contains__(self, sig):
+        return self._k._sigs is None or _parse_signature(sig) in self._k._sigs
+
+    def keys(self):
+        return list(self._k._sigs or [])
+
+
+class _Overload:
+    """One signature of a ``@cuda.jit`` kernel."""
+
+    def __init__(self, k, types):
+        self._k, self.argtypes = k, types
+
+    def max_cooperative_grid_blocks(self, blockdim):
+        """How many blocks of ``blockdim`` a cooperative launch (``cuda.cg.this_grid().sync()``)
+        may have: on the CPU device the whole grid runs as one group whose per-thread
+        variables live in memory, up to ``_grid.MAX_THREADS`` threads."""
+        from ._grid import MAX_THREADS
+        b = _dim3(blockdim, "the block (threads per block)")
+        return max(1, MAX_THREADS // functools.reduce(operator.mul, b, 1))
+
+    def __repr__(self):
+        return f"<pyhost.cuda kernel {self._k.__name__}{tuple(self.argtypes)}>"
+
+
 class DeviceFunction:
     """``@cuda.jit(device=True)``: callable from kernels (a ``@pyhost.func``) and from Python."""
 
@@ -313,16 +421,19 @@ def jit(func_or_sig=None, device=False, inline=False, debug=False, opt=True, fas
         cache=False, lineinfo=False, **kws):
     """``@cuda.jit``, ``@cuda.jit("void(float32[:])")``, ``@cuda.jit(device=True)``."""
     if callable(func_or_sig) and not isinstance(func_or_sig, str):
-        return DeviceFunction(func_or_sig) if device else CUDADispatcher(func_or_sig)
+        return DeviceFunction(func_or_sig) if device else CUDADispatcher(func_or_sig,
+                                                                          debug=debug)
     sigs = None
     if func_or_sig is not None:
-        sigs = func_or_sig if isinstance(func_or_sig, (list, tuple)) else [func_or_sig]
+        sigs = [func_or_sig] if _is_one_signature(func_or_sig) else list(func_or_sig)
 
     def wrap(fn):
         if device:
             return DeviceFunction(fn)
-        return CUDADispatcher(fn, sigs)
+        return CUDADispatcher(fn, sigs, debug=debug)
     return wrap
 
 
 from . import random  # noqa: E402,F401 - pyhost.cuda.random
+from ._reduce import reduce, Reduce  # noqa: E402,F401
+from ._vectorize import vectorize, guvectorize  # noqa: E402,F401

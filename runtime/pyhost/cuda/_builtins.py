@@ -36,10 +36,33 @@ def _block_mode():
     return getattr(_ctx, "mode", None) == "block"
 
 
-def _thread_index(tr, axis, node):
+def _grid_mode():
+    """A cooperative kernel (``_grid.py``): its thread loops run over the whole launch."""
+    return getattr(_ctx, "grid", None) is not None
+
+
+def _loop_index(tr, axis, node):
+    """The thread loop's variable of ``axis``: the thread in the block (block mode), in the
+    launch (grid mode)."""
     from ._blocks import TX
     name = ast.copy_location(ast.Name(id=TX[axis], ctx=ast.Load()), node)
     return tr.expr(name)
+
+
+def _thread_index(tr, axis, node):
+    v = _loop_index(tr, axis, node)
+    b = _ctx.block[axis]
+    if _grid_mode():
+        return Val(f"({v.code} % {b}LL)" if b > 1 else "0LL", kt.i64)
+    return v
+
+
+def _block_index(tr, axis, node):
+    if _grid_mode():
+        v = _loop_index(tr, axis, node)
+        b = _ctx.block[axis]
+        return Val(f"({v.code} / {b}LL)" if b > 1 else v.code, kt.i64)
+    return Val(f"ph_t{axis}" if axis < _ctx.ndim else "0LL", kt.i64, simple=True)
 
 
 def _not_on_lanes(tr, why):
@@ -90,8 +113,8 @@ def lower_grid(tr, node, label):
     if _block_mode():
         _not_on_lanes(tr, "cuda.grid() in a kernel with barriers")
         _, block = _ctx.ndim, _ctx.block
-        elts = [Val(f"(ph_t{a} * {block[a]}LL + {_thread_index(tr, a, node).code})", kt.i64)
-                for a in range(n)]
+        elts = [Val(f"(ph_t{a} * {block[a]}LL + {_loop_index(tr, a, node).code})", kt.i64)
+                if not _grid_mode() else _loop_index(tr, a, node) for a in range(n)]
         return elts[0] if n == 1 else Val(None, TupleT([kt.i64] * n), elts=elts)
     if n == 1:
         return Val("ph_t0", kt.i64, simple=True)
@@ -140,7 +163,7 @@ class _Special:
             _not_on_lanes(tr, "thread indices in a kernel with barriers")
             if self.kind == "threadIdx":
                 return _thread_index(tr, a, node)
-            return Val(f"ph_t{a}" if a < ndim else "0LL", kt.i64, simple=True)
+            return _block_index(tr, a, node)
         if a >= ndim:
             return Val("0LL", kt.i64, const=0, simple=True)
         if self.kind == "threadIdx":
@@ -346,6 +369,9 @@ def _shape_of(tr, node):
             v = None
         if type(v) is int and v > 0:
             return v
+        if type(v).__module__ == "numpy" and getattr(v, "dtype", None) is not None and \
+                v.dtype.kind in "iu" and v.ndim == 0 and v > 0:   # np.int64(16)
+            return int(v)
         raise tr.err("the shape of a local array must be a positive constant (a literal or a "
                      "global int)", n, "array shape")
     dims = [const(e) for e in node.elts] if isinstance(node, ast.Tuple) else [const(node)]
@@ -392,6 +418,41 @@ def lower_syncthreads(tr, node, label):
                         "device")
 
 
+def threads_agree(same):
+    """Inserted by ``_blocks.py`` before an if/while that holds a barrier and whose test is not
+    provably the same for every thread: fails the launch where a thread's test differs from
+    thread 0's."""
+
+
+@intrinsic(threads_agree, name="cuda.syncthreads (branch check)")
+def lower_threads_agree(tr, node, label):
+    (same,) = tr.call_args(node, 1, "threads_agree(same)")
+    group = "launch" if _grid_mode() else "block"
+    sid = tr.site(node, ki.ERR_VALUE,
+                  f"the threads of a {group} disagree on the test of this branch or loop, "
+                  f"which holds a barrier: some would wait at a barrier the others never "
+                  f"reach (make the test the same for every thread of the {group}, or move the "
+                  f"barrier out)")
+    tr.emit(f"if (!({same.code})) ph_fail(ph_err, {sid});")
+    tr.impure = True
+    return Val("((void)0)", None)
+
+
+def _lower_grid_sync(tr, node, label):
+    if getattr(_ctx, "mode", None) == "infer":
+        return Val("((void)0)", None)
+    raise tr.src.reject("grid.sync()", node, "a grid barrier must be at the top of the kernel "
+                        "or in a for/while/if that every thread of the launch runs alike")
+
+
+def _register_grid_sync():
+    from ._grid import grid_sync
+    register(grid_sync, _lower_grid_sync, name="cuda.cg.this_grid().sync")
+
+
+_register_grid_sync()
+
+
 @intrinsic(_const_array_like, name="cuda.const.array_like")
 def lower_const_array_like(tr, node, label):
     (v,) = tr.call_args(node, 1, "cuda.const.array_like(a)", allow_arrays=True)
@@ -436,10 +497,13 @@ def _noinline_scalar_body(tr):
                                                   1)
 
 
-def compile_kernel(pyfunc, types, ndim, block):
+def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True, debug=False):
     """A ``pyhost._kernels.core.Kernel`` for ``pyfunc`` with parameter ``types`` in a launch of
     ``ndim`` dimensions and blocks of shape ``block`` (3 ints); its parameters are followed by
-    the grid (three int64)."""
+    the grid (three int64). ``grid`` (3 ints): a cooperative kernel (``cuda.cg``) for a launch
+    of that grid, run as one group (``_grid.py``). ``lanes=False``: the CPU build runs one
+    index at a time (no direct loop or lanes). ``debug``: float division by zero raises
+    ZeroDivisionError (else inf/nan, Numba's CUDA error model)."""
     from .._kernels import core
     from .._kernels.source import FunctionSource
     from .._kernels.translator import check_syntax
@@ -448,6 +512,9 @@ def compile_kernel(pyfunc, types, ndim, block):
     kern._pyfunc = pyfunc
     functools.update_wrapper(kern, pyfunc)
     src = FunctionSource(pyfunc, "kernel")
+    # Numba's CUDA target: float division by zero gives inf/nan, unless debug=True (Python's
+    # ZeroDivisionError); the check would also keep the CPU build from vectorising
+    src.error_model = "python" if debug else "numpy"
     normalize(src.tree)
     check_syntax(src)
     fargs = src.tree.args
@@ -456,8 +523,11 @@ def compile_kernel(pyfunc, types, ndim, block):
         ast.copy_location(arg, src.tree)
         fargs.args.append(arg)
     param_types = list(types) + [kt.i64] * 3
-    from . import _blocks
-    blocks = _blocks.uses_barriers(src)
+    from . import _blocks, _grid
+    cooperative = _grid.rewrite_groups(src)
+    if cooperative and grid is None:
+        raise AssertionError("a cooperative kernel is compiled for its grid")
+    blocks = cooperative or _blocks.uses_barriers(src)
     _ctx.ndim, _ctx.block = ndim, block
     try:
         if blocks:
@@ -466,17 +536,23 @@ def compile_kernel(pyfunc, types, ndim, block):
             _ctx.mode = "infer"
             typing = FnTranslator(Unit(), src, param_types, kernel=True, cname="ph_typing")
             typing.run()
-            _blocks.rewrite(src, dict(typing.var_types), block)
+            if cooperative:
+                extent = tuple(g * b for g, b in zip(grid, block))
+                _blocks.rewrite(src, dict(typing.var_types), extent, grid=True)
+                _ctx.grid = grid
+            else:
+                _blocks.rewrite(src, dict(typing.var_types), block)
             _ctx.mode = "block"
         kern._src = src
         kern._param_types = param_types
         kern._translation = None
         kern._compiled = {}
         kern.device = None
-        kern._ph_cuda_blocks = blocks
+        kern._ph_cuda_blocks = "grid" if cooperative else blocks
+        kern._ph_lanes = lanes   # False: the CPU build keeps the scalar loop (no lanes)
         _noinline_scalar_body(kern._translation_or_raise())
     finally:
-        _ctx.ndim = _ctx.block = _ctx.mode = None
+        _ctx.ndim = _ctx.block = _ctx.mode = _ctx.grid = None
     return kern
 
 
