@@ -370,7 +370,7 @@ def test_bad_arguments_are_refused(tmp_path):
 @pytest.mark.parametrize("mode", POOL_MODES)
 def test_a_result_the_script_cannot_rebuild_fails_that_call_only(tmp_path, mode):
     path = script(tmp_path, COMMON + """
-    from pyhost import _executor_worker
+    from pyhost._executor import worker as _executor_worker
 
     def rebuild(in_worker):
         if not _executor_worker.in_worker:

@@ -20,19 +20,13 @@ from .._kernels.errors import KernelError, KernelLaunchError, KernelTypeError  #
 from . import _builtins
 from ._builtins import (grid, gridsize, threadIdx, blockIdx, blockDim, gridDim,  # noqa: F401
                         atomic, local, shared, syncthreads, const)
+from ._arrays import DeviceNDArray
+from ._dtypes import _DTYPES, _SIG_NAMES
 
 __all__ = ["jit", "grid", "gridsize", "threadIdx", "blockIdx", "blockDim", "gridDim", "atomic",
            "local", "shared", "syncthreads", "const", "to_device", "device_array",
            "device_array_like", "synchronize", "is_available", "random", "DeviceNDArray"]
 
-_DTYPES = {np.dtype(np.float32): kt.f32, np.dtype(np.float64): kt.f64,
-           np.dtype(np.int32): kt.i32, np.dtype(np.int64): kt.i64,
-           np.dtype(np.uint32): kt.u32, np.dtype(np.uint8): kt.u8,
-           np.dtype(np.bool_): kt.boolean}
-_SIG_NAMES = {"float32": kt.f32, "float64": kt.f64, "int32": kt.i32, "int64": kt.i64,
-              "uint32": kt.u32, "uint8": kt.u8, "boolean": kt.boolean, "bool_": kt.boolean,
-              "f4": kt.f32, "f8": kt.f64, "i4": kt.i32, "i8": kt.i64, "u4": kt.u32, "u1": kt.u8,
-              "intp": kt.i64, "int_": kt.i64, "double": kt.f64}
 # Numba's xoroshiro states (record dtype s0, s1 uint64): here an int64 array of shape (n, 2).
 _STATE_TYPE = kt.i64[:, :]
 
@@ -49,45 +43,6 @@ def synchronize():
 
 
 # ---- arrays ---------------------------------------------------------------------------------
-
-class DeviceNDArray:
-    """``cuda.to_device`` / ``cuda.device_array``: a numpy array kept for the kernels (on the
-    CPU device it is host memory, launches use it in place)."""
-
-    def __init__(self, array, is_states=False):
-        self._a = array
-        self._is_states = is_states
-
-    shape = property(lambda self: self._a.shape if not self._is_states else self._a.shape[:1])
-    size = property(lambda self: self.shape[0] if self._is_states else self._a.size)
-    ndim = property(lambda self: len(self.shape))
-    dtype = property(lambda self: self._a.dtype)
-    nbytes = property(lambda self: self._a.nbytes)
-
-    def __len__(self):
-        return self.shape[0]
-
-    def copy_to_host(self, ary=None, stream=0):
-        if ary is None:
-            return self._a.copy()
-        np.copyto(ary, self._a)
-        return ary
-
-    def copy_to_device(self, ary, stream=0):
-        np.copyto(self._a, ary._a if isinstance(ary, DeviceNDArray) else np.asarray(ary))
-
-    def __array__(self, dtype=None, copy=None):
-        return self._a if dtype is None else self._a.astype(dtype)
-
-    def __getitem__(self, index):
-        return DeviceNDArray(self._a[index]) if not self._is_states else self._a[index]
-
-    def __setitem__(self, index, value):
-        self._a[index] = value
-
-    def __repr__(self):
-        return f"<pyhost.cuda.DeviceNDArray shape={self.shape} dtype={self.dtype}>"
-
 
 def to_device(obj, stream=0, copy=True, to=None):
     if to is not None:

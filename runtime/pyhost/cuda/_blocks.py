@@ -15,6 +15,7 @@ import copy
 
 from .._kernels import types as kt
 from .._kernels.errors import KernelSyntaxError
+from . import _barrier_builtins as b
 
 TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"
@@ -40,14 +41,12 @@ def _calls_to(src, tree, target):
 
 
 def uses_barriers(src):
-    from . import _builtins as b
     return bool(_calls_to(src, src.tree, b.syncthreads) or
                 _calls_to(src, src.tree, b._shared_array))
 
 
 class _Rewriter:
     def __init__(self, src, var_types, block):
-        from . import _builtins as b
         self.src = src
         self.var_types = var_types
         self.block = block
@@ -310,6 +309,5 @@ class _Privatize(ast.NodeTransformer):
 
 def rewrite(src, var_types, block):
     """Rewrites ``src.tree`` in place for block mode; returns it."""
-    from . import _builtins as b
     src.closure[LOCAL_ARRAY] = b._local_array
     return _Rewriter(src, var_types, block).run()
