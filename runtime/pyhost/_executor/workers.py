@@ -18,6 +18,7 @@ import threading
 from . import channel_rpc, forkserver, protocol
 from .output import OutputForwarder, OutputPipe, TaskOutput
 from .pickling import PickledCalls
+from .worker import run_chunk
 
 __all__ = ["InterpreterWorker", "ProcessWorker", "ThreadWorker", "TaskOutput", "setup_message",
            "describe_exit"]
@@ -81,7 +82,6 @@ class InterpreterWorker:
 
     def running_call(self):
         return None  # a sub-interpreter that crashes takes the process with it
-
 
 
 class ProcessWorker:
@@ -248,8 +248,6 @@ class DirectCalls:
     @staticmethod
     def chunk_function(fn):
         from functools import partial
-
-        from .worker import run_chunk
 
         return partial(run_chunk, fn)
 
