@@ -135,7 +135,8 @@ def test_a_call_that_cannot_be_pickled_says_what_to_do(main):
     with pytest.raises(pickle.PicklingError) as caught:
         pickling.dumps_call(lambda: 1, (), {})
     message = str(caught.value)
-    assert message.startswith("cannot send the call of test_a_call_that_cannot_be_pickled_says_what_to_do.<locals>.<lambda>")
+    assert message.startswith("cannot send the call of "
+                              "test_a_call_that_cannot_be_pickled_says_what_to_do.<locals>.<lambda>")
     assert "use a function defined at module level, not a lambda or a nested function" in message
     with pytest.raises(pickle.PicklingError, match="and picklable arguments"):
         pickling.dumps_call(len, (iter([]).__class__,), {"x": (i for i in ())})

@@ -111,7 +111,8 @@ def test_outside_pyhost_process_modes_fall_back_to_threads_with_a_warning():
     except ImportError:
         pass
     for mode in ("subinterpreters", "processes"):
-        with pytest.warns(RuntimeWarning, match=f"not running under pyhost, so mode '{mode}' falls back to threads"):
+        expected = f"not running under pyhost, so mode '{mode}' falls back to threads"
+        with pytest.warns(RuntimeWarning, match=expected):
             ex = Executor(mode, 2)
         with ex:
             assert ex.mode == "threads" and ex.submit(lambda: 3).result(TIMEOUT) == 3

@@ -190,7 +190,8 @@ class Executor(concurrent.futures.Executor):
         results = _MapResults(len(items))
         calls = []
         for index, args in enumerate(items):
-            calls.append(_Call(next(self._ids), _MapItem(results, index), self._calls.encode_call(fn, args, {}), args))
+            payload = self._calls.encode_call(fn, args, {})
+            calls.append(_Call(next(self._ids), _MapItem(results, index), payload, args))
         with self._lock:
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)
