@@ -22,6 +22,7 @@ from ._executor.channel_rpc import RAW as _RAW
 from ._executor.channel_rpc import TIMEOUT as _TIMEOUT
 from ._executor.channel_rpc import ChannelClosed, ProxyBackend
 from ._executor.channel_rpc import rank as _rank
+from ._executor.ranks import RemoteBackend
 
 __all__ = ["Channel", "ChannelClosed"]
 
@@ -121,9 +122,7 @@ def _rebuild(channel_id, owner_pid, owner_rank=0):
     if owner_rank != _rank():
         if rpc is not None:
             channel._backend = ProxyBackend(rpc, channel_id, owner_pid, owner_rank)
-        else:
-            from ._executor.ranks import RemoteBackend  # only ranks of an MPI run get here
-
+        else:  # a rank of an MPI run: the channel's rank does the operations
             channel._backend = RemoteBackend(owner_rank, channel_id, owner_pid)
         return channel
     if os.getpid() == owner_pid:

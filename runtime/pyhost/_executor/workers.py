@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 
-from . import channel_rpc, forkserver, protocol
+from . import channel_rpc, forkserver, protocol, ranks
 from .output import OutputForwarder, OutputPipe, TaskOutput
 from .pickling import PickledCalls
 from .worker import run_chunk
@@ -334,9 +334,7 @@ def serve_worker_requests(connection, worker_alive):
             try:
                 channel_id, tag, data, timeout, owner_rank = channel_rpc.decode_request(payload)
                 if owner_rank != here:  # a channel of another rank: asked of it (blocking)
-                    from .ranks import remote_op
-
-                    reply = (True, remote_op(owner_rank, op, channel_id, tag, data, timeout))
+                    reply = (True, ranks.remote_op(owner_rank, op, channel_id, tag, data, timeout))
                 else:
                     if channel_id not in retained:
                         _pyhost.chan_retain(channel_id)
