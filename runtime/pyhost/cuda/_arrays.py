@@ -7,6 +7,8 @@ class DeviceNDArray:
     """``cuda.to_device`` / ``cuda.device_array``: a numpy array kept for the kernels (on the
     CPU device it is host memory, launches use it in place)."""
 
+    __module__ = "pyhost.cuda"  # public there
+
     def __init__(self, array, is_states=False):
         self._a = array
         self._is_states = is_states
