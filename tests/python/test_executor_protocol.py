@@ -103,13 +103,24 @@ def test_calls_round_trip():
     assert protocol.decode_calls(protocol.encode_calls([])) == []
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"garbage", pickle.dumps({"not": "a list"}), pickle.dumps([(1, b"x", 2)]),
-    pickle.dumps([("1", b"x")]), pickle.dumps([(1, "not bytes")]), pickle.dumps([[1, b"x"]]),
-])
-def test_malformed_calls_are_a_protocol_error(data):
+@pytest.mark.parametrize("data", [b"", b"garbage", pickle.dumps({"not": "a list"}), pickle.dumps((1, b"x"))])
+def test_a_calls_message_that_is_not_a_list_is_a_protocol_error(data):
     with pytest.raises(ProtocolError):
         protocol.decode_calls(data)
+
+
+@pytest.mark.parametrize("calls", [[(1, b"x", 2)], [("1", pickle.dumps((abs, (1,), {})))], [[1]], [7],
+                                   [(1, pickle.dumps((abs, (1,), {}))), (2, b"y", 3)]])
+def test_a_malformed_call_pair_is_a_protocol_error_for_the_batch(calls):
+    progress = memoryview(bytearray(8)).cast("q")  # a process worker's shared progress word
+    with pytest.raises(ProtocolError, match="a call is"):
+        worker.run_calls(calls, progress)
+
+
+def test_a_payload_that_is_not_a_pickle_fails_its_call_alone():
+    results = worker.run_calls([(1, "not bytes"), (2, pickle.dumps((abs, (-2,), {})))], [-1])
+    assert results[0][:2] == (1, False) and isinstance(results[0][2], TypeError)
+    assert results[1] == (2, True, 2)
 
 
 def test_results_round_trip_with_values_and_errors():
@@ -173,6 +184,9 @@ def test_an_error_value_whose_pickle_is_not_an_exception_becomes_a_remote_error(
     pickle.dumps(([(1, True, "not a pickle")], 0.1)),
     pickle.dumps(([(1, False, ("too", "short"))], 0.1)),
     pickle.dumps(([(1, "yes", b"")], 0.1)),
+    pickle.dumps(([(1, 1, b"")], 0.1)),
+    pickle.dumps(([(1, False, (None, "t", "m", "tb")), (2, True, "not a pickle")], 0.1)),
+    pickle.dumps(([(1, True, b""), (2, True, b"", "extra")], 0.1)),
 ])
 def test_malformed_results_are_a_protocol_error(data):
     with pytest.raises(ProtocolError):

@@ -272,11 +272,15 @@ class Executor(concurrent.futures.Executor):
             try:
                 results, elapsed = codec.decode_results(message[1])
                 with self._lock:
-                    if any(call_id not in slot.in_flight for call_id, _, _ in results):
+                    pop = slot.in_flight.pop
+                    calls = [pop(result[0], None) for result in results]
+                    if None in calls:  # put back what was taken: the calls fail with the worker
+                        for call in calls:
+                            if call is not None:
+                                slot.in_flight[call.id] = call
                         raise protocol.ProtocolError("results for calls the worker was not sent")
                     slot.batches -= 1
                     slot.served += 1
-                    calls = [slot.in_flight.pop(call_id) for call_id, _, _ in results]
                     if results:
                         per_call = elapsed / len(results)
                         self._call_time = per_call if not self._call_time else 0.8 * self._call_time + 0.2 * per_call

@@ -147,13 +147,16 @@ def run_calls(calls, progress):
     """[(call_id, payload)] -> [(call_id, ok, return value or exception)]. progress[0] is the id
     of the call running now, -1 once the batch is done."""
     results = []
-    for call_id, payload in calls:
-        progress[0] = call_id
-        try:
-            fn, args, kwargs = _loads(payload)
-            results.append((call_id, True, fn(*args, **kwargs)))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
-            results.append((call_id, False, exc))
+    try:
+        for call_id, payload in calls:
+            progress[0] = call_id  # not an int: TypeError
+            try:
+                fn, args, kwargs = _loads(payload)
+                results.append((call_id, True, fn(*args, **kwargs)))
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
+                results.append((call_id, False, exc))
+    except (TypeError, ValueError) as exc:  # the pair itself: the batch is not what it says
+        raise protocol.ProtocolError(f"a call is (call id, payload bytes): {exc}") from None
     progress[0] = -1
     return results
 
