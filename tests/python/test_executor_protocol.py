@@ -19,6 +19,7 @@ def test_a_frame_header_round_trips():
         header = protocol.frame_header(tag, size)
         assert len(header) == protocol.HEADER_SIZE
         assert protocol.parse_header(header) == (tag, size)
+        assert header == protocol._header_struct().pack(tag, size)  # what the sockets' ends use
     assert protocol.frame_header(2, 258) == b"\x02\x02\x01\x00\x00"  # little-endian length
 
 
