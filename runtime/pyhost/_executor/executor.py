@@ -188,10 +188,9 @@ class Executor(concurrent.futures.Executor):
         """map with one call per item, without a Future per item: the workers still get the
         calls in batches sized to the work, and results land in one shared list."""
         results = _MapResults(len(items))
-        calls = []
-        for index, args in enumerate(items):
-            payload = self._calls.encode_call(fn, args, {})
-            calls.append(_Call(next(self._ids), _MapItem(results, index), payload, args))
+        encode, ids = self._calls.encode_call, self._ids
+        calls = [_Call(next(ids), _MapItem(results, index), encode(fn, args, {}), args)
+                 for index, args in enumerate(items)]
         with self._lock:
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)

@@ -12,6 +12,7 @@ import pickle
 import sys
 import types
 import weakref
+from functools import partial
 
 from . import protocol, worker
 from .errors import rebuild_error
@@ -51,10 +52,17 @@ class ByValue:
         return self.reduced
 
 
-# Main-script function -> its ByValue, or None if it goes by reference. Weak: a task's functions
+# Main-script function (a weak reference to it) -> (its ByValue, or None if it goes by reference;
+# the reference whose callback drops the entry when the function goes). Weak: a task's functions
 # (and, through them, its __main__ namespace) must go with the task, not live as long as the
-# interpreter that runs task after task.
-_sendable_cache = weakref.WeakKeyDictionary()
+# interpreter that runs task after task. Not a WeakKeyDictionary: the lookup is on every call's
+# path, and this one is all C: the key is the function's plain weak reference, which
+# weakref.ref(fn) returns again (no allocation) while the key holds it.
+_sendable_cache = {}
+
+
+def _forget(key, _):
+    _sendable_cache.pop(key, None)
 
 
 def sendable(fn):
@@ -63,14 +71,16 @@ def sendable(fn):
     stores globals or looks at the namespace, no class body."""
     if type(fn) is not types.FunctionType or fn.__module__ != "__main__":
         return fn
-    try:
-        by_value = _sendable_cache[fn]
-    except KeyError:
+    key = weakref.ref(fn)
+    entry = _sendable_cache.get(key)
+    if entry is not None:
+        by_value = entry[0]
+    else:
         by_value = None
         try:
             by_value = by_value_spec(fn)
         finally:
-            _sendable_cache[fn] = by_value
+            _sendable_cache[key] = (by_value, weakref.ref(fn, partial(_forget, key)))
     if by_value is None and not main_script_file():
         # No script file for a worker to load it from (`pyhost run -c`, an interactive
         # session): said here, at every call, not as pickle's "Can't get attribute" from the
@@ -147,8 +157,6 @@ class PickledCalls:
     @staticmethod
     def chunk_function(fn):
         """What runs one map chunk: worker.run_chunk of fn (by value when fn can go so)."""
-        from functools import partial
-
         return partial(worker.run_chunk, sendable(fn))
 
     @staticmethod
