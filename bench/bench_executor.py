@@ -2,6 +2,7 @@
 
 Run it through pyhost (the executors need the host):
     build/pyhost run bench/bench_executor.py [--tasks 20000] [--repeat 5] [--record]
+    [--only-dispatch | --only-ready]
 
 1. Dispatch overhead: wall time of `list(ex.map(identity, range(N)))` / N on 2 workers, for
    pyhost.Executor in each mode (default chunksize and chunksize=1) and for the stdlib's
@@ -179,6 +180,8 @@ def main():
     parser.add_argument("--cold-repeat", type=int, default=7,
                         help="fresh scripts per mode for the first executor's start-up")
     parser.add_argument("--only-ready", action="store_true", help="measure the start-up only")
+    parser.add_argument("--only-dispatch", action="store_true",
+                        help="measure the dispatch overhead only (pyhost modes and ThreadPoolExecutor)")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -195,6 +198,11 @@ def main():
         one = per_task_us(lambda: pyhost.Executor(mode, workers=2), args.tasks, args.repeat, 1)
         rows.append((f"pyhost.Executor {mode}", auto, one))
     tpe = per_task_us(lambda: cf.ThreadPoolExecutor(2), args.tasks, args.repeat, "stdlib")
+    if args.only_dispatch:
+        for name, auto, one in rows + [("concurrent.futures.ThreadPoolExecutor", None, tpe)]:
+            auto_text = "-" if auto is None else f"{auto:.2f}"
+            print(f"{name}: map default chunksize {auto_text} us/task, chunksize=1 {one:.2f} us/task")
+        return
     ppe_tasks = max(1000, args.tasks // 4)  # it is slow: fewer tasks keep the run short
     ppe = per_task_us(lambda: cf.ProcessPoolExecutor(2), ppe_tasks, args.repeat, 1)
     ppe_auto = per_task_us(lambda: cf.ProcessPoolExecutor(2), ppe_tasks, args.repeat,

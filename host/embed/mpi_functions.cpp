@@ -1,5 +1,5 @@
 // _pyhost.mpi_*: the Python face of ExecutorMailbox, what pyhost.Executor(mode="mpi") and
-// pyhost.Channel use to reach other ranks (runtime/pyhost/_executor_mpi.py).
+// pyhost.Channel use to reach other ranks (runtime/pyhost/_executor/ranks.py).
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -257,7 +257,7 @@ class Collector {
 class RankSession {
  public:
   // `serve_executor`: rank 0 runs the script once and the other ranks serve its
-  // pyhost.Executor(mode="mpi") calls (runtime/pyhost/_executor_mpi.py) until it ends.
+  // pyhost.Executor(mode="mpi") calls (runtime/pyhost/_executor/mpi.py) until it ends.
   RankSession(const RunPlan& plan, MpiTransport& mpi, bool serve_executor)
       : plan_(plan), mpi_(mpi), serve_executor_(serve_executor), feed_([this] { wake(); }) {}
 
@@ -339,7 +339,7 @@ class RankSession {
       local.mode = "serial";
       local.workers = 1;
       if (mpi_.rank() != 0) {
-        local.target = {TaskTarget::Kind::Module, "pyhost._executor_mpi_serve", {}};
+        local.target = {TaskTarget::Kind::Module, "pyhost._executor.mpi_serve", {}};
         feed = nullptr;  // its own one task, not one of rank 0's
       }
     }

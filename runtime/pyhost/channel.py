@@ -3,9 +3,9 @@
 Under pyhost a Channel is a byte channel of the host process (C++), reachable from every
 interpreter in it; a process worker of pyhost.Executor reaches its parent's channels through the
 executor, which serves the operations; under `pyhost run --engine mpi`, workers on other ranks
-reach it by messages to its rank (_executor_mpi.py). bytes, bytearray and memoryview items cross as raw bytes
-(no pickling) and arrive as bytes; anything else crosses by pickle. Under plain python it is a
-thread-safe queue with the same interface.
+reach it by messages to its rank (_executor/ranks.py). bytes, bytearray and memoryview items
+cross as raw bytes (no pickling) and arrive as bytes; anything else crosses by pickle. Under
+plain python it is a thread-safe queue with the same interface.
 """
 import os
 import pickle
@@ -14,21 +14,22 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["Channel", "ChannelClosed"]
+from ._executor import worker as _worker
+from ._executor.channel_rpc import CLOSED as _CLOSED
+from ._executor.channel_rpc import OK as _OK
+from ._executor.channel_rpc import PICKLED as _PICKLED
+from ._executor.channel_rpc import RAW as _RAW
+from ._executor.channel_rpc import TIMEOUT as _TIMEOUT
+from ._executor.channel_rpc import ChannelClosed, ProxyBackend
+from ._executor.channel_rpc import rank as _rank
+from ._executor.ranks import RemoteBackend
 
-_RAW, _PICKLED = 0, 1
-_OK, _TIMEOUT, _CLOSED = 0, 1, 2
-# Operations a process worker asks its executor to do on the parent's channels.
-RPC_PUT, RPC_GET, RPC_CLOSE, RPC_STATE = 1, 2, 3, 4
+__all__ = ["Channel", "ChannelClosed"]
 
 try:
     import _pyhost
 except ImportError:  # plain python
     _pyhost = None
-
-
-class ChannelClosed(Exception):
-    """put() on a closed channel, or get() on a closed channel with nothing left in it."""
 
 
 def _encode(item):
@@ -115,27 +116,20 @@ class Channel:
         return f"<pyhost.Channel {size}/{maxsize or 'inf'} items{' closed' if closed else ''}>"
 
 
-def _rank():
-    return int(os.environ.get("PYHOST_RANK", "0"))
-
-
 def _rebuild(channel_id, owner_pid, owner_rank=0):
     channel = Channel.__new__(Channel)
-    from . import _executor_worker
-
+    rpc = _worker.rpc  # set in process workers: their executor relays
     if owner_rank != _rank():
-        if _executor_worker.rpc is not None:  # a process worker: its executor relays
-            channel._backend = _ProxyBackend(_executor_worker.rpc, channel_id, owner_pid, owner_rank)
-        else:
-            from ._executor_mpi import RemoteBackend
-
+        if rpc is not None:
+            channel._backend = ProxyBackend(rpc, channel_id, owner_pid, owner_rank)
+        else:  # a rank of an MPI run: the channel's rank does the operations
             channel._backend = RemoteBackend(owner_rank, channel_id, owner_pid)
         return channel
     if os.getpid() == owner_pid:
         channel._backend = _LocalBackend.attach(channel_id)
         return channel
-    if _executor_worker.rpc is not None and os.getppid() == owner_pid:
-        channel._backend = _ProxyBackend(_executor_worker.rpc, channel_id, owner_pid)
+    if rpc is not None and os.getppid() == owner_pid:
+        channel._backend = ProxyBackend(rpc, channel_id, owner_pid)
         return channel
     raise RuntimeError(
         "a pyhost.Channel can be used by the process that made it, its sub-interpreters and "
@@ -180,45 +174,6 @@ class _LocalBackend:
 
     def reference(self):
         return self.id, os.getpid(), _rank()
-
-
-class _ProxyBackend:
-    """A parent's channel seen from a process worker: each operation is a request to the
-    executor (one at a time per worker)."""
-
-    def __init__(self, connection, channel_id, owner_pid, owner_rank=None):
-        self._connection = connection
-        self.id = channel_id
-        self._owner = owner_pid
-        self._rank = _rank() if owner_rank is None else owner_rank
-        self._lock = threading.Lock()
-
-    def _call(self, op, tag=0, data=b"", timeout=None):
-        request = pickle.dumps((self.id, tag, bytes(data), timeout, self._rank))
-        with self._lock:
-            self._connection.send(op, request)
-            reply = self._connection.receive()
-        if reply is None:
-            raise ChannelClosed("the pyhost.Executor that served this channel is gone")
-        ok, value = pickle.loads(reply[1])
-        if not ok:
-            raise value
-        return value
-
-    def put(self, tag, data, timeout):
-        return self._call(RPC_PUT, tag, data, timeout)
-
-    def get(self, timeout):
-        return self._call(RPC_GET, timeout=timeout)
-
-    def close(self):
-        self._call(RPC_CLOSE)
-
-    def state(self):
-        return self._call(RPC_STATE)
-
-    def reference(self):
-        return self.id, self._owner, self._rank
 
 
 class _ThreadBackend:
@@ -271,67 +226,3 @@ class _ThreadBackend:
 
     def reference(self):
         raise TypeError("a pyhost.Channel made under plain python is shared between threads only")
-
-
-# How long a served operation waits before checking that its worker is still there.
-_SERVE_SLICE = 0.25
-
-
-def serve_worker_requests(connection, worker_alive):
-    """Executor side: do the channel operations one process worker asks for, until it goes.
-    Each channel it uses is kept alive for it until then, as its own Channel objects would."""
-    retained = set()
-    here = _rank()
-    try:
-        while True:
-            request = connection.receive()
-            if request is None:
-                return
-            op, payload = request
-            try:
-                channel_id, tag, data, timeout, owner_rank = pickle.loads(payload)
-                if owner_rank != here:  # a channel of another rank: asked of it (blocking)
-                    from ._executor_mpi import remote_op
-
-                    reply = (True, remote_op(owner_rank, op, channel_id, tag, data, timeout))
-                else:
-                    if channel_id not in retained:
-                        _pyhost.chan_retain(channel_id)
-                        retained.add(channel_id)
-                    reply = (True, _serve_one(op, channel_id, tag, data, timeout, worker_alive))
-            except Exception as exc:  # noqa: BLE001 - the worker raises it
-                reply = (False, exc if _picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
-            try:
-                connection.send(0, pickle.dumps(reply))
-            except OSError:
-                return
-    finally:
-        for channel_id in retained:
-            _pyhost.chan_release(channel_id)
-
-
-def _picklable(exc):
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return True
-    except Exception:
-        return False
-
-
-def _serve_one(op, channel_id, tag, data, timeout, worker_alive):
-    if op == RPC_CLOSE:
-        return _pyhost.chan_close(channel_id)
-    if op == RPC_STATE:
-        return _pyhost.chan_state(channel_id)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        remaining = _SERVE_SLICE if deadline is None else min(_SERVE_SLICE, max(0.0, deadline - time.monotonic()))
-        if op == RPC_PUT:
-            result = _pyhost.chan_put(channel_id, tag, data, remaining)
-            status = result
-        else:
-            result = _pyhost.chan_get(channel_id, remaining)
-            status = result[0]
-        timed_out = status == _TIMEOUT
-        if not timed_out or (deadline is not None and time.monotonic() >= deadline) or not worker_alive():
-            return result

@@ -370,7 +370,7 @@ def test_bad_arguments_are_refused(tmp_path):
 @pytest.mark.parametrize("mode", POOL_MODES)
 def test_a_result_the_script_cannot_rebuild_fails_that_call_only(tmp_path, mode):
     path = script(tmp_path, COMMON + """
-    from pyhost import _executor_worker
+    from pyhost._executor import worker as _executor_worker
 
     def rebuild(in_worker):
         if not _executor_worker.in_worker:
@@ -567,3 +567,30 @@ def test_functions_of_dash_c_code_go_by_value_or_get_a_clear_error(mode):
              "more than its arguments and the builtins, so a worker cannot rebuild it: define it "
              "in a script or module")
     assert result.stdout.splitlines() == ["[0, 2, 4, 6]", error, error]
+
+
+@pytest.mark.parametrize("host_mode", ["serial", "threads"])
+def test_tasks_that_use_executors_leave_no_functions_behind(host_mode):
+    # Defect 7: the cache of which main-script functions go by value was a strong dict, so each
+    # task of a run left its functions (and their globals: the task's namespace) alive in the
+    # interpreter that ran it. Each task here checks how many are left once it has used its own.
+    code = textwrap.dedent("""
+    import gc
+    import pyhost
+    from pyhost._executor import pickling
+
+    payload = bytearray(1 << 20)  # what a leaked namespace would keep: 1 MB per task
+
+    def double(x):
+        return x * 2
+
+    if __name__ == "__main__":
+        with pyhost.Executor("subinterpreters", workers=1) as ex:
+            assert ex.submit(double, pyhost.task_id).result() == 2 * pyhost.task_id
+        gc.collect()
+        print(len(pickling._sendable_cache))
+    """)
+    result = run_pyhost(["run", "--mode", host_mode, "-j1", "--tasks", 12, "-c", code], timeout=300)
+    assert result.returncode == 0, result.stderr
+    counts = [int(line.rpartition(" ")[2]) for line in result.stdout.splitlines()]
+    assert len(counts) == 12 and max(counts) <= 2, counts  # its own, and at most one not yet collected

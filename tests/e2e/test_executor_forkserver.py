@@ -1,4 +1,4 @@
-"""pyhost.Executor's process workers forked by a fork server (runtime/pyhost/_executor_forkserver):
+"""pyhost.Executor's process workers forked by a fork server (runtime/pyhost/_executor/forkserver.py):
 the first executor of a script starts its workers afresh, later ones get forked workers that
 behave as fresh ones do (environment, directory, output, crashes, replacement), and the server
 goes away with the script."""
@@ -209,7 +209,7 @@ def test_a_first_executor_of_many_workers_starts_two_afresh_and_forks_the_rest(t
 
 def test_workers_asked_of_a_server_that_never_comes_up_start_afresh(tmp_path):
     path = script(tmp_path, INFO + """
-    from pyhost import _executor_forkserver as forkserver
+    from pyhost._executor import forkserver
 
     forkserver._SERVER_MAIN = "import time; time.sleep(3600)  # {}"  # never says it is ready
     forkserver._START_TIMEOUT_S = 1.0

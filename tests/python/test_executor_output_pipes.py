@@ -1,4 +1,4 @@
-"""The executor's end of a process worker's output pipes (runtime/pyhost/_executor_workers.py):
+"""The executor's end of a process worker's output pipes (runtime/pyhost/_executor/output.py):
 only the forwarder thread closes a pipe's fd, after it has stopped polling it. A reader's flush
 that saw the end of the pipe used to close it under the forwarder's poll; the number was then
 reused by the next socket or pipe the process made, and the forwarder waited on that for ever
@@ -6,7 +6,7 @@ reused by the next socket or pipe the process made, and the forwarder waited on 
 import os
 import threading
 
-from pyhost import _executor_workers as workers
+from pyhost._executor import output
 
 
 class Lines:
@@ -23,8 +23,8 @@ def test_a_flush_that_sees_the_end_leaves_the_close_to_the_forwarder():
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     lines = Lines()
-    pipes = [workers._OutputPipe(out_r, 1, lines), workers._OutputPipe(err_r, 2, lines)]
-    forwarder = workers._OutputForwarder(0, pipes)
+    pipes = [output.OutputPipe(out_r, 1, lines), output.OutputPipe(err_r, 2, lines)]
+    forwarder = output.OutputForwarder(0, pipes)
     os.write(out_w, b"one\ntwo")
     os.close(out_w)
     os.close(err_w)
@@ -47,12 +47,12 @@ def test_the_fd_stays_open_until_the_forwarder_unregisters_it():
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     lines = Lines()
-    pipes = [workers._OutputPipe(out_r, 1, lines), workers._OutputPipe(err_r, 2, lines)]
+    pipes = [output.OutputPipe(out_r, 1, lines), output.OutputPipe(err_r, 2, lines)]
     os.close(out_w)
     for pipe in pipes:  # the end seen before any forwarder polls: nothing is closed yet
         pipe.pump()
     os.fstat(out_r)  # raises if the flush had closed it
-    forwarder = workers._OutputForwarder(0, pipes)
+    forwarder = output.OutputForwarder(0, pipes)
     os.close(err_w)
     forwarder.thread.join(10)
     assert not forwarder.thread.is_alive()

@@ -25,20 +25,14 @@ from ._grid import cg  # noqa: F401
 from . import _ufuncs  # noqa: F401 - np.sin(x, out)... in kernels
 from ._types import (void, float32, float64, double, int32, int64, intp, uint32,  # noqa: F401
                      uint8, boolean, f4, f8, i4, i8, u4, u1, b1)
+from ._arrays import DeviceNDArray
+from ._dtypes import _DTYPES, _SIG_NAMES
 
 __all__ = ["jit", "grid", "gridsize", "threadIdx", "blockIdx", "blockDim", "gridDim", "atomic",
            "local", "shared", "syncthreads", "const", "cg", "to_device", "device_array",
            "device_array_like", "synchronize", "is_available", "random", "DeviceNDArray",
            "reduce", "vectorize", "guvectorize", *_types.TYPE_NAMES]
 
-_DTYPES = {np.dtype(np.float32): kt.f32, np.dtype(np.float64): kt.f64,
-           np.dtype(np.int32): kt.i32, np.dtype(np.int64): kt.i64,
-           np.dtype(np.uint32): kt.u32, np.dtype(np.uint8): kt.u8,
-           np.dtype(np.bool_): kt.boolean}
-_SIG_NAMES = {"float32": kt.f32, "float64": kt.f64, "int32": kt.i32, "int64": kt.i64,
-              "uint32": kt.u32, "uint8": kt.u8, "boolean": kt.boolean, "bool_": kt.boolean,
-              "f4": kt.f32, "f8": kt.f64, "i4": kt.i32, "i8": kt.i64, "u4": kt.u32, "u1": kt.u8,
-              "intp": kt.i64, "int_": kt.i64, "double": kt.f64}
 # Numba's xoroshiro states (record dtype s0, s1 uint64): here an int64 array of shape (n, 2).
 _STATE_TYPE = kt.i64[:, :]
 
@@ -55,66 +49,6 @@ def synchronize():
 
 
 # ---- arrays ---------------------------------------------------------------------------------
-
-class DeviceNDArray:
-    """``cuda.to_device`` / ``cuda.device_array``: a numpy array kept for the kernels (on the
-    CPU device it is host memory, launches use it in place). As Numba's: ``d[i]`` gives a host
-    scalar, slices give device views, iteration gives what indexing does."""
-
-    def __init__(self, array, is_states=False):
-        self._a = array
-        self._is_states = is_states
-
-    shape = property(lambda self: self._a.shape if not self._is_states else self._a.shape[:1])
-    size = property(lambda self: self.shape[0] if self._is_states else self._a.size)
-    ndim = property(lambda self: len(self.shape))
-    dtype = property(lambda self: self._a.dtype)
-    nbytes = property(lambda self: self._a.nbytes)
-    strides = property(lambda self: self._a.strides)
-
-    def __len__(self):
-        return self.shape[0]
-
-    def copy_to_host(self, ary=None, stream=0):
-        if ary is None:
-            return self._a.copy()
-        np.copyto(ary, self._a)
-        return ary
-
-    def copy_to_device(self, ary, stream=0):
-        np.copyto(self._a, ary._a if isinstance(ary, DeviceNDArray) else np.asarray(ary))
-
-    def is_c_contiguous(self):
-        return self._a.flags.c_contiguous
-
-    def reshape(self, *shape, order="C"):
-        return DeviceNDArray(self._a.reshape(*shape, order=order))
-
-    def ravel(self, order="C"):
-        return DeviceNDArray(self._a.ravel(order=order))
-
-    def __array__(self, dtype=None, copy=None):
-        return self._a if dtype is None else self._a.astype(dtype)
-
-    def __getitem__(self, index):
-        if self._is_states:
-            return self._a[index]
-        item = self._a[index]
-        return DeviceNDArray(item) if isinstance(item, np.ndarray) else item
-
-    def __setitem__(self, index, value):
-        self._a[index] = value._a if isinstance(value, DeviceNDArray) else value
-
-    def __iter__(self):
-        for k in range(len(self)):
-            yield self[k]
-
-    def __str__(self):
-        return str(self._a)
-
-    def __repr__(self):
-        return f"<pyhost.cuda.DeviceNDArray shape={self.shape} dtype={self.dtype}>"
-
 
 def to_device(obj, stream=0, copy=True, to=None):
     if to is not None:

@@ -18,6 +18,7 @@ import copy
 
 from .._kernels import types as kt
 from .._kernels.errors import KernelSyntaxError
+from . import _barrier_builtins as b
 
 TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"

@@ -14,6 +14,7 @@ from .._kernels import intrinsics as ki
 from .._kernels import types as kt
 from .._kernels.intrinsics import intrinsic, register
 from .._kernels.typing_rules import TupleT, Val, _tname, cast
+from ._barrier_builtins import _local_array, _shared_array, syncthreads
 
 GRID_PARAMS = ("_ph_cuda_g0", "_ph_cuda_g1", "_ph_cuda_g2")
 
@@ -302,19 +303,6 @@ register(_atomic_min, _lower_minmax(False), _ATOMIC_MINMAX_PRELUDE, name="cuda.a
 
 # ---- cuda.local.array, cuda.shared.array, cuda.syncthreads, cuda.const ------------------------
 
-def _local_array(shape, dtype):
-    import numpy as np
-    return np.zeros(shape, dtype=dtype)
-
-
-def _shared_array(shape, dtype):
-    raise RuntimeError("cuda.shared.array is only meaningful inside a @cuda.jit kernel")
-
-
-def syncthreads():
-    """A barrier of the block's threads."""
-
-
 def _const_array_like(ary):
     return ary
 
@@ -338,7 +326,7 @@ const = _Const()
 
 def _dtype_of(tr, node):
     import numpy as np
-    from . import _DTYPES, _SIG_NAMES
+    from ._dtypes import _DTYPES, _SIG_NAMES
     try:
         obj = tr.resolve_object(node)
     except Exception:  # noqa: BLE001

@@ -8,6 +8,7 @@ import numpy as np
 from .._kernels import types as kt
 from .._kernels.intrinsics import register
 from .._kernels.typing_rules import Val, cast
+from ._arrays import DeviceNDArray
 
 __all__ = ["create_xoroshiro128p_states", "init_xoroshiro128p_states",
            "xoroshiro128p_uniform_float32", "xoroshiro128p_uniform_float64",
@@ -64,7 +65,6 @@ def _init_states(n, seed, subsequence_start):
 
 def create_xoroshiro128p_states(n, seed, subsequence_start=0, stream=0):
     """States for ``n`` generators (device array); state i is 2**(64 i) steps ahead."""
-    from . import DeviceNDArray
     return DeviceNDArray(_init_states(int(n), seed, subsequence_start), is_states=True)
 
 

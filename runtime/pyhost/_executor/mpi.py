@@ -6,24 +6,17 @@ ranks 1..R-1 run serve(): each keeps local workers (sub-interpreters or processe
 `local` mode) and relays to them, unopened, the pickled call batches that rank 0's executor sends
 (the workers resolve the script's functions by running it as __mp_main__, as usual).
 
-On rank 0 each remote worker is a RankWorker: the face of _executor_workers' workers (send,
-receive, stop, finish, running_call), so the executor's batching, map, futures and crash handling
-are the ones of every mode. A worker that dies on its rank is reported with the call it was
+On rank 0 each remote worker is a RankWorker: the face of workers.py's workers (send, receive,
+stop, finish, running_call), so the executor's batching, map, futures and crash handling are the
+ones of every mode. A worker that dies on its rank is reported with the call it was
 running, and rank 0 fails that call alone and asks for a replacement.
 
-Messages are pickled tuples ("letters") carried by the rank's communication thread
-(`_pyhost.mpi_post` / `mpi_receive`, host/mpi/executor_mailbox.hpp): one thread per process reads
-them (rank 0: the link thread, while remote workers exist; other ranks: serve()).
-
-A Channel lives on the rank that made it; a worker on another rank gets a RemoteBackend, whose
-operations are requests to the owner. The owner does each one on the real channel and answers
-when it is done: a put to a full channel blocks its producer, whatever its rank, until there is
-room (bounded flow).
+Messages are letters (ranks.py): one thread per process reads them (rank 0: the link thread,
+while remote workers exist; other ranks: serve()) and hands channel letters to ranks.py.
 """
 import os
 import pickle
 import queue
-import sys
 import threading
 import warnings
 
@@ -32,17 +25,13 @@ try:
 except ImportError:  # plain python: no ranks, mode "mpi" falls back to local workers
     _pyhost = None
 
-from . import _executor_worker as protocol
-from . import _executor_workers as workers_impl
+from . import protocol, workers
+from .pickling import PickledCalls
+from .ranks import (ENDED, FROM_WORKER, START, TO_WORKER, handle_channel_letter, my_rank, post,
+                    report_bad_letter)
 
-# Letter kinds.
-START, TO_WORKER, FROM_WORKER, ENDED, CHAN_REQUEST, CHAN_REPLY = range(1, 7)
 LOCAL_MODES = ("subinterpreters", "processes")
 _RECEIVE_SLICE = 0.1  # how often the link thread checks whether it is still needed
-
-
-def my_rank():
-    return int(os.environ.get("PYHOST_RANK", "0"))
 
 
 def serving_ranks():
@@ -50,10 +39,6 @@ def serving_ranks():
     if _pyhost is None or os.environ.get("PYHOST_MPI_EXECUTOR") != "1" or my_rank() != 0:
         return []
     return list(range(1, int(os.environ.get("PYHOST_RANKS", "1"))))
-
-
-def _post(dest, letter):
-    _pyhost.mpi_post(dest, pickle.dumps(letter, pickle.HIGHEST_PROTOCOL))
 
 
 # --- rank 0: remote workers ------------------------------------------------------------------
@@ -98,7 +83,7 @@ class _Link:
             try:
                 self._handle(source, pickle.loads(data))
             except Exception:  # noqa: BLE001 - one bad letter must not stop the executors
-                _report_bad_letter(source)
+                report_bad_letter(source)
 
     def _handle(self, source, letter):
         kind = letter[0]
@@ -113,13 +98,6 @@ class _Link:
                 worker.ended(*letter[3:])
         else:
             handle_channel_letter(letter)
-
-
-def _report_bad_letter(source):
-    import traceback
-
-    print(f"pyhost: rank {my_rank()}: a pyhost.Executor message from rank {source} could not be "
-          f"handled:\n{traceback.format_exc()}", file=sys.stderr, end="")
 
 
 _link = _Link()
@@ -140,7 +118,7 @@ class RankWorker:
         self._ended = threading.Event()
         _link.register(self)
         try:
-            _post(rank, (START, executor_id, local_index, local_mode, setup))
+            post(rank, (START, executor_id, local_index, local_mode, setup))
         except RuntimeError as exc:
             self.ended(f"rank {rank} cannot be reached: {exc}", None, None)
 
@@ -154,7 +132,7 @@ class RankWorker:
 
     def send(self, tag, data):
         try:
-            _post(self.rank, (TO_WORKER, self.key[1], self.key[2], tag, data))
+            post(self.rank, (TO_WORKER, self.key[1], self.key[2], tag, data))
         except RuntimeError as exc:  # the run is ending: the worker is as good as gone
             self.ended(f"rank {self.rank} cannot be reached: {exc}", None, None)
 
@@ -179,6 +157,10 @@ class RankWorker:
 class RankWorkers:
     """The executor's worker type for mode "mpi": slot index i is local worker i mod N of serving
     rank ranks[i // N]."""
+
+    calls = PickledCalls  # the serving rank relays the pickles to its workers unopened
+    forwards_output = False  # the serving rank writes its workers' output
+    loads_main_script = True
 
     def __init__(self, ranks, per_rank, local_mode):
         self.executor_id = next(_executor_ids)
@@ -216,10 +198,10 @@ class _Server:
             try:
                 self._handle(pickle.loads(data))
             except Exception:  # noqa: BLE001 - one bad letter must not stop the server
-                _report_bad_letter(source)
+                report_bad_letter(source)
         with self.lock:
-            workers = list(self.workers.values())
-        for worker in workers:  # calls still running have nobody to report to
+            running = list(self.workers.values())
+        for worker in running:  # calls still running have nobody to report to
             worker.kill()
             worker.stop()
         for relay in self.relays:
@@ -241,17 +223,17 @@ class _Server:
         theirs = pickle.loads(setup)
         key = (executor_id, local_index)
         try:
-            settings = pickle.loads(workers_impl.setup_message(local_index, local_mode))
+            settings = pickle.loads(workers.setup_message(local_index, local_mode))
             # Rank 0's script, path and arguments; this rank's task and output.
             settings.update(sys_path=theirs["sys_path"], main_path=theirs["main_path"],
                             argv=theirs["argv"])
             if local_mode == "processes":
-                output = self.outputs.setdefault(executor_id, workers_impl.TaskOutput())
-                worker = workers_impl.ProcessWorker(local_index, pickle.dumps(settings), output)
+                output = self.outputs.setdefault(executor_id, workers.TaskOutput())
+                worker = workers.ProcessWorker(local_index, pickle.dumps(settings), output)
             else:
-                worker = workers_impl.InterpreterWorker(local_index, pickle.dumps(settings))
+                worker = workers.InterpreterWorker(local_index, pickle.dumps(settings))
         except Exception as exc:  # noqa: BLE001 - rank 0 sees a worker that could not start
-            _post(0, (ENDED, executor_id, local_index, f"cannot start: {exc}", None, None))
+            post(0, (ENDED, executor_id, local_index, f"cannot start: {exc}", None, None))
             return
         with self.lock:
             self.workers[key] = worker
@@ -269,10 +251,10 @@ class _Server:
                 message = worker.receive()
                 if message is None:
                     break
-                _post(0, (FROM_WORKER, executor_id, local_index, message[0], message[1]))
+                post(0, (FROM_WORKER, executor_id, local_index, message[0], message[1]))
             running = worker.running_call()
             ended = worker.finish()
-            _post(0, (ENDED, executor_id, local_index, ended, running, worker.pid))
+            post(0, (ENDED, executor_id, local_index, ended, running, worker.pid))
         except RuntimeError:
             pass  # the run is over: nobody to tell
         finally:
@@ -284,98 +266,3 @@ class _Server:
 def serve():
     """Rank r > 0 of a serving run: run rank 0's executor calls until its script ends."""
     _Server().run()
-
-
-# --- channels across ranks ---------------------------------------------------------------------
-
-def remote_op(owner_rank, op, channel_id, tag=0, data=b"", timeout=None):
-    """One operation on a channel of another rank; its result once the owner has done it."""
-    reply = _pyhost.chan_new(0)
-    try:
-        _post(owner_rank, (CHAN_REQUEST, my_rank(), reply, channel_id, op, tag, bytes(data), timeout))
-        status, _, payload = _pyhost.chan_get(reply, None)
-    finally:
-        _pyhost.chan_release(reply)
-    if status != 0:
-        from .channel import ChannelClosed
-
-        raise ChannelClosed("the MPI run ended before the channel's rank answered")
-    ok, value = pickle.loads(payload)
-    if not ok:
-        raise value
-    return value
-
-
-class RemoteBackend:
-    """A channel of another rank, seen from this one."""
-
-    def __init__(self, owner_rank, channel_id, owner_pid):
-        self.rank = owner_rank
-        self.id = channel_id
-        self._owner = owner_pid
-
-    def put(self, tag, data, timeout):
-        from .channel import RPC_PUT
-
-        return remote_op(self.rank, RPC_PUT, self.id, tag, data, timeout)
-
-    def get(self, timeout):
-        from .channel import RPC_GET
-
-        return remote_op(self.rank, RPC_GET, self.id, timeout=timeout)
-
-    def close(self):
-        from .channel import RPC_CLOSE
-
-        return remote_op(self.rank, RPC_CLOSE, self.id)
-
-    def state(self):
-        from .channel import RPC_STATE
-
-        return remote_op(self.rank, RPC_STATE, self.id)
-
-    def reference(self):
-        return self.id, self._owner, self.rank
-
-
-def handle_channel_letter(letter):
-    """The reader thread's part of channel traffic: answers reach their waiting requester; a
-    request is done at once when it can be, else on a thread of its own until it can."""
-    kind = letter[0]
-    if kind == CHAN_REPLY:
-        try:
-            _pyhost.chan_put(letter[1], 0, letter[2], None)
-        except ValueError:
-            pass  # the requester is gone
-        return
-    if kind != CHAN_REQUEST:
-        return
-    from . import channel
-
-    _, reply_rank, reply, channel_id, op, tag, data, timeout = letter
-
-    def answer(outcome):
-        try:
-            _post(reply_rank, (CHAN_REPLY, reply, pickle.dumps(outcome)))
-        except RuntimeError:
-            pass  # the run is over
-
-    def attempt(wait):
-        try:
-            return True, (True, channel._serve_one(op, channel_id, tag, data, wait, lambda: True))
-        except Exception as exc:  # noqa: BLE001 - the requester raises it
-            return True, (False, exc if channel._picklable(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
-
-    if op in (channel.RPC_PUT, channel.RPC_GET) and timeout != 0:
-        done, outcome = attempt(0.0)
-        ok, value = outcome
-        status = value if op == channel.RPC_PUT else (value[0] if ok else None)
-        if ok and status == channel._TIMEOUT:  # full (put) or empty (get): wait on a thread
-            waiter = threading.Thread(target=lambda: answer(attempt(timeout)[1]),
-                                      name="pyhost-channel-remote-op")
-            waiter._pyhost_internal = True
-            waiter.start()
-            return
-        answer(outcome)
-        return
-    answer(attempt(timeout if timeout is not None else None)[1])

@@ -1,21 +1,34 @@
-"""The executor's side of its workers: a sub-interpreter on a host thread, or a child process.
+"""The executor's local workers: a sub-interpreter on a host thread, a child process, or a
+thread of this interpreter (mode "threads", and "freethreaded" on a free-threaded CPython).
 
-Both have the same face: send(tag, data), receive() -> (tag, data) or None when the worker is
-gone, stop(), finish() -> why it ended (None if it stopped when asked), kill().
+All have the same face, which is what the executor uses (mpi.py's RankWorker has it too):
+  Worker(index, setup, output) starts it (setup: protocol's TAG_SETUP payload, setup_message());
+  send(tag, data), receive() -> (tag, data) or None when the worker is gone, stop(),
+  finish() -> why it ended (None if it stopped when asked), kill(), running_call() -> the id of
+  the call it was running when it died, and `index`, `pid`;
+  and as class attributes: `calls`, the codec of its calls and results (pickling.PickledCalls
+  for workers beyond this interpreter), `forwards_output` (it wants a TaskOutput), and
+  `loads_main_script` (it may run the main script to find functions: the executor then refuses
+  to be made by the script's unguarded top level).
 """
 import os
 import sys
 import threading
 
-from . import _executor_forkserver as _forkserver
-from . import _executor_worker as protocol
+from . import channel_rpc, forkserver, protocol, ranks
+from .output import OutputForwarder, OutputPipe, TaskOutput
+from .pickling import PickledCalls
+from .worker import run_chunk
+
+__all__ = ["InterpreterWorker", "ProcessWorker", "ThreadWorker", "TaskOutput", "setup_message",
+           "describe_exit"]
 
 # Code each sub-interpreter worker runs (channel ids are filled in).
 # Closing the outbox at the end tells the executor the worker is gone, whatever happened.
 _INTERPRETER_MAIN = (
     "import _pyhost\n"
     "try:\n"
-    "    import pyhost._executor_worker as _worker\n"
+    "    import pyhost._executor.worker as _worker\n"
     "    _worker.serve_interpreter({inbox}, {outbox})\n"
     "finally:\n"
     "    _pyhost.chan_close({outbox})\n"
@@ -23,11 +36,17 @@ _INTERPRETER_MAIN = (
 
 
 # Code each process worker runs: `pyhost run -c` (fds filled in).
-_PROCESS_MAIN = "import pyhost._executor_worker as w; w.serve_process({}, {}, {})"
+_PROCESS_MAIN = "import pyhost._executor.worker as w; w.serve_process({}, {}, {})"
 
 
 class InterpreterWorker:
-    # Its output needs no forwarding: it is set up to write as the task (same process, same mux).
+    """An own-GIL sub-interpreter on a host thread, fed through two byte channels of the process.
+    Its output needs no forwarding: it is set up to write as the task (same process, same mux)."""
+
+    calls = PickledCalls
+    forwards_output = False
+    loads_main_script = True
+
     def __init__(self, index, setup, output=None):
         import _pyhost
 
@@ -65,129 +84,19 @@ class InterpreterWorker:
         return None  # a sub-interpreter that crashes takes the process with it
 
 
-class TaskOutput:
-    """Where the output of an executor's process workers goes: the stdout/stderr of the task that
-    created the executor (under pyhost with several tasks: that task's "[task k]" lines and its
-    --json record), whichever thread forwards it."""
-
-    def __init__(self):
-        self._streams = {1: sys.stdout, 2: sys.stderr}
-        self._task = None
-        host = sys.modules.get("pyhost._host")
-        if host is not None:
-            self._task = host.current_task()
-
-    def write(self, stream_no, text):
-        stream = self._streams[stream_no]
-        if stream is None:
-            return
-        streams = sys.modules.get("pyhost._streams")
-        if self._task is not None and streams is not None and isinstance(stream, streams.TaskStream):
-            import _pyhost
-
-            _pyhost.write(self._task.task_id, stream_no, text)
-            return
-        stream.write(text)
-        stream.flush()
-
-
-class _OutputPipe:
-    """The executor's end of a process worker's stdout or stderr: whole lines go to the task."""
-
-    def __init__(self, fd, stream_no, output):
-        os.set_blocking(fd, False)
-        self.fd = fd
-        self.stream_no = stream_no
-        self.output = output
-        self.partial = b""
-        self.lock = threading.Lock()
-        self.ended = False
-
-    def pump(self):
-        """Forwards what the pipe holds now, complete lines only (the rest waits for its end of
-        line, or for the end of the pipe). False once the pipe has ended."""
-        with self.lock:  # the forwarder and a reader about to deliver results both pump
-            if self.ended:
-                return False
-            chunks = [self.partial]
-            while True:
-                try:
-                    data = os.read(self.fd, 65536)
-                except BlockingIOError:
-                    break
-                except InterruptedError:
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    self.ended = True
-                    break
-                chunks.append(data)
-            data = b"".join(chunks)
-            if self.ended and data and not data.endswith(b"\n"):
-                data += b"\n"
-            cut = data.rfind(b"\n") + 1
-            self.partial = data[cut:]
-            try:
-                if cut:
-                    self.output.write(self.stream_no, data[:cut].decode("utf-8", "surrogateescape"))
-            except BrokenPipeError:
-                # Nobody reads the task's stream any more: closing the pipe makes the worker's
-                # writes fail too, as they would in the task itself.
-                self.ended = True
-            except Exception:  # noqa: BLE001 - the task's stream is unusable: drop the output
-                pass
-            # Ended, the fd stays open until the forwarder has stopped polling it (close()): a
-            # reader's flush that closed it under the forwarder's poll let the number be reused
-            # (a socket made a moment later) and the forwarder wait on that for ever.
-            return not self.ended
-
-    def close(self):
-        os.close(self.fd)
-
-
-class _OutputForwarder:
-    """A thread that moves a process worker's stdout and stderr to the task as they come."""
-
-    def __init__(self, index, pipes):
-        self.pipes = pipes
-        self.thread = threading.Thread(target=self._run, name=f"pyhost-executor-output-{index}")
-        self.thread._pyhost_internal = True
-        self.thread.start()
-
-    def _run(self):
-        import select
-
-        poller = select.poll()
-        by_fd = {pipe.fd: pipe for pipe in self.pipes}
-        for fd in by_fd:
-            poller.register(fd, select.POLLIN)
-        while by_fd:
-            for fd, _ in poller.poll():
-                pipe = by_fd.get(fd)
-                if pipe is not None and not pipe.pump():
-                    poller.unregister(fd)
-                    del by_fd[fd]
-                    pipe.close()
-
-    def flush(self):
-        """Forwards everything already written (the worker flushes before it sends results)."""
-        for pipe in self.pipes:
-            pipe.pump()
-
-    def join(self):
-        # A process the worker started may hold the pipes open after the worker is gone: its
-        # output still goes to the task as long as it lasts, without holding up the executor.
-        self.thread.join(5.0)
-
-
 class ProcessWorker:
+    """A `pyhost run -c` child process (forked from the fork server when there is one) that
+    serves over a socket; its output is forwarded to the task, its channel operations served
+    here, and a shared memory word says which call it runs (the one that killed it, if it dies)."""
+
+    calls = PickledCalls
+    forwards_output = True  # its stdout/stderr are pipes: give it the task's TaskOutput
+    loads_main_script = True
     def __init__(self, index, setup, output=None):
         import mmap  # here, not at the top: sub-interpreter executors need none of these
         import socket
         import subprocess
 
-        from . import _frames
 
         self.index = index
         ours, theirs = socket.socketpair()
@@ -237,9 +146,9 @@ class ProcessWorker:
             os.close(err_r)
             raise
         output = output or TaskOutput()
-        self.output = _OutputForwarder(index, [_OutputPipe(out_r, 1, output), _OutputPipe(err_r, 2, output)])
-        self.frames = _frames.Connection(ours)
-        self.rpc = _frames.Connection(rpc_ours)
+        self.output = OutputForwarder(index, [OutputPipe(out_r, 1, output), OutputPipe(err_r, 2, output)])
+        self.frames = protocol.Connection(ours)
+        self.rpc = protocol.Connection(rpc_ours)
         self.alive = True
         self.rpc_thread = threading.Thread(target=self._serve_channels, name=f"pyhost-executor-rpc-{index}")
         self.rpc_thread._pyhost_internal = True
@@ -255,13 +164,13 @@ class ProcessWorker:
     @staticmethod
     def _fork(fds, on_answer):
         """The worker asked of this process's fork server, or None (none ready: start it afresh)."""
-        server = _forkserver.current_server()
+        server = forkserver.current_server()
         if server is None and ProcessWorker._started_afresh >= 2:
             # A third worker afresh would cost what starting the server costs, and the server
             # then forks it and every later one (a first executor of 8 workers: 3 start-ups,
             # not 8; one of 2 is left as it was, 2 start-ups side by side on 2 cores).
-            _forkserver.start_in_background(_host_executable())
-            server = _forkserver.current_server()
+            forkserver.start_in_background(_host_executable())
+            server = forkserver.current_server()
         if server is None:
             return None
         try:
@@ -270,8 +179,6 @@ class ProcessWorker:
             return None
 
     def _serve_channels(self):
-        from .channel import serve_worker_requests
-
         serve_worker_requests(self.rpc, lambda: self.alive)
 
     def send(self, tag, data):
@@ -285,7 +192,7 @@ class ProcessWorker:
             # A worker started afresh is up and its first message delivered (not delayed by
             # this): the fork server can start beside it now, so that later workers are forked.
             self._spawned = False
-            _forkserver.start_in_background(_host_executable())
+            forkserver.start_in_background(_host_executable())
         try:
             message = self.frames.receive()
         except OSError:
@@ -328,6 +235,122 @@ class ProcessWorker:
         return None if call_id < 0 else call_id
 
 
+
+
+class DirectCalls:
+    """The call codec of ThreadWorker: nothing is pickled, a call's objects are its objects (as
+    with concurrent.futures.ThreadPoolExecutor: lambdas work, arguments are shared)."""
+
+    @staticmethod
+    def encode_call(fn, args, kwargs):
+        return fn, args, kwargs
+
+    @staticmethod
+    def chunk_function(fn):
+        from functools import partial
+
+        return partial(run_chunk, fn)
+
+    @staticmethod
+    def encode_batch(calls):
+        return calls
+
+    @staticmethod
+    def decode_results(data):
+        return data
+
+    @staticmethod
+    def decode_value(value):
+        return value
+
+    @staticmethod
+    def decode_error(exc):
+        return exc
+
+
+class ThreadWorker:
+    """A thread of this interpreter. The executor's reader of this worker is that thread: its
+    receive() runs the batch it was sent and returns the results, so a call costs no thread
+    hand-off beyond the one to the reader. `setup` is not used: the thread shares this
+    interpreter's sys.path, main script and task (it inherits the task that made the executor)."""
+
+    calls = DirectCalls
+    forwards_output = False
+    loads_main_script = False
+
+    def __init__(self, index, setup=None, output=None):
+        import queue
+
+        self.index = index
+        self.pid = os.getpid()
+        self.label = "thread worker"
+        self._inbox = queue.SimpleQueue()
+
+    def send(self, tag, data):
+        self._inbox.put((tag, data))
+
+    def receive(self):
+        import time
+
+        tag, calls = self._inbox.get()
+        if tag != protocol.TAG_CALLS:
+            return protocol.TAG_BYE, b""
+        started = time.perf_counter()
+        results = []
+        for call_id, (fn, args, kwargs) in calls:
+            try:
+                results.append((call_id, True, fn(*args, **kwargs)))
+            except BaseException as exc:  # noqa: BLE001 - every failure goes to its future
+                results.append((call_id, False, exc))
+        return protocol.TAG_RESULTS, (results, time.perf_counter() - started)
+
+    def stop(self):
+        self.send(protocol.TAG_STOP, b"")
+
+    def finish(self):
+        return None  # a thread's calls cannot end it
+
+    def kill(self):
+        pass  # a thread cannot be killed; it stops after its current batch
+
+    def running_call(self):
+        return None
+
+
+def serve_worker_requests(connection, worker_alive):
+    """Executor side: do the channel operations one process worker asks for, until it goes.
+    Each channel it uses is kept alive for it until then, as its own Channel objects would."""
+    import pickle
+
+    retained = set()
+    here = channel_rpc.rank()
+    _pyhost = channel_rpc._pyhost
+    try:
+        while True:
+            request = connection.receive()
+            if request is None:
+                return
+            op, payload = request
+            try:
+                channel_id, tag, data, timeout, owner_rank = channel_rpc.decode_request(payload)
+                if owner_rank != here:  # a channel of another rank: asked of it (blocking)
+                    reply = (True, ranks.remote_op(owner_rank, op, channel_id, tag, data, timeout))
+                else:
+                    if channel_id not in retained:
+                        _pyhost.chan_retain(channel_id)
+                        retained.add(channel_id)
+                    reply = (True, channel_rpc.serve_one(op, channel_id, tag, data, timeout, worker_alive))
+            except Exception as exc:  # noqa: BLE001 - the worker raises it
+                reply = channel_rpc.error_reply(exc)
+            try:
+                connection.send(0, pickle.dumps(reply))
+            except OSError:
+                return
+    finally:
+        for channel_id in retained:
+            _pyhost.chan_release(channel_id)
+
+
 def describe_exit(code):
     """'signal 11 (SIGSEGV)' / 'exit status 7' for a Popen return code."""
     if code is None:
@@ -363,7 +386,7 @@ def setup_message(index, mode):
     if host is not None:
         task = host.current_task()
         if task is not None:
-            from . import _streams
+            from .. import _streams
 
             settings.update(task=(task.task_id, task.worker_id), host_settings=dict(host.settings))
             # Sub-interpreter workers route their output as the task's (same process, same mux).

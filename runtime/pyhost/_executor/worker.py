@@ -1,28 +1,20 @@
-"""The worker side of pyhost.Executor: the loop each sub-interpreter or process worker runs.
-
-Messages both ways are pickles. To a worker: a setup dict first, then batches of calls
-[(call_id, pickled (fn, args, kwargs)), ...], then a stop. From a worker: batches of results
-[(call_id, ok, value), ...] with the batch's run time, and a goodbye when it stops.
+"""The worker side of pyhost.Executor: the loop each sub-interpreter or process worker runs
+(protocol.py says what goes over the wire).
 
 A worker's start-up is on the path to the executor's first result, so this module imports only
-what a fresh interpreter already has: the C `_pickle` (the `pickle` module would add `re`,
-`enum` and more, ~5 ms per sub-interpreter), no `types`.
+what a fresh interpreter already has (see protocol.py), no `types`.
 """
 import os
 import sys
 import time
-from _pickle import PicklingError as _PicklingError
-from _pickle import dumps as _dumps
+
+from . import protocol
+from .protocol import TAG_CALLS, TAG_RESULTS, TAG_SETUP, TAG_BYE
 from _pickle import loads as _loads
-
-_PROTOCOL = 5  # pickle.HIGHEST_PROTOCOL
-
-# Message tags (the same numbers on channels and on process sockets).
-TAG_SETUP, TAG_CALLS, TAG_STOP, TAG_RESULTS, TAG_BYE = 1, 2, 3, 4, 5
 
 loading_main = False  # True while a worker runs the parent's main script (Executor() is refused)
 in_worker = False
-rpc = None  # process workers: the connection that serves Channel operations (see channel.py)
+rpc = None  # process workers: the connection that serves Channel operations (channel_rpc.py)
 
 
 class LazyMain(type(sys)):
@@ -113,6 +105,11 @@ def main_function(name, code, defaults, kwdefaults, builtin_names):
     return fn
 
 
+def run_chunk(fn, chunk):
+    """One call per argument tuple of a map chunk."""
+    return [fn(*args) for args in chunk]
+
+
 def _install_main(path):
     global _main
     main = _main = LazyMain(path)
@@ -129,7 +126,7 @@ def _setup(settings):
     task = settings.get("task")
     if task is not None:
         try:
-            from . import _host
+            from .. import _host
 
             _host.settings.update(settings["host_settings"])
             _host._interp_task = _host.TaskContext(*task)
@@ -139,56 +136,29 @@ def _setup(settings):
 
             _host._tasks_by_thread[get_ident()] = _host._interp_task
             if settings.get("capture"):
-                from . import _streams
+                from .. import _streams
 
                 _streams.install(_host.current_task, settings.get("passthrough", False))
         except ImportError:  # not run by the host: nothing to route
             pass
 
 
-def run_chunk(fn, chunk):
-    """One call per argument tuple of a map chunk."""
-    return [fn(*args) for args in chunk]
-
-
-def _error_value(exc):
-    import traceback
-
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        exc_bytes = _dumps(exc)
-        _loads(exc_bytes)  # some exceptions pickle but cannot be rebuilt
-    except Exception:
-        exc_bytes = None
-    return (exc_bytes, f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), text)
-
-
-def _run_calls(calls, progress):
+def run_calls(calls, progress):
+    """[(call_id, payload)] -> [(call_id, ok, return value or exception)]. progress[0] is the id
+    of the call running now, -1 once the batch is done."""
     results = []
-    for call_id, payload in calls:
-        progress[0] = call_id
-        try:
-            fn, args, kwargs = _loads(payload)
-            results.append((call_id, True, fn(*args, **kwargs)))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
-            results.append((call_id, False, _error_value(exc)))
+    try:
+        for call_id, payload in calls:
+            progress[0] = call_id  # not an int: TypeError
+            try:
+                fn, args, kwargs = _loads(payload)
+                results.append((call_id, True, fn(*args, **kwargs)))
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to its future
+                results.append((call_id, False, exc))
+    except (TypeError, ValueError) as exc:  # the pair itself: the batch is not what it says
+        raise protocol.ProtocolError(f"a call is (call id, payload bytes): {exc}") from None
     progress[0] = -1
     return results
-
-
-def _encode_results(results, elapsed):
-    """Each value is pickled on its own, so that one the executor cannot rebuild (a class only
-    the worker can import) fails that call alone."""
-    encoded = []
-    for call_id, ok, value in results:
-        if ok:
-            try:
-                value = _dumps(value, _PROTOCOL)
-            except Exception as exc:  # noqa: BLE001
-                ok = False
-                value = _error_value(_PicklingError(f"the result of the call cannot be sent back: {exc}"))
-        encoded.append((call_id, ok, value))
-    return _dumps((encoded, elapsed), _PROTOCOL)
 
 
 def _flush():
@@ -199,7 +169,7 @@ def _flush():
             pass
 
 
-def _serve(receive, send, progress):
+def serve(receive, send, progress):
     """The loop: run each batch of calls, send its results, until told to stop. progress[0] is
     the id of the call running now (-1 between batches): if the worker dies, the executor reads
     it to know which call killed it."""
@@ -207,8 +177,9 @@ def _serve(receive, send, progress):
         tag, data = receive()
         if tag == TAG_CALLS:
             started = time.perf_counter()
-            results = _run_calls(_loads(data), progress)
-            reply = _encode_results(results, time.perf_counter() - started)
+            results = run_calls(protocol.decode_calls(data), progress)
+            reply = protocol.encode_results(results, time.perf_counter() - started)
+            del results  # the exceptions' frames go before the next batch, not after it
             _flush()
             send(TAG_RESULTS, reply)
         elif tag == TAG_SETUP:
@@ -225,13 +196,13 @@ def serve_interpreter(inbox, outbox):
 
     def receive():
         status, tag, data = _pyhost.chan_get(inbox, None)
-        return (tag, data) if status == 0 else (TAG_STOP, b"")
+        return (tag, data) if status == 0 else (protocol.TAG_STOP, b"")
 
     def send(tag, data):
         _pyhost.chan_put(outbox, tag, data, None)
 
     try:
-        _serve(receive, send, [-1])  # a crash here ends the whole process: nobody to tell
+        serve(receive, send, [-1])  # a crash here ends the whole process: nobody to tell
     finally:
         _pyhost.chan_release(inbox)
 
@@ -242,8 +213,6 @@ def serve_process(task_fd, rpc_fd, progress_fd):
     import _signal  # not signal, nor socket: they import enum (start-up time)
     import mmap
 
-    from . import _frames
-
     global rpc
     # Ctrl-C reaches the whole process group: the executor decides what happens to its workers.
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
@@ -253,17 +222,17 @@ def serve_process(task_fd, rpc_fd, progress_fd):
             stream.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    rpc = _frames.FdConnection(rpc_fd)
-    frames = _frames.FdConnection(task_fd)
+    rpc = protocol.FdConnection(rpc_fd)
+    frames = protocol.FdConnection(task_fd)
 
     def receive():
         message = frames.receive()
-        return message if message is not None else (TAG_STOP, b"")
+        return message if message is not None else (protocol.TAG_STOP, b"")
 
     shared = mmap.mmap(progress_fd, 8)
     os.close(progress_fd)
     try:
-        _serve(receive, frames.send, memoryview(shared).cast("q"))
+        serve(receive, frames.send, memoryview(shared).cast("q"))
     except (BrokenPipeError, ConnectionResetError):
         pass  # the executor is gone
     os._exit(0)  # like a multiprocessing child: no interpreter teardown to wait for

@@ -24,7 +24,7 @@ import threading
 import time
 
 # What the server runs as `pyhost run -c` (its end of the control socket filled in).
-_SERVER_MAIN = "import pyhost._executor_forkserver as s; s.serve({})"
+_SERVER_MAIN = "import pyhost._executor.forkserver as s; s.serve({})"
 _MAX_MESSAGE = 1 << 20  # an environment beyond this goes the spawn way
 _MAX_STARTS = 3  # a server that keeps dying is not started again
 _START_TIMEOUT_S = 20.0  # a server not up by then is killed (the workers asked of it start afresh)
@@ -273,13 +273,13 @@ def serve(control_fd):
     """The fork server's loop (`pyhost run -c`, single-threaded): forks a worker per request,
     waits for its children, and ends when the control socket closes."""
     import gc
-    import mmap  # noqa: F401 - a worker imports it (and _frames, _executor_worker) first thing
+    import mmap  # noqa: F401 - a worker imports it (and protocol, worker) first thing
     import pickle
     import select
     import signal
     import socket
 
-    from . import _executor_worker, _frames  # noqa: F401
+    from . import protocol, worker  # noqa: F401
 
     # What is here now stays: the children's collections need not walk (and copy) its pages.
     gc.collect()
@@ -359,7 +359,7 @@ def _fork_worker(sock, children, fds, env, cwd):
             os.chdir(cwd)
         except OSError:
             pass  # gone since: a worker started afresh would have inherited it as it is
-        from ._executor_worker import serve_process
+        from .worker import serve_process
 
         serve_process(task_fd, rpc_fd, progress_fd)
     except BaseException:  # noqa: BLE001 - a child must never return into the server's loop

@@ -1,0 +1,16 @@
+"""The Python objects of ``cuda.local.array``, ``cuda.shared.array`` and ``cuda.syncthreads``: what
+``_builtins.py`` registers lowerings for and ``_blocks.py`` looks for in a kernel's source (by
+identity). Here, not in either, so that neither imports the other for them."""
+
+
+def _local_array(shape, dtype):
+    import numpy as np
+    return np.zeros(shape, dtype=dtype)
+
+
+def _shared_array(shape, dtype):
+    raise RuntimeError("cuda.shared.array is only meaningful inside a @cuda.jit kernel")
+
+
+def syncthreads():
+    """A barrier of the block's threads."""
