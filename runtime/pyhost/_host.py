@@ -162,20 +162,19 @@ def _report(exc):
     exc.__traceback__ = tb
     # stderr may be gone (its reader went away: BrokenPipeError): then, as python, say nothing.
     try:
-        if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
-            # "module numpy does not support loading in subinterpreters"
-            words = str(exc).split()
-            name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
-            sys.stderr.write(
-                f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does "
-                "not support them); run this script with --mode processes or --mode threads.\n"
-            )
         try:
             sys.excepthook(type(exc), exc, tb)
         except Exception:
             import traceback
 
             traceback.print_exception(type(exc), exc, tb)
+        # Last, under the package's own error: which module an own-GIL sub-interpreter refused,
+        # the package the script imported, and the modes that can run it.
+        from . import _import_hint
+
+        line = _import_hint.hint(exc, tb)
+        if line:
+            sys.stderr.write(line + "\n")
     except Exception:
         pass
 
