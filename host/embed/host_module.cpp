@@ -77,6 +77,28 @@ PyObject* host_in_subinterpreter(PyObject*, PyObject* const*, Py_ssize_t) {
   return PyBool_FromLong(PyInterpreterState_Get() != PyInterpreterState_Main());
 }
 
+// interpreter_frames() -> {thread id: frame}: the current frame of each thread of the calling
+// interpreter (faulthandler's dump in sub-interpreters). Not sys._current_frames(): CPython 3.13
+// walks the threads of every interpreter there and makes frame objects for other interpreters'
+// frames with this one's allocator, which their owner later frees ("free(): invalid pointer").
+// Threads of this interpreter leave its list only holding its GIL, which the caller holds; the
+// collector is off meanwhile, so that no finalizer lets them run.
+PyObject* host_interpreter_frames(PyObject*, PyObject* const*, Py_ssize_t) {
+  PyRef frames = PyRef::steal(PyDict_New());
+  if (!frames) return nullptr;
+  const int collector_was_on = PyGC_Disable();
+  bool ok = true;
+  for (PyThreadState* thread = PyInterpreterState_ThreadHead(PyInterpreterState_Get());
+       ok && thread != nullptr; thread = PyThreadState_Next(thread)) {
+    PyRef frame = PyRef::steal(reinterpret_cast<PyObject*>(PyThreadState_GetFrame(thread)));
+    if (!frame) continue;  // no Python frame on that thread
+    PyRef id = PyRef::steal(PyLong_FromUnsignedLong(thread->thread_id));
+    ok = id && PyDict_SetItem(frames.get(), id.get(), frame.get()) == 0;
+  }
+  if (collector_was_on) PyGC_Enable();
+  return ok ? frames.release() : nullptr;
+}
+
 // What pyhost._faulthandler_main.call() gave in the main interpreter, in plain C++ values: no
 // object of one interpreter may be used in another.
 struct MainOutcome {
@@ -214,6 +236,8 @@ PyMethodDef host_methods[] = {
      "watcher_close(handle): end the watcher thread."},
     {"in_subinterpreter", fastcall(&host_in_subinterpreter), METH_FASTCALL,
      "in_subinterpreter() -> bool: the calling interpreter is not the main one."},
+    {"interpreter_frames", fastcall(&host_interpreter_frames), METH_FASTCALL,
+     "interpreter_frames() -> {thread id: frame} of the calling interpreter's threads."},
     {"faulthandler_in_main", fastcall(&host_faulthandler_in_main), METH_FASTCALL,
      "faulthandler_in_main(name, *ints): pyhost._faulthandler_main.call(caller, name, *ints) "
      "run in the main interpreter."},

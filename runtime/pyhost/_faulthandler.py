@@ -98,7 +98,8 @@ def _dump(fd, all_threads, watchdog=False, header=""):
     if not all_threads:
         _write(fd, header + "Stack (most recent call first):\n" + _stack(sys._getframe()))
         return
-    frames = sys._current_frames()  # this interpreter's threads
+    # Not sys._current_frames(): in a sub-interpreter it corrupts the heap (see _pyhost).
+    frames = _pyhost.interpreter_frames()
     others = [ident for ident in frames if ident != current]
     parts = []
     for ident in others[:_MAX_THREADS - 1]:

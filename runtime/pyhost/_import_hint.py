@@ -37,22 +37,16 @@ def _in_import_machinery(frame):
 
 
 def imported_package(tb, module):
-    """The top-level package whose import, by the script's own code (its __main__), led to
-    `module`: the module body the outermost import statement of __main__ ran. Without one (the
-    import happened inside a library), the top-level package of `module` itself."""
-    frames = list(_frames(tb))
-    for i in range(1, len(frames)):
-        if not _in_import_machinery(frames[i]) or _in_import_machinery(frames[i - 1]):
-            continue
-        if frames[i - 1].f_globals.get("__name__") != "__main__":
-            continue
-        for frame in frames[i + 1:]:
-            if not _in_import_machinery(frame) and frame.f_code.co_name == "<module>":
-                name = frame.f_globals.get("__name__")
-                if isinstance(name, str) and name:
-                    return name.partition(".")[0]
-                break
-        break
+    """The top-level package whose import by the script's own code (its __main__) led to
+    `module`: the module whose body a frame of __main__ called (CPython leaves the import
+    machinery's frames out of an ImportError's traceback; they are skipped if there). Without
+    one (the import happened inside a library), the top-level package of `module` itself."""
+    frames = [frame for frame in _frames(tb) if not _in_import_machinery(frame)]
+    for caller, callee in zip(frames, frames[1:]):
+        name = callee.f_globals.get("__name__")
+        if (caller.f_globals.get("__name__") == "__main__" and name != "__main__"
+                and callee.f_code.co_name == "<module>" and isinstance(name, str) and name):
+            return name.partition(".")[0]
     return module.partition(".")[0]
 
 

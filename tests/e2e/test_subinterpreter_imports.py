@@ -17,7 +17,8 @@ WAY_OUT = "run this script with --mode processes or --mode threads."
 
 
 def run_sub(args, **kwargs):
-    return run_pyhost(["run", "--mode", "subinterpreters", *args], **kwargs)
+    return run_pyhost(["run", "--mode", "subinterpreters", "-j", "1", "--tasks", "1", *args],
+                      **kwargs)
 
 
 def test_a_refused_standard_module_keeps_cpythons_error_and_gets_the_hint():
@@ -54,14 +55,19 @@ def test_the_hint_names_the_package_the_script_imported(tmp_path):
         f"'numpy._core._multiarray_umath', which it imports, does not support them; {WAY_OUT}")
 
 
+# dump_traceback() writes to the file's descriptor, as CPython's does (not through a task's
+# captured sys.stdout): a pipe brings it back to print.
 FAULTHANDLER = """
-import faulthandler, sys
+import faulthandler, os
 print(faulthandler.__name__, faulthandler.is_enabled())
 faulthandler.enable()
 print(faulthandler.is_enabled())
+r, w = os.pipe()
 def inner():
-    faulthandler.dump_traceback(sys.stdout, all_threads=False)
+    faulthandler.dump_traceback(w, all_threads=False)
 inner()
+os.close(w)
+print(os.read(r, 65536).decode(), end="")
 faulthandler.dump_traceback_later(600)
 faulthandler.cancel_dump_traceback_later()
 print(faulthandler.disable(), faulthandler.is_enabled(), faulthandler.disable())
@@ -69,21 +75,25 @@ faulthandler.enable()  # left on: the end of the task gives it up
 """
 
 
-@pytest.mark.parametrize("mode", ["serial", "subinterpreters"])
-def test_faulthandler_works_in_a_task(tmp_path, mode):
+@pytest.mark.parametrize("mode, workers, tasks", [("serial", 1, 1), ("subinterpreters", 2, 2),
+                                                  ("subinterpreters", 1, 3)])
+def test_faulthandler_works_in_a_task(tmp_path, mode, workers, tasks):
+    # Serial: CPython's own faulthandler, the control. Sub-interpreters: the stand-in, in tasks
+    # at once and in tasks one after another in one interpreter (each starts with it off).
     script = tmp_path / "fh.py"
     script.write_text(FAULTHANDLER)
     report = tmp_path / "report.json"
-    out = run_pyhost(["run", "--mode", mode, "-j", "2", "--tasks", "2", "--json", report, script])
+    out = run_pyhost(["run", "--mode", mode, "-j", workers, "--tasks", tasks, "--json", report,
+                      script])
     assert out.returncode == 0, out.stderr
     for task in json.loads(report.read_text())["tasks"]:
-        assert task["stdout"] == (
-            "faulthandler False\n"
-            "True\n"
-            "Stack (most recent call first):\n"
-            f'  File "{script}", line 7 in inner\n'
-            f'  File "{script}", line 8 in <module>\n'
-            "True False False\n"), task
+        # The same as CPython's own faulthandler in serial mode, pyhost's frames under the script's.
+        lines = task["stdout"].splitlines()
+        assert lines[:5] == ["faulthandler False", "True", "Stack (most recent call first):",
+                             f'  File "{script}", line 8 in inner',
+                             f'  File "{script}", line 9 in <module>'], task["stdout"]
+        assert all(line.startswith('  File "') and "pyhost" in line for line in lines[5:-1])
+        assert lines[-1] == "True False False", task["stdout"]
 
 
 def test_the_watchdog_dumps_the_tasks_threads():
@@ -96,17 +106,24 @@ def test_the_watchdog_dumps_the_tasks_threads():
             "print(waiting().decode(), end='')\n")
     out = run_sub(["-c", code])
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
-    assert lines[0] == "Timeout (0:00:00.200000)!", out.stdout
-    assert lines[1].startswith("Thread 0x") and lines[1].endswith("(most recent call first):")
-    assert lines[2:] == ['  File "<string>", line 5 in waiting',
-                         '  File "<string>", line 6 in <module>'], out.stdout
+    header, *threads = out.stdout.split("\n\n")[0], *out.stdout.split("\n\n")[1:]
+    assert header.startswith("Timeout (0:00:00.200000)!\nThread 0x"), out.stdout
+    # Only this interpreter's threads (the task's and pyhost's watcher), the watchdog left out.
+    blocks = [block.splitlines() for block in out.stdout.removeprefix("Timeout (0:00:00.200000)!\n")
+              .split("\n\n")]
+    assert all(re.fullmatch(r"Thread 0x[0-9a-f]{16} \(most recent call first\):", b[0]) for b in blocks)
+    waiting = [b for b in blocks if '  File "<string>", line 5 in waiting' in b]
+    assert len(waiting) == 1 and waiting[0][1:3] == ['  File "<string>", line 5 in waiting',
+                                                     '  File "<string>", line 6 in <module>'], out.stdout
+    assert "_faulthandler.py" not in out.stdout
 
 
 def test_the_enabled_handler_is_the_process_handler():
     # A crash after enable() in a sub-interpreter task: CPython's own handler reports it; without
     # enable(), nothing does.
-    crash = "import faulthandler, os, signal\n{}os.kill(os.getpid(), signal.SIGSEGV)\n"
+    crash = ("import faulthandler, os, resource, signal\n"
+             "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file\n"
+             "{}os.kill(os.getpid(), signal.SIGSEGV)\n")
     for enable, reported in (("faulthandler.enable()\n", True), ("", False)):
         out = run_sub(["-c", crash.format(enable)])
         assert out.returncode in (-signal.SIGSEGV, 128 + signal.SIGSEGV), (out.returncode, out.stderr)
@@ -126,22 +143,31 @@ def test_double_is_wrong():
 """
 
 
+def task_outputs(stdout, tasks):
+    return ["".join(line.removeprefix(f"[task {n}] ") + "\n" for line in stdout.splitlines()
+                    if line.startswith(f"[task {n}] ")) for n in range(tasks)]
+
+
 @needs_venv
-@pytest.mark.parametrize("mode", ["serial", "subinterpreters"])
-def test_a_projects_pytest_suite_runs_in_each_task(tmp_path, mode):
+@pytest.mark.parametrize("mode, workers", [("serial", 1), ("subinterpreters", 1),
+                                           ("subinterpreters", 2)])
+def test_a_projects_pytest_suite_runs_in_each_task(tmp_path, mode, workers):
+    # pytest's faulthandler plugin imports faulthandler at start-up: in sub-interpreters it is
+    # pyhost's stand-in. One worker runs both tasks in one sub-interpreter, two at once in two.
     (tmp_path / "mylib.py").write_text("def double(x):\n    return 2 * x\n")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text(PROJECT_TESTS)
     report = tmp_path / "report.json"
-    tasks = 1 if mode == "serial" else 2
-    out = run_pyhost(["run", "--mode", mode, "--tasks", tasks, "--json", report, "-m", "pytest",
-                      "-q", "-p", "no:cacheprovider", "tests"],
-                     env={"VIRTUAL_ENV": str(VENV)}, cwd=tmp_path,
-                     timeout=300)
+    out = run_pyhost(["run", "--mode", mode, "-j", workers, "--tasks", 2, "--json", report,
+                      "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                     env={"VIRTUAL_ENV": str(VENV)}, cwd=tmp_path, timeout=300)
+    for text in task_outputs(out.stdout, 2):
+        assert re.search(r"^1 failed, 1 passed in [\d.]+s$", text, re.M), out.stdout + out.stderr
+        assert "FAILED tests/test_x.py::test_double_is_wrong - assert 6 == 7" in text
+    if out.returncode == -signal.SIGABRT and workers > 1:
+        # CPython 3.13.0 (fixed later): two sub-interpreters that imported datetime (pytest
+        # does) may corrupt the heap when they end, python/cpython#136423. Both verdicts above
+        # came first; the process then aborts in Py_EndInterpreter.
+        pytest.xfail(f"CPython gh-136423, sub-interpreters ending after datetime: {out.stderr}")
     assert out.returncode == 1, out.stdout + out.stderr  # pytest's verdict: tests failed
-    results = json.loads(report.read_text())["tasks"]
-    assert len(results) == tasks
-    for task in results:
-        assert task["exit_code"] == 1, task
-        assert re.search(r"^1 failed, 1 passed in [\d.]+s$", task["stdout"], re.M), task["stdout"]
-        assert "FAILED tests/test_x.py::test_double_is_wrong - assert 6 == 7" in task["stdout"]
+    assert [task["exit_code"] for task in json.loads(report.read_text())["tasks"]] == [1, 1]
