@@ -20,6 +20,44 @@ _WATCH_CLOSED, _WATCH_DEADLINE, _WATCH_INTERRUPT, _WATCH_TERMINATE = 1, 2, 3, 4
 _configure_lock = allocate_lock()
 
 
+class _FaulthandlerFinder:
+    """Loads pyhost/_faulthandler.py as `faulthandler`: CPython refuses its own in own-GIL
+    sub-interpreters, and pytest (among others) imports it to turn it on. Installed in pyhost's
+    sub-interpreters only."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        if fullname != "faulthandler":
+            return None
+        import importlib.util
+        import os
+
+        standin = os.path.join(os.path.dirname(__file__), "_faulthandler.py")
+        return importlib.util.spec_from_file_location("faulthandler", standin)
+
+
+def _install_faulthandler_standin():
+    try:
+        import _pyhost
+    except ImportError:  # not run by the host (pydoc, tools that import every module)
+        return
+    in_subinterpreter = getattr(_pyhost, "in_subinterpreter", None)
+    if in_subinterpreter is None or not in_subinterpreter():
+        return
+    if not any(finder is _FaulthandlerFinder for finder in sys.meta_path):
+        sys.meta_path.insert(0, _FaulthandlerFinder)
+
+
+def _faulthandler_task_done():
+    # As at a python process's exit: the watchdog stops, the task's handler is given up.
+    standin = sys.modules.get("faulthandler")
+    if getattr(standin, "_pyhost_standin", False):
+        standin._pyhost_task_done()
+
+
+_install_faulthandler_standin()
+
+
 class TaskContext:
     __slots__ = ("task_id", "worker_id")
 
@@ -162,20 +200,19 @@ def _report(exc):
     exc.__traceback__ = tb
     # stderr may be gone (its reader went away: BrokenPipeError): then, as python, say nothing.
     try:
-        if isinstance(exc, ImportError) and "subinterpreter" in str(exc):
-            # "module numpy does not support loading in subinterpreters"
-            words = str(exc).split()
-            name = getattr(exc, "name", None) or (words[1] if words[:1] == ["module"] else "a module")
-            sys.stderr.write(
-                f"pyhost: module '{name}' cannot be imported in an own-GIL sub-interpreter (it does "
-                "not support them); run this script with --mode processes or --mode threads.\n"
-            )
         try:
             sys.excepthook(type(exc), exc, tb)
         except Exception:
             import traceback
 
             traceback.print_exception(type(exc), exc, tb)
+        # Last, under the package's own error: which module an own-GIL sub-interpreter refused,
+        # the package the script imported, and the modes that can run it.
+        from . import _import_hint
+
+        line = _import_hint.hint(exc, tb)
+        if line:
+            sys.stderr.write(line + "\n")
     except Exception:
         pass
 
@@ -395,6 +432,11 @@ def run_task(kind, target, args, task_id, worker_id, timeout=0.0):
             except BaseException as exc:  # noqa: BLE001
                 _report(exc)
                 code = code or 1
+        try:
+            _faulthandler_task_done()
+        except BaseException as exc:  # noqa: BLE001
+            _report(exc)
+            code = code or 1
         if watch is not None:
             reason = watch.disarm()
             watch = None
@@ -416,6 +458,7 @@ def shutdown_interpreter():
     Py_EndInterpreter follows), and run its atexit handlers, as Py_EndInterpreter would next."""
     for ident in list(_watchers):
         _watchers.pop(ident).close()
+    _faulthandler_task_done()
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()

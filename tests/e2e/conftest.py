@@ -1,37 +1,31 @@
-"""Shared fixtures for end-to-end tests of the pyhost CLI.
+"""Shared fixtures for end-to-end tests of the pyhost CLI (helpers: pyhost_testing.py).
 
 PYHOST_BIN   path of the pyhost binary (default: <repo>/build/pyhost)
 PYHOST_PYTHON_EXE  plain python of the same CPython that pyhost embeds (default: `pyhost info --python-exe`)
+
+Without PYHOST_BIN and without a build/pyhost (a fresh checkout: `pytest tests/` before the
+build), every module is reported skipped with that reason instead of failing to import (some
+ask the binary what it is at import). A PYHOST_BIN that names a missing file fails as it is.
 """
 import os
-import pathlib
-import subprocess
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "scripts"
+from pyhost_testing import pyhost_bin, run_pyhost
+
+NO_BINARY = (None if "PYHOST_BIN" in os.environ or os.access(pyhost_bin(), os.X_OK) else
+             f"no pyhost binary at {pyhost_bin()}: build it first (README.md), or set PYHOST_BIN")
 
 
-def pyhost_bin() -> str:
-    return os.environ.get("PYHOST_BIN", str(REPO / "build" / "pyhost"))
+class _WithoutBinary(pytest.Module):
+    def collect(self):
+        pytest.skip(NO_BINARY)
 
 
-def run_pyhost(args, *, input=None, timeout=120, env=None, cwd=None, check=False):
-    """Run `pyhost ARGS...`; returns subprocess.CompletedProcess with text stdout/stderr."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [pyhost_bin(), *map(str, args)],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=cwd,
-        check=check,
-    )
+def pytest_pycollect_makemodule(module_path, parent):
+    if NO_BINARY and module_path.name.startswith("test_"):
+        return _WithoutBinary.from_parent(parent, path=module_path)
+    return None
 
 
 @pytest.fixture(scope="session")

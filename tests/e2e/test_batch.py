@@ -16,7 +16,7 @@ BATCH_DIR = pathlib.Path(__file__).resolve().parent / "batch"
 
 
 def pyhost_bin() -> str:
-    # Same default as conftest.run_pyhost (for the tests that need Popen).
+    # Same default as pyhost_testing.run_pyhost (for the tests that need Popen).
     return os.environ.get("PYHOST_BIN", str(BATCH_DIR.parents[2] / "build" / "pyhost"))
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import REPO, pyhost_bin, run_pyhost
+from pyhost_testing import REPO, pyhost_bin, run_pyhost
 from test_batch import BATCH_DIR, by_name, load, results_with, wait_for
 from test_mpi import MPI_ENV, MPIRUN, needs_mpi
 from test_mpi_netns import AGENT, two_nodes

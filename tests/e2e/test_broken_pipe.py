@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import pyhost_bin
+from pyhost_testing import pyhost_bin
 
 LOOP = "import sys\ni = 0\nwhile True:\n    print(i, file=sys.{stream})\n    i += 1\n"
 

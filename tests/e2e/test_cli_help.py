@@ -1,7 +1,7 @@
 """End-to-end tests of the CLI's help: every usage line names the program."""
 import pytest
 
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 
 
 def usage_lines(text):

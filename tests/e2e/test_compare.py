@@ -18,7 +18,7 @@ import zlib
 
 import pytest
 
-from conftest import SCRIPTS, run_pyhost
+from pyhost_testing import SCRIPTS, run_pyhost
 
 # Runs of a configuration whose tasks waited this much for a CPU are too disturbed to judge.
 BUSY = 0.10

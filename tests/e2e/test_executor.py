@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from conftest import REPO, run_pyhost
+from pyhost_testing import REPO, run_pyhost
 
 MODES = ["subinterpreters", "processes", "threads"]
 POOL_MODES = ["subinterpreters", "processes"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 from test_executor import script
 
 COMMON = """

@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 from test_executor_scripts import EXPECTED, NAMES, SCRIPTS, expected_stdout
 from test_mpi import mpirun, needs_mpi
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 
 SCRIPT = (
     "import sys\n"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import pyhost_bin, run_pyhost
+from pyhost_testing import pyhost_bin, run_pyhost
 
 ALL_MODES = ["serial", "threads", "subinterpreters", "processes"]
 

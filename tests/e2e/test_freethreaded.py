@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, SCRIPTS, pyhost_bin, run_pyhost
+from pyhost_testing import REPO, SCRIPTS, pyhost_bin, run_pyhost
 
 # Every module of the runtime package plus the built-in ones, imported one after the other:
 # any of them declaring no Py_mod_gil (or needing the GIL) would turn the GIL back on.

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import SCRIPTS, run_pyhost
+from pyhost_testing import SCRIPTS, run_pyhost
 
 # Long enough for a few hundred switches, short enough for a loaded 2-core machine.
 SPIN = "import time\nend = time.thread_time() + {seconds}\nwhile time.thread_time() < end: pass\n"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, SCRIPTS, pyhost_bin, run_pyhost
+from pyhost_testing import REPO, SCRIPTS, pyhost_bin, run_pyhost
 
 PROBE = pathlib.Path(__file__).parent / "mpi" / "probe.py"
 MPIRUN = shutil.which("mpirun")

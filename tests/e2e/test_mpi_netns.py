@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import pyhost_bin
+from pyhost_testing import pyhost_bin
 from test_mpi import HAVE_LIBRARY, MPI_ENV, MPIRUN, PROBE, runs_per_task
 
 AGENT = pathlib.Path(__file__).parent / "mpi" / "netns_agent.sh"

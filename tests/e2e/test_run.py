@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import pyhost_bin, run_pyhost
+from pyhost_testing import pyhost_bin, run_pyhost
 
 MODES = ["serial", "threads", "subinterpreters"]
 

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-# Same as conftest.SCRIPTS / "seeds" (computed here so the import mode does not matter).
+# Same as pyhost_testing.SCRIPTS / "seeds" (computed here so the import mode does not matter).
 SEEDS = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "seeds"
 TIMEOUT = 60
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import pyhost_bin
+from pyhost_testing import pyhost_bin
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "slurm" / "one_machine_cluster.sh"
 

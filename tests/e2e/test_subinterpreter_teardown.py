@@ -7,7 +7,7 @@ imported something like concurrent.futures or logging.
 """
 import pytest
 
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 
 THREAD_POOL = (
     "import concurrent.futures\n"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import pyhost_bin, run_pyhost
+from pyhost_testing import pyhost_bin, run_pyhost
 
 # Starts pyhost from a small python that forks it and prints its exit code and peak RSS (the
 # waited child's ru_maxrss, KiB). Not from pytest itself: a forked child's ru_maxrss starts at its

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, run_pyhost
+from pyhost_testing import REPO, run_pyhost
 
 VENV = REPO / ".venv"
 needs_venv = pytest.mark.skipif(not (VENV / "bin" / "python").exists(), reason=".venv not set up (.ci/setup)")

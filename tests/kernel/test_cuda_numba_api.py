@@ -10,7 +10,7 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from conftest import CPU_REASON, CPU_OK, device  # noqa: E402
+from kernel_testing import CPU_REASON, CPU_OK, device  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
 

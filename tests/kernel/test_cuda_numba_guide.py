@@ -11,7 +11,7 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from conftest import CPU_OK, CPU_REASON, device  # noqa: E402
+from kernel_testing import CPU_OK, CPU_REASON, device  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
 

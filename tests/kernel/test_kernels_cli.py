@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, needs_cpu
+from kernel_testing import REPO, needs_cpu
 
 pytestmark = needs_cpu
 

@@ -8,7 +8,7 @@ import pytest
 
 from pyhost import _kernels as pk
 import kernel_samples as ks
-from conftest import launch, needs_cpu
+from kernel_testing import launch, needs_cpu
 
 pytestmark = needs_cpu
 

@@ -14,7 +14,7 @@ import pytest
 
 from pyhost import _kernels as pk
 import kernel_samples as ks
-from conftest import device, launch, needs_cpu
+from kernel_testing import device, launch, needs_cpu
 
 pytestmark = needs_cpu
 

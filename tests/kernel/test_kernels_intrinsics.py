@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from conftest import device, needs_cpu
+from kernel_testing import device, needs_cpu
 from pyhost import _kernels as pk
 from pyhost._kernels import intrinsics, prelude
 from pyhost._kernels import types as kt

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import lane_samples as ls
-from conftest import CPU_OK, NATIVE, device, needs_cpu
+from kernel_testing import CPU_OK, NATIVE, device, needs_cpu
 from pyhost import _kernels as pk
 
 pytestmark = needs_cpu

@@ -14,7 +14,7 @@ import pytest
 
 from pyhost import _kernels as pk
 import kernel_samples as ks
-from conftest import HERE, NATIVE, REPO, launch
+from kernel_testing import HERE, NATIVE, REPO, launch
 
 pytestmark = pytest.mark.skipif(NATIVE is None or not NATIVE.nvrtc_built_in,
                                 reason="the native engine is not built, or built without NVRTC "

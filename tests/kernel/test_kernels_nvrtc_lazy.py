@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import CPU_OK, CPU_REASON, HERE, NATIVE, REPO
+from kernel_testing import CPU_OK, CPU_REASON, HERE, NATIVE, REPO
 
 BIN = os.environ.get("PYHOST_BIN", str(REPO / "build" / "pyhost"))
 NVRTC_BUILT = NATIVE is not None and bool(NATIVE.nvrtc_built_in)

@@ -10,7 +10,7 @@ import pytest
 from pyhost import _kernels as pk
 from pyhost._kernels import builtins as kb
 import kernel_samples as ks
-from conftest import REPO, device, launch
+from kernel_testing import REPO, device, launch
 
 
 # Known-answer vectors of Philox-4x32-10 from Random123 (kat_vectors).
