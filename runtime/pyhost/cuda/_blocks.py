@@ -19,25 +19,12 @@ import copy
 from .._kernels import types as kt
 from .._kernels.errors import KernelSyntaxError
 from . import _barrier_builtins as b
+from ._source_utils import TX, _resolve
 
-TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"
 LOCAL_ARRAY = "_ph_local_array"
 LIVE = "_ph_live"   # False for a thread that returned before the first barrier
 AGREE = "_ph_agree"  # the run-time check that the threads of a block took a branch alike
-
-
-def _resolve(src, node):
-    if isinstance(node, ast.Name):
-        if node.id in src.closure:
-            return src.closure[node.id]
-        return src.globals.get(node.id, getattr(__builtins__, node.id, None)
-                               if not isinstance(__builtins__, dict)
-                               else __builtins__.get(node.id))
-    if isinstance(node, ast.Attribute):
-        base = _resolve(src, node.value)
-        return getattr(base, node.attr, None) if base is not None else None
-    return None
 
 
 def _calls_to(src, tree, target):

@@ -15,6 +15,7 @@ from .._kernels import types as kt
 from .._kernels.intrinsics import intrinsic, register
 from .._kernels.typing_rules import TupleT, Val, _tname, cast
 from ._barrier_builtins import _local_array, _shared_array, syncthreads
+from ._source_utils import TX
 
 GRID_PARAMS = ("_ph_cuda_g0", "_ph_cuda_g1", "_ph_cuda_g2")
 
@@ -45,7 +46,6 @@ def _grid_mode():
 def _loop_index(tr, axis, node):
     """The thread loop's variable of ``axis``: the thread in the block (block mode), in the
     launch (grid mode)."""
-    from ._blocks import TX
     name = ast.copy_location(ast.Name(id=TX[axis], ctx=ast.Load()), node)
     return tr.expr(name)
 
