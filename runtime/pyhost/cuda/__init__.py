@@ -17,7 +17,7 @@ import numpy as np
 from .._kernels import device as _kdev
 from .._kernels import types as kt
 from .._kernels.errors import KernelError, KernelLaunchError, KernelTypeError  # noqa: F401
-from . import _builtins
+from . import _builtins, _compile
 from ._builtins import (grid, gridsize, threadIdx, blockIdx, blockDim, gridDim,  # noqa: F401
                         atomic, local, shared, syncthreads, const)
 from . import _types
@@ -252,8 +252,8 @@ class CUDADispatcher:
             with _lock:
                 k = self._compiled.get(key)
                 if k is None:
-                    k = _builtins.compile_kernel(self.py_func, list(types), ndim, block, grid,
-                                                 lanes=self._lanes, debug=self._debug)
+                    k = _compile.compile_kernel(self.py_func, list(types), ndim, block, grid,
+                                                lanes=self._lanes, debug=self._debug)
                     self._compiled[key] = k
         return k
 

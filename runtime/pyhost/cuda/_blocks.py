@@ -18,8 +18,10 @@ import copy
 
 from .._kernels import types as kt
 from .._kernels.errors import KernelSyntaxError
-from . import _barrier_builtins as b
+from . import _builtins as b
+from ._grid import grid_sync
 from ._source_utils import TX, _resolve
+from ._uniform import Uniformity
 
 LIN = "_ph_lin"
 LOCAL_ARRAY = "_ph_local_array"
@@ -34,17 +36,12 @@ def _calls_to(src, tree, target):
 
 
 def uses_barriers(src):
-    from . import _builtins as b
-    from ._grid import grid_sync
     return bool(_calls_to(src, src.tree, (b.syncthreads, grid_sync)) or
                 _calls_to(src, src.tree, b._shared_array))
 
 
 class _Rewriter:
     def __init__(self, src, var_types, block, grid=False):
-        from . import _builtins as b
-        from ._grid import grid_sync
-        from ._uniform import Uniformity
         self.src = src
         self.var_types = var_types
         self.block = block      # the block's shape, or the grid's extent in grid mode
@@ -143,7 +140,6 @@ class _Rewriter:
         return ("seg", [assign, agree], name)
 
     def _barrier_name(self, call):
-        from ._grid import grid_sync
         return "grid.sync()" if _resolve(self.src, call.func) is grid_sync else \
             "cuda.syncthreads()"
 
@@ -334,7 +330,6 @@ class _Rewriter:
         """Whether ``node`` reads only thread/block indices, arguments, constants and the
         variables in ``ok`` (no memory, no atomics or random draws)."""
         import builtins
-        from . import _builtins as b
         pure_calls = {b.grid, b.gridsize, builtins.min, builtins.max, builtins.abs,
                       builtins.int, builtins.float, builtins.len}
         for n in ast.walk(node):
@@ -482,7 +477,6 @@ class _Rewriter:
 
     def _is_thread_x(self, node):
         """``cuda.threadIdx.x``, or a variable recomputed as exactly that."""
-        from . import _builtins as b
         if isinstance(node, ast.Name):
             for st, names in self.remat:
                 if names == [node.id]:
@@ -577,7 +571,6 @@ class _Privatize(ast.NodeTransformer):
 def rewrite(src, var_types, block, grid=False):
     """Rewrites ``src.tree`` in place for block mode (``grid``: ``block`` is the extent of a
     cooperative launch, _grid.py); returns it."""
-    from . import _builtins as b
     src.closure[LOCAL_ARRAY] = b._local_array
     src.closure[AGREE] = b.threads_agree
     return _Rewriter(src, var_types, block, grid).run()
