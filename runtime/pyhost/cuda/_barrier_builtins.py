@@ -1,6 +1,6 @@
 """The Python objects of ``cuda.local.array``, ``cuda.shared.array`` and ``cuda.syncthreads``: what
-``_builtins.py`` registers lowerings for and ``_blocks.py`` looks for in a kernel's source (by
-identity). Here, not in either, so that neither imports the other for them."""
+``_builtins.py`` registers lowerings for (and re-exports) and ``_blocks.py`` looks for in a
+kernel's source (by identity). A leaf module."""
 
 
 def _local_array(shape, dtype):

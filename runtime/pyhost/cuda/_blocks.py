@@ -18,26 +18,15 @@ import copy
 
 from .._kernels import types as kt
 from .._kernels.errors import KernelSyntaxError
-from . import _barrier_builtins as b
+from . import _builtins as b
+from ._grid import grid_sync
+from ._source_utils import TX, _resolve
+from ._uniform import Uniformity
 
-TX = ("_ph_tx", "_ph_ty", "_ph_tz")
 LIN = "_ph_lin"
 LOCAL_ARRAY = "_ph_local_array"
 LIVE = "_ph_live"   # False for a thread that returned before the first barrier
 AGREE = "_ph_agree"  # the run-time check that the threads of a block took a branch alike
-
-
-def _resolve(src, node):
-    if isinstance(node, ast.Name):
-        if node.id in src.closure:
-            return src.closure[node.id]
-        return src.globals.get(node.id, getattr(__builtins__, node.id, None)
-                               if not isinstance(__builtins__, dict)
-                               else __builtins__.get(node.id))
-    if isinstance(node, ast.Attribute):
-        base = _resolve(src, node.value)
-        return getattr(base, node.attr, None) if base is not None else None
-    return None
 
 
 def _calls_to(src, tree, target):
@@ -47,17 +36,12 @@ def _calls_to(src, tree, target):
 
 
 def uses_barriers(src):
-    from . import _builtins as b
-    from ._grid import grid_sync
     return bool(_calls_to(src, src.tree, (b.syncthreads, grid_sync)) or
                 _calls_to(src, src.tree, b._shared_array))
 
 
 class _Rewriter:
     def __init__(self, src, var_types, block, grid=False):
-        from . import _builtins as b
-        from ._grid import grid_sync
-        from ._uniform import Uniformity
         self.src = src
         self.var_types = var_types
         self.block = block      # the block's shape, or the grid's extent in grid mode
@@ -156,7 +140,6 @@ class _Rewriter:
         return ("seg", [assign, agree], name)
 
     def _barrier_name(self, call):
-        from ._grid import grid_sync
         return "grid.sync()" if _resolve(self.src, call.func) is grid_sync else \
             "cuda.syncthreads()"
 
@@ -347,7 +330,6 @@ class _Rewriter:
         """Whether ``node`` reads only thread/block indices, arguments, constants and the
         variables in ``ok`` (no memory, no atomics or random draws)."""
         import builtins
-        from . import _builtins as b
         pure_calls = {b.grid, b.gridsize, builtins.min, builtins.max, builtins.abs,
                       builtins.int, builtins.float, builtins.len}
         for n in ast.walk(node):
@@ -495,7 +477,6 @@ class _Rewriter:
 
     def _is_thread_x(self, node):
         """``cuda.threadIdx.x``, or a variable recomputed as exactly that."""
-        from . import _builtins as b
         if isinstance(node, ast.Name):
             for st, names in self.remat:
                 if names == [node.id]:
@@ -590,7 +571,6 @@ class _Privatize(ast.NodeTransformer):
 def rewrite(src, var_types, block, grid=False):
     """Rewrites ``src.tree`` in place for block mode (``grid``: ``block`` is the extent of a
     cooperative launch, _grid.py); returns it."""
-    from . import _builtins as b
     src.closure[LOCAL_ARRAY] = b._local_array
     src.closure[AGREE] = b.threads_agree
     return _Rewriter(src, var_types, block, grid).run()

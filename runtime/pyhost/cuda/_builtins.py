@@ -1,5 +1,5 @@
-"""The CUDA builtins of ``pyhost.cuda`` as entries of the kernel intrinsics table, and the
-translation of a ``@cuda.jit`` function for one signature and block shape.
+"""The CUDA builtins of ``pyhost.cuda`` as entries of the kernel intrinsics table (the
+translation of a ``@cuda.jit`` function for one signature and block shape is ``_compile.py``).
 
 The launch ``k[blocks, threads]`` runs ``blocks * threads`` indices per dimension
 (``pyhost.tid()``); the block shape is a constant of the translation, the grid arrives as three
@@ -15,6 +15,8 @@ from .._kernels import types as kt
 from .._kernels.intrinsics import intrinsic, register
 from .._kernels.typing_rules import TupleT, Val, _tname, cast
 from ._barrier_builtins import _local_array, _shared_array, syncthreads
+from ._grid import grid_sync
+from ._source_utils import TX
 
 GRID_PARAMS = ("_ph_cuda_g0", "_ph_cuda_g1", "_ph_cuda_g2")
 
@@ -45,7 +47,6 @@ def _grid_mode():
 def _loop_index(tr, axis, node):
     """The thread loop's variable of ``axis``: the thread in the block (block mode), in the
     launch (grid mode)."""
-    from ._blocks import TX
     name = ast.copy_location(ast.Name(id=TX[axis], ctx=ast.Load()), node)
     return tr.expr(name)
 
@@ -433,12 +434,7 @@ def _lower_grid_sync(tr, node, label):
                         "or in a for/while/if that every thread of the launch runs alike")
 
 
-def _register_grid_sync():
-    from ._grid import grid_sync
-    register(grid_sync, _lower_grid_sync, name="cuda.cg.this_grid().sync")
-
-
-_register_grid_sync()
+register(grid_sync, _lower_grid_sync, name="cuda.cg.this_grid().sync")
 
 
 @intrinsic(_const_array_like, name="cuda.const.array_like")
@@ -461,87 +457,6 @@ def normalize(tree):
             if not kw:
                 node.args, node.keywords = args, []
     return tree
-
-
-# ---- translation ------------------------------------------------------------------------------
-
-_NOINLINE = """#if PH_CUDA
-#define PH_CUDA_BODY PH_FN
-#else
-#define PH_CUDA_BODY __attribute__((noinline)) static
-#endif
-"""
-
-
-def _noinline_scalar_body(tr):
-    """A kernel that runs on the CPU one index at a time (no direct loop, no lanes): its body
-    is a function of its own, not inlined into the loop over the indices, so the registers of
-    that loop do not crowd the body's own loops (GCC then keeps loop counters in vector
-    registers: 2x slower on Monte Carlo pi)."""
-    head = f"PH_FN void ph_body_{tr.cname}("
-    if f'const char* ph_loop_{tr.cname}(void) {{ return "scalar"; }}' in tr.source and \
-            head in tr.source:
-        tr.source = _NOINLINE + tr.source.replace(head, f"PH_CUDA_BODY void ph_body_{tr.cname}(",
-                                                  1)
-
-
-def compile_kernel(pyfunc, types, ndim, block, grid=None, lanes=True, debug=False):
-    """A ``pyhost._kernels.core.Kernel`` for ``pyfunc`` with parameter ``types`` in a launch of
-    ``ndim`` dimensions and blocks of shape ``block`` (3 ints); its parameters are followed by
-    the grid (three int64). ``grid`` (3 ints): a cooperative kernel (``cuda.cg``) for a launch
-    of that grid, run as one group (``_grid.py``). ``lanes=False``: the CPU build runs one
-    index at a time (no direct loop or lanes). ``debug``: float division by zero raises
-    ZeroDivisionError (else inf/nan, Numba's CUDA error model)."""
-    from .._kernels import core
-    from .._kernels.source import FunctionSource
-    from .._kernels.translator import check_syntax
-
-    kern = core.Kernel.__new__(core.Kernel)
-    kern._pyfunc = pyfunc
-    functools.update_wrapper(kern, pyfunc)
-    src = FunctionSource(pyfunc, "kernel")
-    # Numba's CUDA target: float division by zero gives inf/nan, unless debug=True (Python's
-    # ZeroDivisionError); the check would also keep the CPU build from vectorising
-    src.error_model = "python" if debug else "numpy"
-    normalize(src.tree)
-    check_syntax(src)
-    fargs = src.tree.args
-    for name in GRID_PARAMS:
-        arg = ast.arg(arg=name)
-        ast.copy_location(arg, src.tree)
-        fargs.args.append(arg)
-    param_types = list(types) + [kt.i64] * 3
-    from . import _blocks, _grid
-    cooperative = _grid.rewrite_groups(src)
-    if cooperative and grid is None:
-        raise AssertionError("a cooperative kernel is compiled for its grid")
-    blocks = cooperative or _blocks.uses_barriers(src)
-    _ctx.ndim, _ctx.block = ndim, block
-    try:
-        if blocks:
-            # first typing pass on the kernel as written: the types of its variables
-            from .._kernels.lowering import FnTranslator, Unit
-            _ctx.mode = "infer"
-            typing = FnTranslator(Unit(), src, param_types, kernel=True, cname="ph_typing")
-            typing.run()
-            if cooperative:
-                extent = tuple(g * b for g, b in zip(grid, block))
-                _blocks.rewrite(src, dict(typing.var_types), extent, grid=True)
-                _ctx.grid = grid
-            else:
-                _blocks.rewrite(src, dict(typing.var_types), block)
-            _ctx.mode = "block"
-        kern._src = src
-        kern._param_types = param_types
-        kern._translation = None
-        kern._compiled = {}
-        kern.device = None
-        kern._ph_cuda_blocks = "grid" if cooperative else blocks
-        kern._ph_lanes = lanes   # False: the CPU build keeps the scalar loop (no lanes)
-        _noinline_scalar_body(kern._translation_or_raise())
-    finally:
-        _ctx.ndim = _ctx.block = _ctx.mode = _ctx.grid = None
-    return kern
 
 
 # ---- numpy scalar types as casts: np.float32(x), np.int32(x) ... ------------------------------

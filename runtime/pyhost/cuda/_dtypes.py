@@ -1,5 +1,5 @@
 """The kernel types of numpy dtypes and of the type names of signatures: what ``cuda.jit``
-(``__init__``) and ``cuda.local.array``'s lowering (``_builtins.py``) both read."""
+(``_dispatcher.py``) and ``cuda.local.array``'s lowering (``_builtins.py``) both read."""
 import numpy as np
 
 from .._kernels import types as kt

@@ -13,6 +13,8 @@ Before translation ``g = cuda.cg.this_grid()`` is dropped and ``g.sync()`` becom
 """
 import ast
 
+from ._source_utils import _resolve
+
 MAX_THREADS = 16384
 GRID_SYNC = "_ph_grid_sync"
 
@@ -44,7 +46,6 @@ cg = _CG()
 def rewrite_groups(src):
     """Rewrites ``g = cuda.cg.this_grid()`` / ``g.sync()`` in ``src.tree``; True when the kernel
     syncs its grid. Any other use of the group is rejected with its line."""
-    from ._blocks import _resolve
 
     def is_this_grid(node):
         return isinstance(node, ast.Call) and not node.args and \
@@ -102,7 +103,6 @@ def rewrite_groups(src):
 def uses_grid_sync(pyfunc):
     """Whether ``pyfunc`` (a kernel's Python function) calls ``cuda.cg.this_grid()``."""
     from .._kernels.source import FunctionSource
-    from ._blocks import _resolve
     src = FunctionSource(pyfunc, "kernel")
     return any(isinstance(n, ast.Call) and _resolve(src, n.func) is this_grid
                for n in ast.walk(src.tree))

@@ -5,8 +5,9 @@ function on the host, as Numba's final step does.
 """
 import numpy as np
 
-from . import DeviceNDArray, jit
+from ._arrays import DeviceNDArray
 from ._builtins import grid
+from ._dispatcher import DeviceFunction, jit
 
 PARTS = 1024   # partial results: enough chunks for every core, few to combine on the host
 
@@ -32,7 +33,6 @@ class Reduce:
     """``sum_reduce = cuda.reduce(lambda_or_function)``; ``sum_reduce(arr, init=0)``."""
 
     def __init__(self, functor):
-        from . import DeviceFunction
         self._functor = functor
         self._kernel = _partials_kernel(DeviceFunction(functor))
         self.__name__ = getattr(functor, "__name__", "reduce")

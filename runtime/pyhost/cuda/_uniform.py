@@ -13,12 +13,12 @@ atomics and random draws.
 import ast
 
 from .._kernels.source import assignment_targets
+from . import _builtins as b
 
 
 class Uniformity:
     def __init__(self, src, resolve, grid=False):
         """``grid``: uniform over the whole launch (a cooperative kernel): blockIdx is not."""
-        from . import _builtins as b
         self.src = src
         self.resolve = resolve
         self.thread_dependent = {b.grid, b._atomic_add, b._atomic_max, b._atomic_min}

@@ -14,9 +14,11 @@ import re
 
 import numpy as np
 
-from . import DeviceNDArray, _types, jit
-from ._builtins import grid
 from .._kernels.errors import KernelLaunchError
+from . import _types
+from ._arrays import DeviceNDArray
+from ._builtins import grid
+from ._dispatcher import DeviceFunction, jit
 
 _NP = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64,
        "uint32": np.uint32, "uint8": np.uint8, "boolean": np.bool_, "bool_": np.bool_,
@@ -132,7 +134,6 @@ class Vectorized:
     """A ``@cuda.vectorize`` ufunc: ``f(a, b)`` on numpy arrays, device arrays and numbers."""
 
     def __init__(self, pyfunc, sigs):
-        from . import DeviceFunction
         self.py_func = pyfunc
         self.__name__ = pyfunc.__name__
         self.__doc__ = pyfunc.__doc__
