@@ -86,9 +86,14 @@ def _parse_signature(sig):
     ret, _, rest = sig.partition("(")
     if ret.strip() not in ("void", "none", "") or not rest.endswith(")"):
         raise TypeError(f"kernel signatures look like \"void(float32[:], int64)\", got {sig!r}")
-    rest = rest[:-1].strip()
+    return tuple(_parse_type(p) for p in split_arguments(rest[:-1].strip()))
+
+
+def split_arguments(text):
+    """The comma-separated items of a signature's argument list, commas inside ``[...]`` (array
+    layouts: ``float32[:, ::1]``) kept; empty text gives none."""
     out, depth, cur = [], 0, ""
-    for c in rest:
+    for c in text:
         if c == "," and depth == 0:
             out.append(cur)
             cur = ""
@@ -96,9 +101,7 @@ def _parse_signature(sig):
         depth += c == "["
         depth -= c == "]"
         cur += c
-    if cur.strip():
-        out.append(cur)
-    return tuple(_parse_type(p) for p in out)
+    return out + [cur] if cur.strip() else out
 
 
 def _is_one_signature(obj):

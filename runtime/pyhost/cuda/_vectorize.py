@@ -18,7 +18,7 @@ from .._kernels.errors import KernelLaunchError
 from . import _types
 from ._arrays import DeviceNDArray
 from ._builtins import grid
-from ._dispatcher import DeviceFunction, jit
+from ._dispatcher import DeviceFunction, jit, split_arguments
 
 _NP = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64,
        "uint32": np.uint32, "uint8": np.uint8, "boolean": np.bool_, "bool_": np.bool_,
@@ -38,19 +38,6 @@ def _parse_one(text):
     return np.dtype(_NP[text.strip()]), ndim
 
 
-def _split(args):
-    out, depth, cur = [], 0, ""
-    for c in args:
-        if c == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-            continue
-        depth += c == "["
-        depth -= c == "]"
-        cur += c
-    return out + [cur] if cur.strip() else out
-
-
 def parse_signature(sig):
     """``"float32(float32, float32)"`` or ``float32(float32, float32)`` -> (ret, [args]) with
     each a (dtype, ndim); ret is None for void."""
@@ -62,7 +49,7 @@ def parse_signature(sig):
     if not m:
         raise TypeError(f"ufunc signatures look like \"float32(float32, float32)\", got {sig!r}")
     ret = None if m.group(1) == "void" else _parse_one(m.group(1))
-    return ret, [_parse_one(a) for a in _split(m.group(2))]
+    return ret, [_parse_one(a) for a in split_arguments(m.group(2))]
 
 
 def _host(x):
