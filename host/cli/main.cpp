@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/sandbox_options.hpp"
 #include "cli/run_words.hpp"
 
 namespace pyhost::cli {
@@ -107,7 +108,8 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands = {add_run_command(app),     add_info_command(app),
                                    add_batch_command(app),   add_compare_command(app),
-                                   add_kernels_command(app), add_worker_command(app)};
+                                   add_kernels_command(app), add_worker_command(app),
+                                   add_sandboxed_command(app)};
 
   if (!words_name_a_command(app, argv, argc)) return kExitUsage;
 

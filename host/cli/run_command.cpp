@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "cli/run_words.hpp"
+#include "cli/sandbox_options.hpp"
 #include "pyhost/run.hpp"
 #include "run/worker_process.hpp"
 #include "util/host_signals.hpp"
@@ -116,6 +117,9 @@ int run_command(RunArgs& args) {
   } catch (const ModeUnavailable& failure) {
     fmt::print(stderr, "pyhost run: error: {}\n", failure.what());
     return kExitUnavailable;
+  } catch (const SandboxUnavailable& failure) {
+    fmt::print(stderr, "pyhost run: error: {}\n", failure.what());
+    return kExitSandboxUnavailable;
   } catch (const std::exception& failure) {
     fmt::print(stderr, "pyhost: {}\n", failure.what());
     return kExitFailure;
@@ -166,6 +170,7 @@ Command add_run_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber);
   app->add_flag("--fresh-workers", plan.fresh_workers,
                 "processes mode: a new worker process for every task");
+  add_sandbox_options(*app, plan.sandbox);
   app->add_flag("--no-summary{false}", args->summary, "")->group("");  // see RunArgs::summary
   app->add_option("--engine", plan.engine,
                   "mpi: run across the ranks of an MPI job (under mpirun/srun), each rank in "
@@ -185,10 +190,14 @@ Command add_run_command(CLI::App& parent) {
 // `pyhost __worker`: a worker process of processes mode (hidden: started by pyhost itself).
 Command add_worker_command(CLI::App& parent) {
   auto memory_limit_mb = std::make_shared<long>(0);
+  auto sandbox_spec = std::make_shared<std::string>();
   CLI::App* app = parent.add_subcommand("__worker", "");
   app->group("");  // not listed in --help
   app->add_option("--memory-limit", *memory_limit_mb);
-  return {app, [memory_limit_mb] { return run_worker_process(*memory_limit_mb); }};
+  app->add_option("--sandbox", *sandbox_spec);
+  return {app, [memory_limit_mb, sandbox_spec] {
+            return run_worker_process(*memory_limit_mb, *sandbox_spec);
+          }};
 }
 
 }  // namespace pyhost::cli

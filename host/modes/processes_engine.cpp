@@ -21,6 +21,8 @@
 #include "output/output_mux.hpp"
 #include "process/frame_io.hpp"
 #include "process/protocol.hpp"
+#include "sandbox/support.hpp"
+#include "sandbox/worker_spec.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/host_signals.hpp"
 #include "util/launcher_env.hpp"
@@ -73,7 +75,8 @@ bp::environment worker_environment() {
 // stderr on pipes read here, an empty stdin.
 class WorkerProcess {
  public:
-  explicit WorkerProcess(const RunPlan& plan) {
+  // `sandbox_spec`: empty, or the worker's confinement (sandbox::WorkerSpec as JSON).
+  WorkerProcess(const RunPlan& plan, const std::string& sandbox_spec) {
     auto [frames_in_r, frames_in_w] = make_pipe();
     auto [frames_out_r, frames_out_w] = make_pipe();
     auto [out_r, out_w] = make_pipe();
@@ -82,6 +85,7 @@ class WorkerProcess {
     std::vector<std::string> args = {"__worker"};
     if (plan.memory_limit_mb > 0)
       args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
+    if (!sandbox_spec.empty()) args.push_back("--sandbox=" + sandbox_spec);
     child_ = bp::child(pyhost_exe().string(), bp::args(args), bp::posix::fd.bind(0, devnull.get()),
                        bp::posix::fd.bind(1, out_w.get()), bp::posix::fd.bind(2, err_w.get()),
                        bp::posix::fd.bind(3, frames_in_r.get()),
@@ -237,10 +241,11 @@ proto::RunTaskPayload run_task_spec(const RunPlan& plan, int worker) {
 
 class Slot {
  public:
-  Slot(TaskBoard& board, LiveWorkers& live, int worker)
+  Slot(TaskBoard& board, LiveWorkers& live, int worker, const std::string& sandbox_spec)
       : board_(board),
         live_(live),
         worker_(worker),
+        sandbox_spec_(sandbox_spec),
         // The same for every task of this slot (the task id travels in the frame header).
         run_task_payload_(proto::encode_payload(run_task_spec(board.plan(), worker))) {}
 
@@ -257,7 +262,10 @@ class Slot {
       }
       board_.started(task, worker_);
       board_.complete(run_one(task));
-      if (board_.plan().fresh_workers) stop_process();
+      // Under --sandbox a task never meets what an earlier one left in its worker.
+      const SandboxPolicy& sandbox = board_.plan().sandbox;
+      if (board_.plan().fresh_workers || (sandbox.enabled && !sandbox.reuse_workers))
+        stop_process();
     }
     stop_process();
   }
@@ -266,7 +274,7 @@ class Slot {
   bool start_process() {
     const auto start = Clock::now();
     try {
-      process_ = std::make_unique<WorkerProcess>(board_.plan());
+      process_ = std::make_unique<WorkerProcess>(board_.plan(), sandbox_spec_);
       Frame hello;
       auto to_host_stderr = [this](StreamId, std::string_view text) {
         if (const int fd = board_.plan().echo_fd(2); fd >= 0) write_fully(fd, text);
@@ -399,6 +407,7 @@ class Slot {
   TaskBoard& board_;
   LiveWorkers& live_;
   int worker_;
+  const std::string& sandbox_spec_;
   std::unique_ptr<WorkerProcess> process_;
   const std::string run_task_payload_;
 };
@@ -415,6 +424,10 @@ class ProcessesEngine final : public ModeEngine {
 };
 
 RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRuntime*) {
+  // Before any worker starts: a missing mechanism or an unusable path ends the run here.
+  sandbox::require(plan.sandbox);
+  const std::string sandbox_spec =
+      plan.sandbox.enabled ? sandbox::encode(sandbox::worker_spec(plan)) : std::string();
   OutputMux::Options options;
   options.style = plan.effective_output();
   options.tag = plan.tasks > 1;
@@ -431,8 +444,8 @@ RunResult ProcessesEngine::run(const RunPlan& plan, const ModeInfo&, PythonRunti
     const int worker = board.new_worker_id();
     // Slot threads keep SIGINT/SIGTERM unblocked: the mask is inherited by the workers they
     // start, which must take those signals (the host's handler only records them).
-    slots.emplace_back([&board, &live, worker] {
-      Slot(board, live, worker).run();
+    slots.emplace_back([&board, &live, worker, &sandbox_spec] {
+      Slot(board, live, worker, sandbox_spec).run();
       board.worker_exited(worker);
     });
   }

@@ -41,6 +41,8 @@ RunPlan RunPlan::resolved(int cores) const {
     throw PlanError(fmt::format("unknown engine '{}' (mpi)", engine));
   if (schedule != "dynamic" && schedule != "static")
     throw PlanError(fmt::format("unknown schedule '{}' (dynamic, static)", schedule));
+  if (sandbox.enabled && mode != "processes")
+    throw PlanError("--sandbox confines worker processes: it needs --mode processes");
   RunPlan plan = *this;
   if (plan.workers == 0) plan.workers = info.default_workers(std::max(1, cores));
   if (plan.tasks == 0) plan.tasks = plan.workers;
@@ -68,6 +70,7 @@ std::vector<std::string> RunPlan::to_argv(const std::string& json_path) const {
   if (memory_limit_mb > 0)
     argv.insert(argv.end(), {"--memory-limit", std::to_string(memory_limit_mb)});
   if (fresh_workers) argv.push_back("--fresh-workers");
+  for (auto& word : sandbox.to_argv()) argv.push_back(std::move(word));
   if (!engine.empty()) argv.insert(argv.end(), {"--engine", engine});
   if (!engine.empty() && schedule != RunPlan{}.schedule)
     argv.insert(argv.end(), {"--schedule", schedule});
