@@ -230,7 +230,7 @@ class Executor(concurrent.futures.Executor):
     with `workers` workers of mode `local` ("subinterpreters" or "processes"); elsewhere, local
     workers of this machine, with a RuntimeWarning (_executor_mpi.py)."""
 
-    def __init__(self, mode="subinterpreters", workers=None, *, local="subinterpreters"):
+    def __init__(self, mode="subinterpreters", workers=None, *, local="subinterpreters", sandbox=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         if workers is None:
@@ -239,6 +239,7 @@ class Executor(concurrent.futures.Executor):
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
         if protocol.loading_main:
             raise RuntimeError(_GUARD_ERROR)
+        sandbox_words = workers_impl.sandbox_words(sandbox, mode)
         self.requested_mode = mode
         ranks = None
         if mode == "mpi":
@@ -278,6 +279,10 @@ class Executor(concurrent.futures.Executor):
             self._worker_type = workers_impl.InterpreterWorker
         else:
             self._worker_type = workers_impl.ProcessWorker
+            if sandbox_words:
+                import functools
+
+                self._worker_type = functools.partial(workers_impl.ProcessWorker, sandbox=sandbox_words)
         # The task that makes the executor gets its workers' output, replacements' included.
         self._output = workers_impl.TaskOutput() if self.mode == "processes" else None
         try:
