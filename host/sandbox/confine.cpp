@@ -185,7 +185,7 @@ void confine_child(const WorkerSpec& spec, const std::vector<Exposed>& exposed,
   drop_privileges(uid, gid);
   apply_limits(spec.policy.limits);
   reset_environment(private_dir);
-  if (spec.landlock && !restrict_with_landlock(exposed, spec.policy.net, private_dir, why)) die(why);
+  if (spec.landlock && !restrict_with_landlock(exposed, spec.policy.net, spec.namespaces, private_dir, why)) die(why);
   if (spec.seccomp && !install_seccomp_filter(why)) die(why);
 }
 

@@ -32,7 +32,8 @@ bool bring_up_loopback(std::string& why);
 
 // Landlock: reads beneath the exposed paths, writes beneath the writable ones and /tmp, and
 // (ABI >= 6) no signals or abstract sockets out of the sandbox.
-bool restrict_with_landlock(const std::vector<Exposed>& exposed, bool net,
+// `new_root`: the sandbox's own root (namespaces), whose directories may all be listed.
+bool restrict_with_landlock(const std::vector<Exposed>& exposed, bool net, bool new_root,
                             const std::string& private_tmp, std::string& why);
 bool install_seccomp_filter(std::string& why);
 

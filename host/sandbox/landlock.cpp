@@ -49,7 +49,7 @@ bool add_rule(int ruleset, const std::string& path, std::uint64_t rights, std::s
 
 }  // namespace
 
-bool restrict_with_landlock(const std::vector<Exposed>& exposed, bool net,
+bool restrict_with_landlock(const std::vector<Exposed>& exposed, bool net, bool new_root,
                             const std::string& private_tmp, std::string& why) {
   const int abi = static_cast<int>(
       ::syscall(kSysLandlockCreateRuleset, nullptr, 0, kLandlockCreateRulesetVersion));
@@ -71,6 +71,8 @@ bool restrict_with_landlock(const std::vector<Exposed>& exposed, bool net,
   }
   const std::uint64_t read = kExecute | kReadFile | kReadDir;
   bool ok = true;
+  // In the new root only what is shown exists: listing its directories reveals nothing more.
+  if (new_root) ok = add_rule(ruleset, "/", kReadDir, why);
   for (const std::string& path : system_paths(net)) ok = ok && add_rule(ruleset, path, read, why);
   for (const Exposed& entry : exposed)
     ok = ok && add_rule(ruleset, entry.path, entry.writable ? all : read, why);
