@@ -381,11 +381,15 @@ class Parser {
         (k == "read" ? policy.read : policy.write) = std::move(*paths);
       } else {
         const auto* i = value.as_integer();
+        if (!i) {
+          wrong_type(at, where, name, "an integer", value);
+          ok = false;
+          continue;
+        }
         try {
-          if (!i) throw std::invalid_argument("must be an integer");
           policy.set_limit(fmt::format("{}={}", k, i->get()));
         } catch (const std::invalid_argument& why) {
-          error(at, fmt::format("{}: '{}' {}", where, name, why.what()));
+          error(at, fmt::format("{}: sandbox: {}", where, why.what()));
           ok = false;
         }
       }

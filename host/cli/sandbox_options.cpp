@@ -63,8 +63,15 @@ Command add_sandboxed_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("__sandboxed", "");
   app->group("");
   add_sandbox_options(*app, args->plan.sandbox);
-  app->add_option("command", args->command)->required();
-  return {app, [args] {
+  app->prefix_command();  // the words from the first that is not an option on are pyhost's
+  return {app, [args, app] {
+            args->command = app->remaining();
+            if (!args->command.empty() && args->command.front() == "--")
+              args->command.erase(args->command.begin());
+            if (args->command.empty()) {
+              fmt::print(stderr, "pyhost __sandboxed: nothing to run after --\n");
+              return kExitUsage;
+            }
             RunPlan& plan = args->plan;
             plan.sandbox.enabled = true;
             plan.target.kind = TaskTarget::Kind::Code;

@@ -378,3 +378,43 @@ def test_a_batch_of_hostile_and_ordinary_jobs(area):
         assert status[f"ordinary{i}"] == "ok", doc
         assert status[f"hostile{i}"] == "failed", doc
     assert not os.path.exists(os.path.join(area, "free", "x"))
+
+
+def test_executor_process_workers_are_confined(area):
+    secret = os.path.join(area, "secret", "secret.txt")
+    code = f"""
+        import os, pyhost
+
+        def read_secret():
+            return os.getuid(), open({secret!r}).read()
+
+        if __name__ == "__main__":
+            with pyhost.Executor("processes", workers=1) as ex:
+                print("plain:", ex.submit(read_secret).result()[1].strip())
+            with pyhost.Executor("processes", workers=1, sandbox={{"limits": {{"procs": 32}}}}) as ex:
+                error = ex.submit(read_secret).exception()
+                print("sandboxed:", type(error).__name__)
+            try:
+                pyhost.Executor("threads", sandbox=True)
+            except ValueError as e:
+                print("threads:", e)
+    """
+    proc, records = run_script(area, code, sandbox=False)
+    out = records[0]["stdout"]
+    assert records[0]["status"] == "ok", (proc.stderr, records)
+    assert "plain: the host's secret" in out
+    assert "sandboxed: FileNotFoundError" in out
+    assert "needs mode 'processes'" in out
+
+
+def test_job_file_sandbox_key_is_checked(area):
+    jobs = os.path.join(area, "scripts", "bad.toml")
+    with open(jobs, "w") as f:
+        f.write('[[job]]\nname = "a"\ncode = "pass"\nsandbox = true\n\n'
+                '[[job]]\nname = "b"\ncode = "pass"\nmode = "processes"\n'
+                'sandbox = { wirte = ["x"], procs = 0 }\n')
+    proc = run_pyhost(["batch", jobs, "--dry-run"])
+    assert proc.returncode == 2, proc.stderr
+    assert "bad.toml:4: error: job 'a': 'sandbox' confines worker processes" in proc.stderr
+    assert "unknown key 'sandbox.wirte' (did you mean 'write'?)" in proc.stderr
+    assert "job 'b': sandbox: 'procs' must be an integer >= 1 (got '0')" in proc.stderr
