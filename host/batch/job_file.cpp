@@ -42,8 +42,8 @@ const JobSpec* JobFile::find(std::string_view name) const {
 namespace {
 
 constexpr std::array<std::string_view, 17> kJobKeys = {
-    "name",    "script",  "module", "code",    "args",  "env",  "cwd",   "needs",  "retries",
-    "timeout", "mode",    "workers", "tasks",  "tags",  "ranks", "host", "sandbox"};
+    "name",    "script", "module",  "code",  "args", "env",   "cwd",  "needs",  "retries",
+    "timeout", "mode",   "workers", "tasks", "tags", "ranks", "host", "sandbox"};
 // Keys of a job's sandbox table (docs/sandbox.md); the limits as --sandbox-limit names them.
 constexpr std::array<std::string_view, 10> kSandboxKeys = {
     "net",   "read",         "write",      "reuse_workers", "best_effort",
@@ -369,8 +369,9 @@ class Parser {
           ok = false;
           continue;
         }
-        (k == "net" ? policy.net : k == "reuse_workers" ? policy.reuse_workers
-                                                        : policy.best_effort) = b->get();
+        (k == "net"             ? policy.net
+         : k == "reuse_workers" ? policy.reuse_workers
+                                : policy.best_effort) = b->get();
       } else if (k == "read" || k == "write") {
         auto paths = string_array(value, at, where, name, nullptr);
         if (!paths) {

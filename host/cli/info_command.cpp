@@ -56,8 +56,9 @@ Command add_info_command(CLI::App& parent) {
             // --sandbox's mechanisms: each {"available", "why"} (why: null when available).
             const sandbox::Support& sandbox = sandbox::support();
             auto mechanism = [](const std::string& why) {
-              return nlohmann::json{{"available", why.empty()},
-                                    {"why", why.empty() ? nlohmann::json(nullptr) : nlohmann::json(why)}};
+              return nlohmann::json{
+                  {"available", why.empty()},
+                  {"why", why.empty() ? nlohmann::json(nullptr) : nlohmann::json(why)}};
             };
             doc["sandbox"] = {{"user_namespaces", mechanism(sandbox.user_namespaces)},
                               {"landlock", mechanism(sandbox.landlock)},
@@ -94,16 +95,15 @@ Command add_info_command(CLI::App& parent) {
               fmt::print("  {:<16}{}\n", name, why.empty() ? yes : "MISSING: " + why);
             };
             fmt::print("sandbox     {}\n", sandbox.missing().empty()
-                                                ? "--sandbox available"
-                                                : "--sandbox refused here (--sandbox-best-effort "
-                                                  "runs without what is missing)");
+                                               ? "--sandbox available"
+                                               : "--sandbox refused here (--sandbox-best-effort "
+                                                 "runs without what is missing)");
             line("namespaces", sandbox.user_namespaces, "user, mount, PID, IPC, UTS, network");
             line("landlock", sandbox.landlock, fmt::format("ABI {}", sandbox.landlock_abi));
             line("seccomp", sandbox.seccomp, "filters");
             fmt::print("  {:<16}{}\n", "cgroup v2",
-                       sandbox.cgroup.empty()
-                           ? "memory.max and pids.max in " + sandbox.cgroup_dir
-                           : "not used (rlimits only): " + sandbox.cgroup);
+                       sandbox.cgroup.empty() ? "memory.max and pids.max in " + sandbox.cgroup_dir
+                                              : "not used (rlimits only): " + sandbox.cgroup);
             return kExitOk;
           }};
 }

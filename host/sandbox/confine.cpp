@@ -58,10 +58,13 @@ void write_id_maps(pid_t child, unsigned uid, unsigned gid) {
   } else {
     uid_map = std::to_string(uid) + " " + std::to_string(uid) + " 1\n";
     gid_map = std::to_string(gid) + " " + std::to_string(gid) + " 1\n";
-    if (!write_file(proc + "/setgroups", "deny")) die("write setgroups: " + std::string(strerror(errno)));
+    if (!write_file(proc + "/setgroups", "deny"))
+      die("write setgroups: " + std::string(strerror(errno)));
   }
-  if (!write_file(proc + "/uid_map", uid_map)) die("write uid_map: " + std::string(strerror(errno)));
-  if (!write_file(proc + "/gid_map", gid_map)) die("write gid_map: " + std::string(strerror(errno)));
+  if (!write_file(proc + "/uid_map", uid_map))
+    die("write uid_map: " + std::string(strerror(errno)));
+  if (!write_file(proc + "/gid_map", gid_map))
+    die("write gid_map: " + std::string(strerror(errno)));
 }
 
 // A cgroup of its own, when the machine delegates one: memory.max and pids.max.
@@ -93,7 +96,8 @@ void forward(int signo) {
   struct sigaction action {};
   action.sa_handler = forward;
   sigemptyset(&action.sa_mask);
-  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(signo, &action, nullptr);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::sigaction(signo, &action, nullptr);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
@@ -121,7 +125,8 @@ void forward(int signo) {
 
 void set_limit(int resource, rlim_t value, const char* name) {
   rlimit limit{value, value};
-  if (::setrlimit(resource, &limit) != 0) die(std::string("setrlimit ") + name + ": " + strerror(errno));
+  if (::setrlimit(resource, &limit) != 0)
+    die(std::string("setrlimit ") + name + ": " + strerror(errno));
 }
 
 // Unprivileged for good: no capabilities (not even in the bounding set), no way to gain any.
@@ -129,13 +134,15 @@ void drop_privileges(unsigned uid, unsigned gid) {
   for (int cap = 0; cap <= 63; ++cap)
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (::geteuid() == 0 && ::setgroups(0, nullptr) != 0) die(std::string("setgroups: ") + strerror(errno));
+  if (::geteuid() == 0 && ::setgroups(0, nullptr) != 0)
+    die(std::string("setgroups: ") + strerror(errno));
   if (::setresgid(gid, gid, gid) != 0) die(std::string("setresgid: ") + strerror(errno));
   if (::setresuid(uid, uid, uid) != 0) die(std::string("setresuid: ") + strerror(errno));
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   if (::syscall(SYS_capset, &header, data) != 0) die(std::string("capset: ") + strerror(errno));
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(std::string("no_new_privs: ") + strerror(errno));
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    die(std::string("no_new_privs: ") + strerror(errno));
   // Changing ids made the process undumpable, which hides its own /proc/self from it.
   ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
@@ -152,12 +159,32 @@ void apply_limits(const SandboxLimits& limits) {
 
 // Only an allow-list of the host's environment goes in: never its secrets.
 void reset_environment(const std::string& home) {
-  static const char* const kKept[] = {
-      "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_NUMERIC", "TZ", "TERM",
-      "NO_COLOR", "VIRTUAL_ENV", "PYHOST_RUNTIME_DIR", "PYHOST_LOG", "PYHOST_GIL_SAMPLER",
-      "PYTHONPATH", "PYTHONHASHSEED", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONWARNINGS",
-      "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONFAULTHANDLER", "PYTHONDEVMODE",
-      "PYTHONMALLOC", "PYTHONSAFEPATH", "PYTHONOPTIMIZE"};
+  static const char* const kKept[] = {"PATH",
+                                      "LANG",
+                                      "LANGUAGE",
+                                      "LC_ALL",
+                                      "LC_CTYPE",
+                                      "LC_MESSAGES",
+                                      "LC_NUMERIC",
+                                      "TZ",
+                                      "TERM",
+                                      "NO_COLOR",
+                                      "VIRTUAL_ENV",
+                                      "PYHOST_RUNTIME_DIR",
+                                      "PYHOST_LOG",
+                                      "PYHOST_GIL_SAMPLER",
+                                      "PYTHONPATH",
+                                      "PYTHONHASHSEED",
+                                      "PYTHONIOENCODING",
+                                      "PYTHONUTF8",
+                                      "PYTHONWARNINGS",
+                                      "PYTHONDONTWRITEBYTECODE",
+                                      "PYTHONUNBUFFERED",
+                                      "PYTHONFAULTHANDLER",
+                                      "PYTHONDEVMODE",
+                                      "PYTHONMALLOC",
+                                      "PYTHONSAFEPATH",
+                                      "PYTHONOPTIMIZE"};
   std::vector<std::pair<std::string, std::string>> kept;
   for (const char* name : kKept)
     if (const char* value = std::getenv(name)) kept.emplace_back(name, value);
@@ -185,7 +212,9 @@ void confine_child(const WorkerSpec& spec, const std::vector<Exposed>& exposed,
   drop_privileges(uid, gid);
   apply_limits(spec.policy.limits);
   reset_environment(private_dir);
-  if (spec.landlock && !restrict_with_landlock(exposed, spec.policy.net, spec.namespaces, private_dir, why)) die(why);
+  if (spec.landlock &&
+      !restrict_with_landlock(exposed, spec.policy.net, spec.namespaces, private_dir, why))
+    die(why);
   if (spec.seccomp && !install_seccomp_filter(why)) die(why);
 }
 
@@ -203,7 +232,8 @@ void enter(const WorkerSpec& spec) {
       throw std::runtime_error(std::string("chown ") + templ + ": " + strerror(errno));
   }
   int go[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + strerror(errno));
+  if (::pipe2(go, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + strerror(errno));
   long flags = SIGCHLD;
   if (spec.namespaces) {
     flags |= CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;

@@ -26,13 +26,12 @@ struct __attribute__((packed)) LandlockPathBeneathAttr {
 namespace fs_access {
 inline constexpr std::uint64_t kExecute = 1ull << 0, kWriteFile = 1ull << 1, kReadFile = 1ull << 2,
                                kReadDir = 1ull << 3, kRemoveDir = 1ull << 4,
-                               kRemoveFile = 1ull << 5, kMakeChar = 1ull << 6,
-                               kMakeDir = 1ull << 7, kMakeReg = 1ull << 8, kMakeSock = 1ull << 9,
-                               kMakeFifo = 1ull << 10, kMakeBlock = 1ull << 11,
-                               kMakeSym = 1ull << 12,
-                               kRefer = 1ull << 13,     // ABI 2
-                               kTruncate = 1ull << 14,  // ABI 3
-                               kIoctlDev = 1ull << 15;  // ABI 5
+                               kRemoveFile = 1ull << 5, kMakeChar = 1ull << 6, kMakeDir = 1ull << 7,
+                               kMakeReg = 1ull << 8, kMakeSock = 1ull << 9, kMakeFifo = 1ull << 10,
+                               kMakeBlock = 1ull << 11, kMakeSym = 1ull << 12,
+                               kRefer = 1ull << 13,  // ABI 2
+    kTruncate = 1ull << 14,                          // ABI 3
+    kIoctlDev = 1ull << 15;                          // ABI 5
 }  // namespace fs_access
 
 inline constexpr std::uint64_t kScopeAbstractUnixSocket = 1ull << 0;  // ABI 6

@@ -22,10 +22,18 @@ namespace {
 namespace fs = std::filesystem;
 
 // System files every Python program may read; the network's only with --sandbox-net.
-constexpr const char* kSystem[] = {"/usr",           "/bin",          "/sbin",
-                                   "/lib",           "/lib32",        "/lib64",
-                                   "/libx32",        "/etc/ld.so.cache", "/etc/ld.so.conf",
-                                   "/etc/ld.so.conf.d", "/etc/localtime", "/etc/hosts",
+constexpr const char* kSystem[] = {"/usr",
+                                   "/bin",
+                                   "/sbin",
+                                   "/lib",
+                                   "/lib32",
+                                   "/lib64",
+                                   "/libx32",
+                                   "/etc/ld.so.cache",
+                                   "/etc/ld.so.conf",
+                                   "/etc/ld.so.conf.d",
+                                   "/etc/localtime",
+                                   "/etc/hosts",
                                    "/etc/nsswitch.conf"};
 constexpr const char* kNetwork[] = {"/etc/resolv.conf", "/etc/gai.conf", "/etc/services",
                                     "/etc/protocols",   "/etc/ssl",      "/etc/ca-certificates"};
@@ -150,9 +158,9 @@ std::vector<Exposed> exposed_paths(const WorkerSpec& spec) {
   std::vector<Exposed> kept;
   for (const Exposed& entry : out) {
     const bool covered = std::any_of(kept.begin(), kept.end(), [&](const Exposed& outer) {
-      const bool inside = entry.path == outer.path ||
-                          (entry.path.rfind(outer.path, 0) == 0 &&
-                           (outer.path == "/" || entry.path[outer.path.size()] == '/'));
+      const bool inside =
+          entry.path == outer.path || (entry.path.rfind(outer.path, 0) == 0 &&
+                                       (outer.path == "/" || entry.path[outer.path.size()] == '/'));
       return inside && outer.writable == entry.writable;
     });
     if (!covered) kept.push_back(entry);
@@ -198,7 +206,7 @@ bool build_root(const WorkerSpec& spec, const std::vector<Exposed>& exposed, uns
 bool bring_up_loopback(std::string& why) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(why, "socket");
-  ifreq request {};
+  ifreq request{};
   std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
   bool ok = ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
   request.ifr_flags |= IFF_UP | IFF_RUNNING;

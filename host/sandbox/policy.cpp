@@ -23,7 +23,8 @@ constexpr std::array<std::pair<std::string_view, LimitField>, 5> kLimits = {{
 
 std::string sandbox_limit_names() {
   std::string names;
-  for (const auto& [name, field] : kLimits) names += (names.empty() ? "" : ", ") + std::string(name);
+  for (const auto& [name, field] : kLimits)
+    names += (names.empty() ? "" : ", ") + std::string(name);
   return names;
 }
 

@@ -35,21 +35,25 @@ constexpr std::uint32_t kArch = AUDIT_ARCH_AARCH64;
 const std::vector<long>& denied() {
   static const std::vector<long> calls = {
 #define D(name) SYS_##name,
-      D(ptrace) D(process_vm_readv) D(process_vm_writev) D(kcmp) D(pidfd_getfd)
-      D(mount) D(umount2) D(pivot_root) D(chroot) D(unshare) D(setns) D(fsopen) D(fsconfig)
-      D(fsmount) D(fspick) D(move_mount) D(open_tree)
+      D(ptrace) D(process_vm_readv) D(process_vm_writev) D(kcmp) D(pidfd_getfd) D(mount) D(umount2)
+          D(pivot_root) D(chroot) D(unshare) D(setns) D(fsopen) D(fsconfig) D(fsmount) D(fspick)
+              D(move_mount) D(open_tree)
 #ifdef SYS_mount_setattr
-      D(mount_setattr)
+                  D(mount_setattr)
 #endif
-      D(init_module) D(finit_module) D(delete_module) D(kexec_load) D(kexec_file_load)
-      D(bpf) D(perf_event_open) D(keyctl) D(add_key) D(request_key) D(reboot) D(swapon)
-      D(swapoff) D(acct) D(settimeofday) D(clock_settime) D(clock_adjtime) D(adjtimex)
-      D(syslog) D(quotactl) D(open_by_handle_at) D(name_to_handle_at) D(userfaultfd)
-      D(io_uring_setup) D(io_uring_enter) D(io_uring_register) D(vhangup) D(sethostname)
-      D(setdomainname) D(fanotify_init) D(personality)
+                      D(init_module) D(finit_module) D(delete_module) D(kexec_load)
+                          D(kexec_file_load) D(bpf) D(perf_event_open) D(keyctl) D(add_key)
+                              D(request_key) D(reboot) D(swapon) D(swapoff) D(acct) D(settimeofday)
+                                  D(clock_settime) D(clock_adjtime) D(adjtimex) D(syslog)
+                                      D(quotactl) D(open_by_handle_at) D(name_to_handle_at)
+                                          D(userfaultfd) D(io_uring_setup) D(io_uring_enter)
+                                              D(io_uring_register) D(vhangup) D(sethostname)
+                                                  D(setdomainname) D(fanotify_init) D(personality)
 #ifdef __x86_64__
-      D(iopl) D(ioperm) D(uselib) D(ustat) D(sysfs) D(create_module) D(get_kernel_syms)
-      D(query_module) D(nfsservctl) D(lookup_dcookie)
+                                                      D(iopl) D(ioperm) D(uselib) D(ustat) D(sysfs)
+                                                          D(create_module) D(get_kernel_syms)
+                                                              D(query_module) D(nfsservctl)
+                                                                  D(lookup_dcookie)
 #endif
 #undef D
   };
@@ -58,9 +62,8 @@ const std::vector<long>& denied() {
 
 // (CLONE_NEWTIME shares its bit with clone's exit signal: only clone3 and unshare take it, and
 // both are refused.)
-constexpr std::uint32_t kNewNamespaces = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-                                         CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-                                         CLONE_NEWCGROUP;
+constexpr std::uint32_t kNewNamespaces = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+                                         CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 
 }  // namespace
 

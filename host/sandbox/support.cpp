@@ -19,15 +19,17 @@
 namespace pyhost::sandbox {
 namespace {
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
 // A child tries to make every namespace a sandbox needs; its exit status is the errno.
 std::string probe_user_namespaces() {
   const pid_t child = ::fork();
   if (child < 0) return "fork failed: " + errno_text(errno);
   if (child == 0) {
-    const int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                      CLONE_NEWNET;
+    const int flags =
+        CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
     ::_exit(::unshare(flags) == 0 ? 0 : (errno & 0xff));
   }
   int status = 0;
@@ -35,7 +37,8 @@ std::string probe_user_namespaces() {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   const int error = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
-  std::string why = "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID|...) failed: " + errno_text(error);
+  std::string why =
+      "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID|...) failed: " + errno_text(error);
   std::ifstream max("/proc/sys/user/max_user_namespaces");
   if (long n = -1; max >> n && n == 0) why += " (/proc/sys/user/max_user_namespaces is 0)";
   std::ifstream apparmor("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
@@ -49,8 +52,10 @@ std::string probe_landlock(int& abi) {
       ::syscall(kSysLandlockCreateRuleset, nullptr, 0, kLandlockCreateRulesetVersion));
   if (abi >= 1) return {};
   abi = 0;
-  if (errno == ENOSYS) return "the kernel has no Landlock (Linux >= 5.13 with CONFIG_SECURITY_LANDLOCK)";
-  if (errno == EOPNOTSUPP) return "Landlock is built in but not enabled (boot with lsm=...,landlock)";
+  if (errno == ENOSYS)
+    return "the kernel has no Landlock (Linux >= 5.13 with CONFIG_SECURITY_LANDLOCK)";
+  if (errno == EOPNOTSUPP)
+    return "Landlock is built in but not enabled (boot with lsm=...,landlock)";
   return "landlock_create_ruleset failed: " + errno_text(errno);
 }
 
@@ -96,9 +101,10 @@ std::string probe_cgroup(std::string& dir) {
   const std::string candidate = mount_point + (own == "/" ? "" : own);
   const std::string controllers = read_line(candidate + "/cgroup.controllers");
   if (!has_word(controllers, "memory") || !has_word(controllers, "pids"))
-    return fmt::format("the cgroup v2 tree at {} offers no memory and pids controllers "
-                       "(controllers: '{}'; they may be on cgroup v1 here)",
-                       candidate, controllers);
+    return fmt::format(
+        "the cgroup v2 tree at {} offers no memory and pids controllers "
+        "(controllers: '{}'; they may be on cgroup v1 here)",
+        candidate, controllers);
   const std::string enabled = read_line(candidate + "/cgroup.subtree_control");
   if (!has_word(enabled, "memory") || !has_word(enabled, "pids"))
     return fmt::format("memory and pids are not enabled for children in {}/cgroup.subtree_control",

@@ -42,8 +42,12 @@ int first_unusable(const std::vector<std::pair<std::string, int>>& checks) {
 
 }  // namespace
 
-unsigned host_uid() { return ::geteuid() == 0 ? kNobody : ::geteuid(); }
-unsigned host_gid() { return ::geteuid() == 0 ? kNobody : ::getegid(); }
+unsigned host_uid() {
+  return ::geteuid() == 0 ? kNobody : ::geteuid();
+}
+unsigned host_gid() {
+  return ::geteuid() == 0 ? kNobody : ::getegid();
+}
 
 WorkerSpec worker_spec(const RunPlan& plan) {
   WorkerSpec spec;
@@ -86,22 +90,21 @@ WorkerSpec worker_spec(const RunPlan& plan) {
 std::string encode(const WorkerSpec& spec) {
   const SandboxPolicy& p = spec.policy;
   const SandboxLimits& l = p.limits;
-  return nlohmann::json{
-      {"net", p.net},
-      {"read", p.read},
-      {"write", p.write},
-      {"limits",
-       {{"cpu_s", l.cpu_s},
-        {"procs", l.procs},
-        {"file_size_mb", l.file_size_mb},
-        {"open_files", l.open_files},
-        {"tmp_mb", l.tmp_mb}}},
-      {"cwd", spec.cwd},
-      {"namespaces", spec.namespaces},
-      {"landlock", spec.landlock},
-      {"seccomp", spec.seccomp},
-      {"cgroup_dir", spec.cgroup_dir},
-      {"memory_limit_mb", spec.memory_limit_mb}}
+  return nlohmann::json{{"net", p.net},
+                        {"read", p.read},
+                        {"write", p.write},
+                        {"limits",
+                         {{"cpu_s", l.cpu_s},
+                          {"procs", l.procs},
+                          {"file_size_mb", l.file_size_mb},
+                          {"open_files", l.open_files},
+                          {"tmp_mb", l.tmp_mb}}},
+                        {"cwd", spec.cwd},
+                        {"namespaces", spec.namespaces},
+                        {"landlock", spec.landlock},
+                        {"seccomp", spec.seccomp},
+                        {"cgroup_dir", spec.cgroup_dir},
+                        {"memory_limit_mb", spec.memory_limit_mb}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

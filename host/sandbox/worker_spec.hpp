@@ -12,11 +12,11 @@
 namespace pyhost::sandbox {
 
 struct WorkerSpec {
-  SandboxPolicy policy;            // read/write: absolute paths without symlinks
-  std::string cwd;                 // the host's working directory
+  SandboxPolicy policy;  // read/write: absolute paths without symlinks
+  std::string cwd;       // the host's working directory
   bool namespaces = true, landlock = true, seccomp = true;
-  std::string cgroup_dir;          // empty: no cgroup limits
-  long memory_limit_mb = 0;        // also memory.max of the cgroup, when there is one
+  std::string cgroup_dir;    // empty: no cgroup limits
+  long memory_limit_mb = 0;  // also memory.max of the cgroup, when there is one
 };
 
 // The spec of `plan`'s workers: the script's directory joins the read paths. Throws PlanError for
