@@ -148,6 +148,8 @@ void drop_privileges(unsigned uid, unsigned gid) {
 }
 
 void apply_limits(const SandboxLimits& limits) {
+  // SIGXCPU cannot end the worker (the init of its PID namespace ignores signals it has no
+  // handler for, the kernel's too): the hard limit, SIGKILL, does, at the same second.
   if (limits.cpu_s > 0) set_limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s), "cpu");
   set_limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.procs), "nproc");
   set_limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20, "fsize");

@@ -418,3 +418,10 @@ def test_job_file_sandbox_key_is_checked(area):
     assert "bad.toml:4: error: job 'a': 'sandbox' confines worker processes" in proc.stderr
     assert "unknown key 'sandbox.wirte' (did you mean 'write'?)" in proc.stderr
     assert "job 'b': sandbox: 'procs' must be an integer >= 1 (got '0')" in proc.stderr
+
+
+def test_cpu_seconds_limit_ends_the_worker(area):
+    proc, records = run_script(area, "while True: pass", options=["--sandbox-limit", "cpu_s=1"])
+    (task,) = records
+    assert task["status"] == "crashed", (proc.stderr, task)
+    assert "SIGKILL" in task["error"]  # the worker is its PID namespace's init: SIGXCPU is ignored
