@@ -20,6 +20,8 @@
 #include "output/output_mux.hpp"
 #include "protocol/frame_io.hpp"
 #include "protocol/protocol.hpp"
+#include "sandbox/support.hpp"
+#include "sandbox/worker_spec.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/host_signals.hpp"
 #include "util/child_process.hpp"
@@ -59,7 +61,8 @@ std::pair<Fd, Fd> make_pipe() {
 // stderr on pipes read here, an empty stdin.
 class WorkerProcess {
  public:
-  explicit WorkerProcess(const RunPlan& plan) {
+  // `sandbox_spec`: empty, or the worker's confinement (sandbox::WorkerSpec as JSON).
+  WorkerProcess(const RunPlan& plan, const std::string& sandbox_spec) {
     auto [frames_in_r, frames_in_w] = make_pipe();
     auto [frames_out_r, frames_out_w] = make_pipe();
     auto [out_r, out_w] = make_pipe();
@@ -70,6 +73,7 @@ class WorkerProcess {
     spec.args = {"__worker"};
     if (plan.memory_limit_mb > 0)
       spec.args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
+    if (!sandbox_spec.empty()) spec.args.push_back("--sandbox=" + sandbox_spec);
     spec.fds = {{0, devnull.get()},     {1, out_w.get()},        {2, err_w.get()},
                 {3, frames_in_r.get()}, {4, frames_out_w.get()}};
     // A worker started by an MPI rank is no rank (util/launcher_env.hpp). (Open MPI tolerates a
@@ -213,10 +217,11 @@ proto::RunTaskPayload run_task_spec(const RunPlan& plan, int worker) {
 
 class Slot {
  public:
-  Slot(TaskBoard& board, LiveWorkers& live, int worker)
+  Slot(TaskBoard& board, LiveWorkers& live, int worker, const std::string& sandbox_spec)
       : board_(board),
         live_(live),
         worker_(worker),
+        sandbox_spec_(sandbox_spec),
         // The same for every task of this slot (the task id travels in the frame header).
         run_task_payload_(proto::encode_payload(run_task_spec(board.plan(), worker))) {}
 
@@ -233,7 +238,10 @@ class Slot {
       }
       board_.started(task, worker_);
       board_.complete(run_one(task));
-      if (board_.plan().fresh_workers) stop_process();
+      // Under --sandbox a task never meets what an earlier one left in its worker.
+      const SandboxPolicy& sandbox = board_.plan().sandbox;
+      if (board_.plan().fresh_workers || (sandbox.enabled && !sandbox.reuse_workers))
+        stop_process();
     }
     stop_process();
   }
@@ -242,7 +250,7 @@ class Slot {
   bool start_process() {
     const auto start = Clock::now();
     try {
-      process_ = std::make_unique<WorkerProcess>(board_.plan());
+      process_ = std::make_unique<WorkerProcess>(board_.plan(), sandbox_spec_);
       Frame hello;
       auto to_host_stderr = [this](StreamId, std::string_view text) {
         if (const int fd = board_.plan().echo_fd(2); fd >= 0) write_fully(fd, text);
@@ -383,6 +391,7 @@ class Slot {
   TaskBoard& board_;
   LiveWorkers& live_;
   int worker_;
+  const std::string& sandbox_spec_;
   std::unique_ptr<WorkerProcess> process_;
   const std::string run_task_payload_;
 };
@@ -399,6 +408,10 @@ class ProcessesBackend final : public ModeBackend {
 };
 
 RunResult ProcessesBackend::run(const RunPlan& plan, const ModeInfo&, const RunContext& context) {
+  // Before any worker starts: a missing mechanism or an unusable path ends the run here.
+  sandbox::require(plan.sandbox);
+  const std::string sandbox_spec =
+      plan.sandbox.enabled ? sandbox::encode(sandbox::worker_spec(plan)) : std::string();
   OutputMux::Options options;
   options.style = plan.effective_output();
   options.tag = plan.tasks > 1;
@@ -426,8 +439,8 @@ RunResult ProcessesBackend::run(const RunPlan& plan, const ModeInfo&, const RunC
     const int worker = board.new_worker_id();
     // Slot threads keep SIGINT/SIGTERM unblocked: the mask is inherited by the workers they
     // start, which must take those signals (the host's handler only records them).
-    slots.emplace_back([&board, &live, worker] {
-      Slot(board, live, worker).run();
+    slots.emplace_back([&board, &live, worker, &sandbox_spec] {
+      Slot(board, live, worker, sandbox_spec).run();
       board.worker_exited(worker);
     });
   }

@@ -20,6 +20,7 @@ std::vector<std::string> run_arguments(const JobSpec& job, const fs::path& json_
   plan.workers = job.workers.value_or(0);
   plan.tasks = job.tasks.value_or(0);
   plan.target = {job.kind, job.target, job.args};
+  plan.sandbox = job.sandbox;
   return plan.to_argv(json_path.string());
 }
 
@@ -62,6 +63,8 @@ std::string fingerprint(const JobSpec& job) {
   feed(job.mode.value_or(""));
   feed(job.workers ? std::to_string(*job.workers) : "");
   feed(job.tasks ? std::to_string(*job.tasks) : "");
+  // Only a sandboxed job's definition gains words: older results files keep their fingerprints.
+  for (const auto& word : job.sandbox.to_argv()) feed(word);
   return fmt::format("{:016x}", hash);
 }
 

@@ -41,9 +41,13 @@ const JobSpec* JobFile::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array<std::string_view, 16> kJobKeys = {
-    "name",    "script",  "module", "code",    "args",  "env",  "cwd",   "needs",
-    "retries", "timeout", "mode",   "workers", "tasks", "tags", "ranks", "host"};
+constexpr std::array<std::string_view, 17> kJobKeys = {
+    "name",    "script", "module",  "code",  "args", "env",   "cwd",  "needs",  "retries",
+    "timeout", "mode",   "workers", "tasks", "tags", "ranks", "host", "sandbox"};
+// Keys of a job's sandbox table (docs/sandbox.md); the limits as --sandbox-limit names them.
+constexpr std::array<std::string_view, 10> kSandboxKeys = {
+    "net",   "read",         "write",      "reuse_workers", "best_effort",
+    "cpu_s", "file_size_mb", "open_files", "procs",         "tmp_mb"};
 constexpr double kMaxTimeout = 1e7;  // ~4 months; keeps deadlines far from clock overflow
 
 int line_of(const toml::source_region& region) {
@@ -114,6 +118,7 @@ struct Partial {
   Field<std::map<std::string, std::string>> env;
   Field<int64_t> retries, workers, tasks, ranks;
   Field<double> timeout;
+  Field<SandboxPolicy> sandbox;
   std::map<std::string, int> need_lines;
 
   bool has_target() const { return script || module || code; }
@@ -317,6 +322,8 @@ class Parser {
                             name.str(), type_name(value)));
       }
       p.env = {std::move(env), line};
+    } else if (k == "sandbox") {
+      read_sandbox(p, node, line, where);
     } else if (k == "retries") {
       read_int(p.retries, node, line, where, k, 0, 100);
     } else if (k == "workers") {
@@ -334,6 +341,61 @@ class Parser {
                                        where, kMaxTimeout));
       p.timeout = {*seconds, line};
     }
+  }
+
+  // `sandbox = true | false` or a table of kSandboxKeys; read/write relative to the job file.
+  void read_sandbox(Partial& p, const toml::node& node, int line, std::string_view where) {
+    SandboxPolicy policy;
+    if (const auto* flag = node.as_boolean()) {
+      policy.enabled = flag->get();
+      p.sandbox = {policy, line};
+      return;
+    }
+    const auto* table = node.as_table();
+    if (!table) return wrong_type(line, where, "sandbox", "a boolean or a table", node);
+    policy.enabled = true;
+    bool ok = true;
+    for (const auto& [key, value] : *table) {
+      const std::string k(key.str());
+      const int at = line_of(key.source());
+      const std::string name = "sandbox." + k;
+      if (std::find(kSandboxKeys.begin(), kSandboxKeys.end(), k) == kSandboxKeys.end()) {
+        error(at, fmt::format("{}: unknown key '{}'{}", where, name, suggestion(k, kSandboxKeys)));
+        ok = false;
+      } else if (k == "net" || k == "reuse_workers" || k == "best_effort") {
+        const auto* b = value.as_boolean();
+        if (!b) {
+          wrong_type(at, where, name, "a boolean", value);
+          ok = false;
+          continue;
+        }
+        (k == "net"             ? policy.net
+         : k == "reuse_workers" ? policy.reuse_workers
+                                : policy.best_effort) = b->get();
+      } else if (k == "read" || k == "write") {
+        auto paths = string_array(value, at, where, name, nullptr);
+        if (!paths) {
+          ok = false;
+          continue;
+        }
+        for (auto& path : *paths) path = (base_dir_ / path).lexically_normal().string();
+        (k == "read" ? policy.read : policy.write) = std::move(*paths);
+      } else {
+        const auto* i = value.as_integer();
+        if (!i) {
+          wrong_type(at, where, name, "an integer", value);
+          ok = false;
+          continue;
+        }
+        try {
+          policy.set_limit(fmt::format("{}={}", k, i->get()));
+        } catch (const std::invalid_argument& why) {
+          error(at, fmt::format("{}: sandbox: {}", where, why.what()));
+          ok = false;
+        }
+      }
+    }
+    if (ok) p.sandbox = {std::move(policy), line};
   }
 
   // Applies [defaults] to one job and resolves its paths.
@@ -390,6 +452,15 @@ class Parser {
     if (auto v = pick(j.mode, d.mode)) spec.mode = *v.value;
     if (auto v = pick(j.workers, d.workers)) spec.workers = static_cast<int>(*v.value);
     if (auto v = pick(j.tasks, d.tasks)) spec.tasks = static_cast<int>(*v.value);
+    if (auto v = pick(j.sandbox, d.sandbox)) {
+      spec.sandbox = *v.value;
+      if (spec.sandbox.enabled && spec.mode.value_or("serial") != "processes") {
+        error(v.line, fmt::format("{}: 'sandbox' confines worker processes: it needs mode = "
+                                  "\"processes\"",
+                                  where));
+        ok = false;
+      }
+    }
     if (auto v = pick(j.ranks, d.ranks)) {
       spec.ranks = static_cast<int>(*v.value);
       spec.ranks_line = v.line;

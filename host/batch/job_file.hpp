@@ -46,6 +46,7 @@ struct JobSpec {
   std::optional<std::string> mode;  // unset: pyhost run's default
   std::optional<int> workers;
   std::optional<int> tasks;
+  SandboxPolicy sandbox;  // `sandbox = true` or a [sandbox] table (needs mode = "processes")
   // --engine mpi only: the attempt runs its command on this many ranks at once (a gang), and only
   // on ranks of this host (empty: any).
   int ranks = 1;

@@ -15,6 +15,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;        // a task/job failed, crashed or timed out
 inline constexpr int kExitUsage = 2;          // bad command line or invalid input file
 inline constexpr int kExitUnavailable = 3;    // the mode asked for is not in this build
+inline constexpr int kExitSandboxUnavailable = 4;  // --sandbox: a mechanism is missing here
 inline constexpr int kExitFlushFailed = 120;  // flushing stdout/stderr at exit failed (as python)
 inline constexpr int kExitInterrupted = 130;  // SIGINT
 inline constexpr int kExitTerminated = 143;   // SIGTERM

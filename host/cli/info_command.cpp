@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "pyhost/interpreter.hpp"
+#include "sandbox/support.hpp"
 #include "util/companion.hpp"
 
 namespace pyhost::cli {
@@ -52,6 +53,20 @@ Command add_info_command(CLI::App& parent) {
               if (!companion->problem.empty())
                 doc["freethreaded_companion"]["problem"] = companion->problem;
             }
+            // --sandbox's mechanisms: each {"available", "why"} (why: null when available).
+            const sandbox::Support& sandbox = sandbox::support();
+            auto mechanism = [](const std::string& why) {
+              return nlohmann::json{
+                  {"available", why.empty()},
+                  {"why", why.empty() ? nlohmann::json(nullptr) : nlohmann::json(why)}};
+            };
+            doc["sandbox"] = {{"user_namespaces", mechanism(sandbox.user_namespaces)},
+                              {"landlock", mechanism(sandbox.landlock)},
+                              {"seccomp", mechanism(sandbox.seccomp)},
+                              {"cgroup", mechanism(sandbox.cgroup)},
+                              {"usable", sandbox.missing().empty()}};
+            doc["sandbox"]["landlock"]["abi"] = sandbox.landlock_abi;
+            if (!sandbox.cgroup_dir.empty()) doc["sandbox"]["cgroup"]["dir"] = sandbox.cgroup_dir;
             if (args->json) {
               fmt::print("{}\n", doc.dump(2));
               return kExitOk;
@@ -76,6 +91,19 @@ Command add_info_command(CLI::App& parent) {
                          kFreethreadedCompanionName);
             }
             fmt::print("cores       {}\n", cores);
+            auto line = [](const char* name, const std::string& why, const std::string& yes) {
+              fmt::print("  {:<16}{}\n", name, why.empty() ? yes : "MISSING: " + why);
+            };
+            fmt::print("sandbox     {}\n", sandbox.missing().empty()
+                                               ? "--sandbox available"
+                                               : "--sandbox refused here (--sandbox-best-effort "
+                                                 "runs without what is missing)");
+            line("namespaces", sandbox.user_namespaces, "user, mount, PID, IPC, UTS, network");
+            line("landlock", sandbox.landlock, fmt::format("ABI {}", sandbox.landlock_abi));
+            line("seccomp", sandbox.seccomp, "filters");
+            fmt::print("  {:<16}{}\n", "cgroup v2",
+                       sandbox.cgroup.empty() ? "memory.max and pids.max in " + sandbox.cgroup_dir
+                                              : "not used (rlimits only): " + sandbox.cgroup);
             return kExitOk;
           }};
 }

@@ -15,6 +15,7 @@
 
 #include "cli/command.hpp"
 #include "cli/run_words.hpp"
+#include "cli/sandbox_options.hpp"
 
 namespace pyhost::cli {
 namespace {
@@ -112,9 +113,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
-  std::vector<Command> commands = {add_run_command(app),     add_info_command(app),
-                                   add_batch_command(app),   add_compare_command(app),
-                                   add_kernels_command(app), add_worker_command(app)};
+  std::vector<Command> commands = {add_run_command(app),      add_info_command(app),
+                                   add_batch_command(app),    add_compare_command(app),
+                                   add_kernels_command(app),  add_worker_command(app),
+                                   add_sandboxed_command(app)};
 
   if (!words_name_a_command(app, argv, argc)) return kExitUsage;
 

@@ -15,6 +15,7 @@
 #include "util/companion.hpp"
 #include "cli/run_words.hpp"
 #include "pyhost/python_error.hpp"
+#include "cli/sandbox_options.hpp"
 #include "pyhost/run.hpp"
 #include "worker/worker_process.hpp"
 #include "util/host_signals.hpp"
@@ -151,6 +152,9 @@ int run_command(RunArgs& args) {
     return kExitUnavailable;
   } catch (const PythonExit& exit) {
     return exit.code();
+  } catch (const SandboxUnavailable& failure) {
+    fmt::print(stderr, "pyhost run: error: {}\n", failure.what());
+    return kExitSandboxUnavailable;
   } catch (const std::exception& failure) {
     fmt::print(stderr, "pyhost: {}\n", failure.what());
     return kExitFailure;
@@ -201,6 +205,7 @@ Command add_run_command(CLI::App& parent) {
       ->check(CLI::PositiveNumber);
   app->add_flag("--fresh-workers", plan.fresh_workers,
                 "processes mode: a new worker process for every task");
+  add_sandbox_options(*app, plan.sandbox);
   app->add_flag("--no-summary{false}", args->summary, "")->group("");  // see RunArgs::summary
   // Enums through a function: CLI11 2.1 (Debian 12) cannot bind an enum variable directly.
   app->add_option_function<std::string>(
@@ -226,10 +231,14 @@ Command add_run_command(CLI::App& parent) {
 // `pyhost __worker`: a worker process of processes mode (hidden: started by pyhost itself).
 Command add_worker_command(CLI::App& parent) {
   auto memory_limit_mb = std::make_shared<long>(0);
+  auto sandbox_spec = std::make_shared<std::string>();
   CLI::App* app = parent.add_subcommand("__worker", "");
   app->group("");  // not listed in --help
   app->add_option("--memory-limit", *memory_limit_mb);
-  return {app, [memory_limit_mb] { return run_worker_process(*memory_limit_mb); }};
+  app->add_option("--sandbox", *sandbox_spec);
+  return {app, [memory_limit_mb, sandbox_spec] {
+            return run_worker_process(*memory_limit_mb, *sandbox_spec);
+          }};
 }
 
 }  // namespace pyhost::cli

@@ -8,8 +8,15 @@ namespace pyhost::cli {
 namespace {
 
 // Options of `run` (and global ones) that take no value; every other "-x"/"--xx" takes one.
-constexpr std::array<std::string_view, 5> kFlags = {"-h", "--help", "--fresh-workers", "--quiet",
-                                                    "--no-summary"};
+constexpr std::array<std::string_view, 9> kFlags = {"-h",
+                                                    "--help",
+                                                    "--fresh-workers",
+                                                    "--quiet",
+                                                    "--no-summary",
+                                                    "--sandbox",
+                                                    "--sandbox-net",
+                                                    "--sandbox-reuse-workers",
+                                                    "--sandbox-best-effort"};
 
 // True when the word carries no separate value: a flag, "--opt=value" or "-j2".
 bool is_flag(std::string_view word) {

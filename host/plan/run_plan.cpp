@@ -47,6 +47,8 @@ RunPlan RunPlan::resolved(int cores) const {
   if (timeout_s < 0 || kill_after_s < 0) throw PlanError("timeouts must not be negative");
   if (engine == Engine::Local && schedule != Schedule::Dynamic)
     throw PlanError("--schedule is for --engine mpi");
+  if (sandbox.enabled && mode != "processes")
+    throw PlanError("--sandbox confines worker processes: it needs --mode processes");
   RunPlan plan = *this;
   if (plan.workers == 0) plan.workers = info.default_workers(std::max(1, cores));
   if (plan.tasks == 0) plan.tasks = plan.workers;
@@ -74,6 +76,7 @@ std::vector<std::string> RunPlan::to_argv(const std::string& json_path) const {
   if (memory_limit_mb > 0)
     argv.insert(argv.end(), {"--memory-limit", std::to_string(memory_limit_mb)});
   if (fresh_workers) argv.push_back("--fresh-workers");
+  for (auto& word : sandbox.to_argv()) argv.push_back(std::move(word));
   if (engine != Engine::Local) argv.insert(argv.end(), {"--engine", std::string(to_string(engine))});
   if (engine != Engine::Local && schedule != RunPlan{}.schedule)
     argv.insert(argv.end(), {"--schedule", std::string(to_string(schedule))});

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -18,6 +19,8 @@
 #include "pyhost/python_error.hpp"
 #include "worker/task_runner.hpp"
 #include "worker/worker_process.hpp"
+#include "sandbox/confine.hpp"
+#include "util/process_info.hpp"
 
 namespace pyhost {
 namespace {
@@ -44,7 +47,24 @@ double process_cpu_seconds() {
 
 }  // namespace
 
-int run_worker_process(long memory_limit_mb) {
+// What the worker itself needs to read inside a sandbox: the interpreter's prefix, the venv,
+// pyhost's runtime and its own executable (for the pyhost.Executor workers a task starts).
+void enter_sandbox(const std::string& spec_json) {
+  sandbox::WorkerSpec spec = sandbox::decode(spec_json);
+  const PythonInfo info = describe_python();
+  std::error_code ec;
+  const auto python = std::filesystem::canonical(PYHOST_PYTHON_EXE, ec);
+  for (const std::filesystem::path& path :
+       {python.parent_path().parent_path(), std::filesystem::path(info.venv),
+        std::filesystem::path(info.runtime_dir), self_exe()}) {
+    if (path.empty()) continue;
+    const auto canonical = std::filesystem::canonical(path, ec);
+    if (!ec) spec.policy.read.push_back(canonical.string());
+  }
+  sandbox::enter(spec);
+}
+
+int run_worker_process(long memory_limit_mb, const std::string& sandbox_spec) {
   // Frames arrive on fd 3 and leave on fd 4 (stdin is empty, stdout/stderr go straight to the
   // host). Close-on-exec: programs the task starts must not hold the host's pipes.
   constexpr int kFramesIn = 3, kFramesOut = 4;
@@ -61,6 +81,14 @@ int run_worker_process(long memory_limit_mb) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  if (!sandbox_spec.empty()) {
+    try {
+      enter_sandbox(sandbox_spec);  // returns in the confined process only
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "pyhost worker: --sandbox: %s\n", error.what());
+      return sandbox::kExitConfineFailed;
+    }
+  }
   proto::FrameWriter writer(kFramesOut);
   proto::FrameReader reader(kFramesIn);
 

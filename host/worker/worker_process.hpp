@@ -3,8 +3,16 @@
 // output goes to its stdout/stderr, which the host reads. Returns the worker's exit code.
 #pragma once
 
+#include <string>
+
 namespace pyhost {
 
-int run_worker_process(long memory_limit_mb);
+// `sandbox_spec`: empty, or the JSON of a sandbox::WorkerSpec (--sandbox): the process confines
+// itself before Python starts.
+// Confines this process (sandbox/confine.hpp: it returns in the confined half only), showing it
+// what an embedded CPython needs besides the spec's paths. Throws std::runtime_error.
+void enter_sandbox(const std::string& spec_json);
+
+int run_worker_process(long memory_limit_mb, const std::string& sandbox_spec = {});
 
 }  // namespace pyhost

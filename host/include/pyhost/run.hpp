@@ -11,6 +11,7 @@
 
 #include "pyhost/modes.hpp"
 #include "pyhost/results.hpp"
+#include "pyhost/sandbox.hpp"
 
 namespace pyhost {
 
@@ -60,6 +61,7 @@ struct RunPlan {
   double kill_after_s = 2.0;   // then, still running: worker killed (processes) or abandoned
   long memory_limit_mb = 0;    // per worker process (processes mode); 0: none
   bool fresh_workers = false;  // processes mode: a new worker process for every task
+  SandboxPolicy sandbox;       // processes mode: confine each worker (--sandbox)
   Engine engine = Engine::Local;
   Schedule schedule = Schedule::Dynamic;  // --engine mpi only
   std::string journal_path;  // append each finished task to this file (JSON lines, fsync'ed)

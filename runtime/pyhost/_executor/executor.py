@@ -21,7 +21,7 @@ from . import main_guard, mpi, protocol
 from . import worker as worker_side
 from .errors import WorkerCrashed
 from .workers import (InterpreterWorker, ProcessWorker, TaskOutput, ThreadWorker, describe_exit,
-                      setup_message)
+                      sandbox_words, setup_message)
 
 __all__ = ["Executor", "MODES"]
 
@@ -72,7 +72,8 @@ class Executor(concurrent.futures.Executor):
 
     __module__ = "pyhost.executor"  # public there (and as pyhost.Executor)
 
-    def __init__(self, mode="subinterpreters", workers=None, *, local="subinterpreters"):
+    def __init__(self, mode="subinterpreters", workers=None, *, local="subinterpreters",
+                 sandbox=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         if workers is None:
@@ -81,6 +82,7 @@ class Executor(concurrent.futures.Executor):
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
         if worker_side.loading_main:
             raise RuntimeError(main_guard.GUARD_ERROR)
+        confinement = sandbox_words(sandbox, mode)  # checked before any worker starts
         self.requested_mode = mode
         ranks = None
         if mode == "mpi":
@@ -105,6 +107,8 @@ class Executor(concurrent.futures.Executor):
         self._slots = []
         self._call_time = 0.0  # mean seconds per call, from the workers' reports
         self._worker_type = mpi.RankWorkers(ranks, workers, local) if ranks else _LOCAL_WORKERS[self.mode]
+        if confinement:
+            self._worker_type = ProcessWorker.confined(confinement)
         self._calls = self._worker_type.calls
         main = sys.modules.get("__main__")
         if main is not None and self._worker_type.loads_main_script:

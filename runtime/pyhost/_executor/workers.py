@@ -84,6 +84,37 @@ class InterpreterWorker:
         return None  # a sub-interpreter that crashes takes the process with it
 
 
+def sandbox_words(sandbox, mode):
+    """pyhost.Executor(..., sandbox=...): None/False, True, or a dict of read, write (lists of
+    paths), net, best_effort (bools) and limits ({name: int}, as --sandbox-limit): the options of
+    `pyhost __sandboxed` that confine each process worker as `pyhost run --sandbox` does."""
+    if not sandbox:
+        return []
+    if mode != "processes":
+        raise ValueError(f"sandbox= confines worker processes: it needs mode 'processes', not {mode!r}")
+    settings = {} if sandbox is True else dict(sandbox)
+    unknown = set(settings) - {"read", "write", "net", "best_effort", "limits"}
+    if unknown:
+        raise ValueError(f"unknown sandbox setting(s) {sorted(unknown)}: use read, write, net, "
+                         "best_effort, limits")
+    words = []
+    main_path = getattr(sys.modules.get("__main__"), "__file__", None)
+    reads = list(settings.get("read", ()))
+    if main_path:  # the worker loads the script as __mp_main__
+        reads.append(os.path.dirname(os.path.abspath(main_path)))
+    for path in reads:
+        words += ["--sandbox-read", os.fspath(path)]
+    for path in settings.get("write", ()):
+        words += ["--sandbox-write", os.fspath(path)]
+    if settings.get("net"):
+        words.append("--sandbox-net")
+    if settings.get("best_effort"):
+        words.append("--sandbox-best-effort")
+    for name, value in dict(settings.get("limits", {})).items():
+        words += ["--sandbox-limit", f"{name}={int(value)}"]
+    return words
+
+
 class ProcessWorker:
     """A `pyhost run -c` child process (forked from the fork server when there is one) that
     serves over a socket; its output is forwarded to the task, its channel operations served
@@ -92,11 +123,20 @@ class ProcessWorker:
     calls = PickledCalls
     forwards_output = True  # its stdout/stderr are pipes: give it the task's TaskOutput
     loads_main_script = True
+    sandbox = ()  # options of `pyhost __sandboxed` that confine it (ProcessWorker.confined)
+
+    @classmethod
+    def confined(cls, words):
+        """The worker type of Executor("processes", sandbox=...): each worker confined as
+        `pyhost run --sandbox` confines its workers (words: sandbox_words())."""
+        return type("SandboxedProcessWorker", (cls,), {"sandbox": tuple(words)})
+
     def __init__(self, index, setup, output=None):
         import mmap  # here, not at the top: sub-interpreter executors need none of these
         import socket
         import subprocess
 
+        sandbox = self.sandbox
 
         self.index = index
         ours, theirs = socket.socketpair()
@@ -129,6 +169,8 @@ class ProcessWorker:
                 ProcessWorker._started_afresh += 1
                 # -c, not -m: runpy and importlib.util stay out of the worker's start-up.
                 command = [_host_executable(), "run", "-c", _PROCESS_MAIN.format(*fds)]
+                if sandbox:  # confined first, then the same command inside
+                    command[1:1] = ["__sandboxed", *sandbox, "--"]
                 # Its stdout/stderr come back here, to be written as the calling task's output.
                 return subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL,
                                         stdout=out_w, stderr=err_w)
@@ -140,7 +182,9 @@ class ProcessWorker:
         # first message); "up" (that message came: start it on the next receive()).
         self._spawned = False
         try:
-            self.process = self._fork(fds + (out_w, err_w), on_answer) or on_answer(False)
+            # A sandboxed worker starts afresh: the fork server is not confined.
+            forked = None if sandbox else self._fork(fds + (out_w, err_w), on_answer)
+            self.process = forked or on_answer(False)
         except BaseException:
             os.close(out_r)
             os.close(err_r)
