@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "pyhost/run.hpp"
-#include "run/worker_process.hpp"
+#include "worker/worker_process.hpp"
 #include "sandbox/support.hpp"
 #include "sandbox/worker_spec.hpp"
 #include "util/process_info.hpp"
