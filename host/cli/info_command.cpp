@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "embed/gil_sampler.hpp"
 #include "pyhost/interpreter.hpp"
 #include "util/companion.hpp"
 
@@ -34,6 +35,10 @@ Command add_info_command(CLI::App& parent) {
                                   {"own_gil_subinterpreters", info.own_gil},
                                   {"free_threaded", info.free_threaded},
                                   {"cores", cores}};
+            // Whether GIL timelines read the GIL here; an unverified CPython layout is named.
+            const GilSamplerSupport gil = gil_sampler_support();
+            doc["gil_sampler"] = {
+                {"reads_gil", gil.reads_gil}, {"layout", gil.layout}, {"status", gil.line}};
             // The free-threaded companion (pyhost-ft) and its CPython; a companion itself has
             // none. null when there is none.
             std::optional<CompanionInfo> companion;
@@ -75,6 +80,7 @@ Command add_info_command(CLI::App& parent) {
               fmt::print("python-ft   none (no {} next to pyhost; .ci/setup builds it)\n",
                          kFreethreadedCompanionName);
             }
+            fmt::print("gil sampler {}\n", gil.line);
             fmt::print("cores       {}\n", cores);
             return kExitOk;
           }};
