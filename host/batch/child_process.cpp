@@ -1,5 +1,6 @@
 #include "batch/child_process.hpp"
 
+#include "util/boost_process.hpp"
 #include "util/launcher_env.hpp"
 #include "util/unique_fd.hpp"
 
@@ -11,8 +12,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <boost/process.hpp>
-#include <boost/process/extend.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -21,7 +20,7 @@
 
 namespace pyhost::batch {
 
-namespace bp = boost::process;
+namespace bp = bpv1;
 
 namespace {
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <boost/process.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -18,13 +17,14 @@
 #include "cli/command.hpp"
 #include "pyhost/run.hpp"
 #include "report/compare.hpp"
+#include "util/boost_process.hpp"
 #include "util/files.hpp"
 #include "util/process_info.hpp"
 
 namespace pyhost::cli {
 namespace {
 
-namespace bp = boost::process;
+namespace bp = bpv1;
 namespace fs = std::filesystem;
 using namespace pyhost::compare;
 

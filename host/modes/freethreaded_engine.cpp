@@ -7,15 +7,16 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <boost/process.hpp>
 #include <fmt/format.h>
 
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "modes/engine.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/py_ref.hpp"
+#include "util/boost_process.hpp"
 #include "util/companion.hpp"
 #include "util/files.hpp"
 #include "util/host_signals.hpp"
@@ -68,7 +69,7 @@ class FreeThreadedEngine final : public ModeEngine {
   bool needs_runtime() const override { return false; }
 
   RunResult run(const RunPlan& plan, const ModeInfo&, PythonRuntime*) override {
-    namespace bp = boost::process;
+    namespace bp = bpv1;
     const std::filesystem::path companion = *find_freethreaded_companion();
     TempDir dir("pyhost-ft");
     const std::filesystem::path json = dir.path() / "run.json";
@@ -83,10 +84,13 @@ class FreeThreadedEngine final : public ModeEngine {
                                       bp::std_out > bp::null, bp::std_err > bp::null);
     int forwarded = 0;
     std::error_code ec;
-    while (!child.wait_for(std::chrono::milliseconds(50), ec) && !ec) {
+    // Polled (child::wait_for is deprecated as unreliable in Boost 1.88+): SIGTERM is passed on.
+    while (child.running(ec) && !ec) {
       if (const int received = HostSignals::received(); received == SIGTERM && !forwarded)
         ::kill(child.id(), forwarded = SIGTERM);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    child.wait(ec);  // the exit status, if running() did not collect it
     const int status = child.native_exit_code();
     std::error_code missing;
     if (!std::filesystem::exists(json, missing)) {

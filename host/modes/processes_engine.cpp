@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#include <boost/process.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -22,12 +21,13 @@
 #include "process/frame_io.hpp"
 #include "process/protocol.hpp"
 #include "schedule/supervisor.hpp"
+#include "util/boost_process.hpp"
 #include "util/host_signals.hpp"
 #include "util/launcher_env.hpp"
 #include "util/process_info.hpp"
 #include "util/unique_fd.hpp"
 
-namespace bp = boost::process;
+namespace bp = bpv1;
 
 namespace pyhost {
 namespace {

@@ -2,12 +2,13 @@
 
 #include <unistd.h>
 
-#include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <iterator>
 #include <string>
+
+#include "util/boost_process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,7 +45,7 @@ std::optional<fs::path> find_freethreaded_companion() {
 }
 
 CompanionInfo describe_freethreaded_companion(const fs::path& binary) {
-  namespace bp = boost::process;
+  namespace bp = bpv1;
   CompanionInfo info;
   info.binary = binary;
   std::string text;
