@@ -8,6 +8,7 @@
 #include "embed/gil_sampler.hpp"
 #include "pyhost/interpreter.hpp"
 #include "util/companion.hpp"
+#include "util/process_info.hpp"
 
 namespace pyhost::cli {
 
@@ -57,6 +58,25 @@ Command add_info_command(CLI::App& parent) {
               if (!companion->problem.empty())
                 doc["freethreaded_companion"]["problem"] = companion->problem;
             }
+            // The CPythons this pyhost can run a script with, side by side: its own, and the
+            // free-threaded companion's when that one is usable. `name` is the minor version,
+            // with a "t" for a free-threaded build ("3.13", "3.13t").
+            auto minor_name = [](const std::string& version, bool free_threaded) {
+              const auto first = version.find('.');
+              const auto second = version.find('.', first + 1);
+              return version.substr(0, second) + (free_threaded ? "t" : "");
+            };
+            doc["interpreters"] = nlohmann::json::array();
+            doc["interpreters"].push_back({{"name", minor_name(info.version, info.free_threaded)},
+                                           {"version", info.version},
+                                           {"free_threaded", info.free_threaded},
+                                           {"binary", self_exe().string()}});
+            if (companion && companion->problem.empty() && !companion->python.empty())
+              doc["interpreters"].push_back(
+                  {{"name", minor_name(companion->python, companion->free_threaded)},
+                   {"version", companion->python},
+                   {"free_threaded", companion->free_threaded},
+                   {"binary", companion->binary.string()}});
             if (args->json) {
               fmt::print("{}\n", doc.dump(2));
               return kExitOk;

@@ -79,11 +79,17 @@ _Static_assert(offsetof(struct _gil_runtime_state, switch_number) == 24,
 #endif
 #endif /* PYHOST_GIL_LAYOUT_KNOWN */
 
-unsigned pyhost_gil_header_version(void) { return (unsigned)(PY_VERSION_HEX >> 16); }
+unsigned pyhost_gil_header_version(void) {
+  return (unsigned)(PY_VERSION_HEX >> 16);
+}
 
-unsigned pyhost_gil_library_version(void) { return (unsigned)(Py_Version >> 16); }
+unsigned pyhost_gil_library_version(void) {
+  return (unsigned)(Py_Version >> 16);
+}
 
-const char* pyhost_gil_verified_versions(void) { return PYHOST_GIL_VERIFIED; }
+const char* pyhost_gil_verified_versions(void) {
+  return PYHOST_GIL_VERIFIED;
+}
 
 static pyhost_gil_status compute_status(void) {
 #if defined(Py_GIL_DISABLED)
@@ -122,7 +128,9 @@ pyhost_gil_status pyhost_gil_state_status(void) {
   return (pyhost_gil_status)status;
 }
 
-int pyhost_gil_state_supported(void) { return pyhost_gil_state_status() == PYHOST_GIL_READABLE; }
+int pyhost_gil_state_supported(void) {
+  return pyhost_gil_state_status() == PYHOST_GIL_READABLE;
+}
 
 int pyhost_gil_free_threaded(void) {
 #ifdef Py_GIL_DISABLED
@@ -150,9 +158,9 @@ const void* pyhost_gil_of(PyThreadState* tstate, size_t* size) {
 
 PyThreadState* pyhost_gil_holder(const void* gil_ptr, unsigned long* switches) {
 #if PYHOST_GIL_LAYOUT_KNOWN
+  /* last_holder stays set after a release: it holds the GIL only while the GIL is locked. */
   const struct _gil_runtime_state* gil = (const struct _gil_runtime_state*)gil_ptr;
   if (switches) *switches = __atomic_load_n(&gil->switch_number, __ATOMIC_RELAXED);
-  /* last_holder stays set after a release: it holds the GIL only while the GIL is locked. */
 #if PYHOST_GIL_ATOMIC_WRAPPERS
   /* 3.12's wrappers are read with its own macros (they cast away const). */
   struct _gil_runtime_state* g = (struct _gil_runtime_state*)gil;

@@ -20,8 +20,8 @@ TEST(GilState, TheCPythonBuiltWithHasAVerifiedLayout) {
   const GilSamplerSupport support = gil_sampler_support();
   EXPECT_EQ(pyhost_gil_state_status(), PYHOST_GIL_READABLE) << support.line;
   EXPECT_TRUE(support.reads_gil) << support.line;
-  EXPECT_EQ(support.layout, std::to_string(PY_MAJOR_VERSION) + "." +
-                                std::to_string(PY_MINOR_VERSION));
+  EXPECT_EQ(support.layout,
+            std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION));
   EXPECT_EQ(support.line, "reads the GIL (CPython " + support.layout + " layout)");
   EXPECT_NE(std::string(pyhost_gil_verified_versions()).find(support.layout), std::string::npos);
   EXPECT_EQ(pyhost_gil_library_version(), pyhost_gil_header_version());
