@@ -43,7 +43,7 @@ else()
       list(APPEND _candidates ${_found})
     endif()
   endforeach()
-  foreach(name python3.14 python3.13 python3.12 python3.11 python3)
+  foreach(name python3.15 python3.14 python3.13 python3.12 python3.11 python3)
     find_program(_exe_${name} NAMES ${name} PATHS /usr/local/bin /usr/bin NO_CACHE)
     if(_exe_${name})
       list(APPEND _candidates "${_exe_${name}}")
@@ -94,6 +94,13 @@ if(PYHOST_PYTHON_FREETHREADED)
                  "from ${PYHOST_PYTHON_EXE}")
 else()
   message(STATUS "pyhost: embedding CPython ${PYHOST_PYTHON_VERSION} from ${PYHOST_PYTHON_EXE}")
+endif()
+# The GIL sampler reads CPython's internal GIL structure, verified per minor version in
+# host/embed/gil_state.c (3.12 to 3.15): a newer version builds, with its GIL timelines estimated.
+if(_best_rank GREATER 315 AND NOT PYHOST_PYTHON_FREETHREADED)
+  message(WARNING "pyhost: the GIL layout of CPython ${PYHOST_PYTHON_VERSION} is not verified "
+                  "(host/embed/gil_state.c knows 3.12 to 3.15): GIL timelines will be estimated "
+                  "from scheduler states, and `pyhost info` says \"unsupported CPython layout\".")
 endif()
 if(_best_rank LESS 312)
   message(WARNING "pyhost: CPython ${PYHOST_PYTHON_VERSION} has no per-interpreter GIL (PEP 684 needs "

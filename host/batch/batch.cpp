@@ -16,6 +16,7 @@
 #include "util/process_info.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join: there from fmt 11 on
 #include <unistd.h>
 
 #include <chrono>

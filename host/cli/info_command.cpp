@@ -5,9 +5,11 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "embed/gil_sampler.hpp"
 #include "pyhost/interpreter.hpp"
 #include "sandbox/support.hpp"
 #include "util/companion.hpp"
+#include "util/process_info.hpp"
 
 namespace pyhost::cli {
 
@@ -35,6 +37,10 @@ Command add_info_command(CLI::App& parent) {
                                   {"own_gil_subinterpreters", info.own_gil},
                                   {"free_threaded", info.free_threaded},
                                   {"cores", cores}};
+            // Whether GIL timelines read the GIL here; an unverified CPython layout is named.
+            const GilSamplerSupport gil = gil_sampler_support();
+            doc["gil_sampler"] = {
+                {"reads_gil", gil.reads_gil}, {"layout", gil.layout}, {"status", gil.line}};
             // The free-threaded companion (pyhost-ft) and its CPython; a companion itself has
             // none. null when there is none.
             std::optional<CompanionInfo> companion;
@@ -67,6 +73,25 @@ Command add_info_command(CLI::App& parent) {
                               {"usable", sandbox.missing().empty()}};
             doc["sandbox"]["landlock"]["abi"] = sandbox.landlock_abi;
             if (!sandbox.cgroup_dir.empty()) doc["sandbox"]["cgroup"]["dir"] = sandbox.cgroup_dir;
+            // The CPythons this pyhost can run a script with, side by side: its own, and the
+            // free-threaded companion's when that one is usable. `name` is the minor version,
+            // with a "t" for a free-threaded build ("3.13", "3.13t").
+            auto minor_name = [](const std::string& version, bool free_threaded) {
+              const auto first = version.find('.');
+              const auto second = version.find('.', first + 1);
+              return version.substr(0, second) + (free_threaded ? "t" : "");
+            };
+            doc["interpreters"] = nlohmann::json::array();
+            doc["interpreters"].push_back({{"name", minor_name(info.version, info.free_threaded)},
+                                           {"version", info.version},
+                                           {"free_threaded", info.free_threaded},
+                                           {"binary", self_exe().string()}});
+            if (companion && companion->problem.empty() && !companion->python.empty())
+              doc["interpreters"].push_back(
+                  {{"name", minor_name(companion->python, companion->free_threaded)},
+                   {"version", companion->python},
+                   {"free_threaded", companion->free_threaded},
+                   {"binary", companion->binary.string()}});
             if (args->json) {
               fmt::print("{}\n", doc.dump(2));
               return kExitOk;
@@ -90,6 +115,7 @@ Command add_info_command(CLI::App& parent) {
               fmt::print("python-ft   none (no {} next to pyhost; .ci/setup builds it)\n",
                          kFreethreadedCompanionName);
             }
+            fmt::print("gil sampler {}\n", gil.line);
             fmt::print("cores       {}\n", cores);
             auto line = [](const char* name, const std::string& why, const std::string& yes) {
               fmt::print("  {:<16}{}\n", name, why.empty() ? yes : "MISSING: " + why);

@@ -24,7 +24,7 @@ std::unique_lock<Mutex> lock_attached(Mutex& mutex) {
       std::lock_guard wait(mutex);  // until its holder lets go, without the GIL / detached
     }
     Py_END_ALLOW_THREADS
-    lock.try_lock();
+    if (lock.try_lock()) break;  // (GCC 16: try_lock is [[nodiscard]])
   }
   return lock;
 }

@@ -87,7 +87,42 @@ constexpr double kRecheckS = 0.02;
 // The most segments kept per run, shared by its workers (the rest coalesced).
 constexpr std::size_t kMaxSegmentsPerRun = 24000;
 
+std::string minor_text(unsigned version) {
+  return fmt::format("{}.{}", (version >> 8) & 0xff, version & 0xff);
+}
+
 }  // namespace
+
+GilSamplerSupport gil_sampler_support() {
+  GilSamplerSupport support;
+  const std::string headers = minor_text(pyhost_gil_header_version());
+  support.layout = headers;
+  constexpr const char* kEstimated = "GIL timelines are estimated from thread scheduler states";
+  switch (pyhost_gil_state_status()) {
+    case PYHOST_GIL_READABLE:
+      support.reads_gil = true;
+      support.line = fmt::format("reads the GIL (CPython {} layout)", headers);
+      break;
+    case PYHOST_GIL_FREE_THREADED:
+      support.line = "free-threaded CPython: no GIL to read";
+      break;
+    case PYHOST_GIL_UNKNOWN_LAYOUT:
+      support.line = fmt::format("unsupported CPython {} layout (pyhost verified {}): {}", headers,
+                                 pyhost_gil_verified_versions(), kEstimated);
+      break;
+    case PYHOST_GIL_LIBRARY_MISMATCH:
+      support.line = fmt::format("built with CPython {} headers but running libpython {}: {}",
+                                 headers, minor_text(pyhost_gil_library_version()), kEstimated);
+      break;
+    case PYHOST_GIL_OFFSETS_MISMATCH:
+      support.line = fmt::format(
+          "the running libpython's debug offsets disagree with the CPython {} headers built "
+          "with: {}",
+          headers, kEstimated);
+      break;
+  }
+  return support;
+}
 
 struct GilSampler::Impl {
   struct Worker {
@@ -363,10 +398,7 @@ void GilSampler::stop_into(RunResult& result) {
                   : impl.readable
                       ? "GIL state not readable for every worker: estimated from thread "
                         "scheduler states"
-                      : fmt::format(
-                            "reading the GIL state is not available with CPython {}.{} (pyhost "
-                            "reads 3.13's): estimated from thread scheduler states",
-                            (Py_Version >> 24) & 0xff, (Py_Version >> 16) & 0xff);
+                      : "gil sampler: " + gil_sampler_support().line;
   record.samples = impl.samples;
   record.cpu_s = impl.cpu_s;
   if (impl.samples > 1)

@@ -1,7 +1,7 @@
 // The GIL sampler: a host thread (it never takes a GIL) that records, 1000 times a second, for
 // each registered worker thread whether it holds its interpreter's GIL, waits for it, or is
 // off-CPU without wanting it. The holder is read from the interpreter's own GIL state (as
-// py-spy's --gil does; CPython 3.13 only, see gil_state.h); a thread that does not hold it
+// py-spy's --gil does; CPython 3.12 to 3.15, see gil_state.h); a thread that does not hold it
 // waits when it is blocked in a futex inside that GIL's structure (/proc/self/task/TID/syscall).
 // Where the GIL cannot be read, the scheduler states stand in, and the record says "estimate".
 //
@@ -13,10 +13,21 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "pyhost/results.hpp"
 
 namespace pyhost {
+
+// Whether the sampler reads the GIL in this build, as one line for `pyhost info` and the run's
+// note: "reads the GIL (CPython 3.14 layout)", or why not, e.g. "unsupported CPython 3.16 layout
+// (verified: 3.12, ...): GIL timelines are estimated from scheduler states".
+struct GilSamplerSupport {
+  bool reads_gil = false;
+  std::string layout;  // "3.14": the CPython minor version of the headers built with
+  std::string line;
+};
+GilSamplerSupport gil_sampler_support();
 
 class GilSampler : public std::enable_shared_from_this<GilSampler> {
  public:

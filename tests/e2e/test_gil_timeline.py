@@ -27,6 +27,18 @@ def held_over_time(doc, interpreter):
             for w in doc["gil_segments"] if w["interpreter"] == interpreter}
 
 
+def test_info_says_the_gil_is_read_with_this_cpython():
+    # Every CPython pyhost builds against has a verified GIL layout: a new one must not fall back
+    # to estimates silently (pyhost info would say "unsupported CPython X.Y layout").
+    info = json.loads(run_pyhost(["info", "--json"], check=True).stdout)
+    if info["free_threaded"]:
+        pytest.skip("free-threaded CPython: no GIL")
+    version = ".".join(info["python"].split(".")[:2])
+    line = f"reads the GIL (CPython {version} layout)"
+    assert info["gil_sampler"] == {"reads_gil": True, "layout": version, "status": line}
+    assert f"gil sampler {line}" in run_pyhost(["info"], check=True).stdout.splitlines()
+
+
 def test_two_cpu_bound_threads_take_turns_on_one_gil(tmp_path):
     doc = run_json(tmp_path, "threads", 2, 2, SPIN.format(seconds=0.6))
     assert doc["gil_sampling"]["source"] == "gil", doc["gil_sampling"]
