@@ -3,7 +3,7 @@ own and, when usable, the free-threaded companion's."""
 import json
 import pathlib
 
-from conftest import pyhost_bin, run_pyhost
+from pyhost_testing import pyhost_bin, run_pyhost
 
 
 def minor(version, free_threaded):

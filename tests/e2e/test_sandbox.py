@@ -9,7 +9,7 @@ import textwrap
 import threading
 
 import pytest
-from conftest import run_pyhost
+from pyhost_testing import run_pyhost
 
 ROOT = os.geteuid() == 0
 

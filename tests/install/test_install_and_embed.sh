@@ -8,8 +8,12 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/lib/cmake/pyhost/pyhostConfig.cmake"
 test -f "$work/prefix/include/pyhost/run.hpp"
-# Internals stay out of the installed headers.
-for private in protocol.hpp output_mux.hpp compare.hpp byte_channel.hpp; do
+# The public headers are host/include/pyhost/, all of them (one includes another), and only they.
+for public in "$src"/host/include/pyhost/*.hpp; do
+  name=$(basename "$public")
+  if ! test -f "$work/prefix/include/pyhost/$name"; then echo "public header not installed: $name"; exit 1; fi
+done
+for private in protocol.hpp output_mux.hpp compare.hpp byte_channel.hpp kernels.hpp backend.hpp; do
   if test -e "$work/prefix/include/pyhost/$private"; then echo "installed a private header: $private"; exit 1; fi
 done
 cmake -S "$src/examples/embed" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
