@@ -31,8 +31,8 @@ namespace {
 // ...". Returns that module, "" when the GIL is still off.
 std::string module_that_enabled_the_gil(const RunResult& result) {
   PyRef sys = PyRef::steal(PyImport_ImportModule("sys"));
-  PyRef enabled = sys ? PyRef::steal(PyObject_CallMethod(sys.get(), "_is_gil_enabled", nullptr))
-                      : PyRef();
+  PyRef enabled =
+      sys ? PyRef::steal(PyObject_CallMethod(sys.get(), "_is_gil_enabled", nullptr)) : PyRef();
   if (!enabled) {
     PyErr_Clear();
     return {};
@@ -79,13 +79,14 @@ class FreeThreadedBackend final : public ModeBackend {
     spec.exe = companion;
     spec.args = plan.to_argv(json.string());
     spec.args.insert(spec.args.begin() + 1, "--no-summary");  // this pyhost reports the run
-    spec.set_env[kFreethreadedCompanionEnv] = "";  // the companion runs the tasks itself
+    spec.set_env[kFreethreadedCompanionEnv] = "";             // the companion runs the tasks itself
     if (!plan.echo_output) spec.fds = {{1, -1}, {2, -1}};
     HostSignals signals;  // Ctrl-C reaches the companion too; SIGTERM is passed on
     ChildProcess child = ChildProcess::start(spec);
     int forwarded = 0;
     std::optional<ExitStatus> status;
-    while (!(status = child.wait_until(ChildProcess::Clock::now() + std::chrono::milliseconds(50)))) {
+    while (
+        !(status = child.wait_until(ChildProcess::Clock::now() + std::chrono::milliseconds(50)))) {
       if (const int received = HostSignals::received(); received == SIGTERM && !forwarded)
         child.signal(forwarded = SIGTERM);
     }

@@ -23,12 +23,11 @@
 #include "sandbox/support.hpp"
 #include "sandbox/worker_spec.hpp"
 #include "schedule/supervisor.hpp"
-#include "util/host_signals.hpp"
 #include "util/child_process.hpp"
+#include "util/host_signals.hpp"
 #include "util/launcher_env.hpp"
 #include "util/process_info.hpp"
 #include "util/unique_fd.hpp"
-
 
 namespace pyhost {
 namespace {
@@ -74,8 +73,11 @@ class WorkerProcess {
     if (plan.memory_limit_mb > 0)
       spec.args.push_back("--memory-limit=" + std::to_string(plan.memory_limit_mb));
     if (!sandbox_spec.empty()) spec.args.push_back("--sandbox=" + sandbox_spec);
-    spec.fds = {{0, devnull.get()},     {1, out_w.get()},        {2, err_w.get()},
-                {3, frames_in_r.get()}, {4, frames_out_w.get()}};
+    spec.fds = {{0, devnull.get()},
+                {1, out_w.get()},
+                {2, err_w.get()},
+                {3, frames_in_r.get()},
+                {4, frames_out_w.get()}};
     // A worker started by an MPI rank is no rank (util/launcher_env.hpp). (Open MPI tolerates a
     // fork of an initialised process that execs without touching MPI in between.)
     spec.unset_env = launcher_variables_set();
@@ -307,8 +309,8 @@ class Slot {
       hard_deadline =
           Clock::now() + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(plan.timeout_s + plan.kill_after_s));
-    process_->writer().send({FrameType::RunTask, static_cast<std::uint32_t>(task),
-                             run_task_payload_});
+    process_->writer().send(
+        {FrameType::RunTask, static_cast<std::uint32_t>(task), run_task_payload_});
     Frame frame;
     bool finished = false;
     auto to_task = [this, task](StreamId stream, std::string_view text) {

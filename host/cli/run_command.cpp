@@ -6,19 +6,19 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
-#include "cli/command.hpp"
 #include "backends/backend.hpp"
-#include "util/companion.hpp"
+#include "cli/command.hpp"
 #include "cli/run_words.hpp"
-#include "pyhost/python_error.hpp"
 #include "cli/sandbox_options.hpp"
+#include "pyhost/python_error.hpp"
 #include "pyhost/run.hpp"
-#include "worker/worker_process.hpp"
+#include "util/companion.hpp"
 #include "util/host_signals.hpp"
+#include "worker/worker_process.hpp"
 
 namespace pyhost::cli {
 namespace {
@@ -179,10 +179,10 @@ std::vector<std::string> mode_choices() {
 Command add_run_command(CLI::App& parent) {
   auto args = std::make_shared<RunArgs>();
   RunPlan& plan = args->plan;
-  CLI::App* app =
-      parent.add_subcommand("run",
-                            "Run a script (or -m MODULE, -c CODE) as K tasks over N workers.\n"
-                            "Synopsis: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
+  CLI::App* app = parent.add_subcommand(
+      "run",
+      "Run a script (or -m MODULE, -c CODE) as K tasks over N workers.\n"
+      "Synopsis: pyhost run [OPTIONS] (SCRIPT | -m MODULE | -c CODE) [ARGS...]");
   app->add_option("--mode", plan.mode, "execution mode: " + mode_names())
       ->check(CLI::IsMember(mode_choices()));
   app->add_option("-j,--workers", plan.workers, "workers (default: cores; 1 for serial)")

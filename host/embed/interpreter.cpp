@@ -68,10 +68,9 @@ std::string find_runtime_dir() {
 void check_runtime_dir(const std::string& runtime_dir) {
   std::error_code ec;
   if (!fs::exists(fs::path(runtime_dir) / "pyhost/__init__.py", ec))
-    throw std::runtime_error("the runtime directory " + runtime_dir +
-                             " has no pyhost package (pyhost/__init__.py)" +
-                             (std::getenv("PYHOST_RUNTIME_DIR") ? " (set by PYHOST_RUNTIME_DIR)"
-                                                                : ""));
+    throw std::runtime_error(
+        "the runtime directory " + runtime_dir + " has no pyhost package (pyhost/__init__.py)" +
+        (std::getenv("PYHOST_RUNTIME_DIR") ? " (set by PYHOST_RUNTIME_DIR)" : ""));
 }
 
 void check_status(const PyStatus& status, const char* what) {
@@ -118,9 +117,10 @@ PythonInfo describe_python() {
                    venv.string(), version, info.version);
     } else if (!fs::is_directory(venv / "lib" / lib_dir, ec)) {
       // The default and the free-threaded ABI do not share extension modules (nor a venv).
-      spdlog::warn("VIRTUAL_ENV={} has no lib/{}: it is not a venv of the {} CPython pyhost "
-                   "embeds; ignoring it",
-                   venv.string(), lib_dir, info.free_threaded ? "free-threaded" : "default");
+      spdlog::warn(
+          "VIRTUAL_ENV={} has no lib/{}: it is not a venv of the {} CPython pyhost "
+          "embeds; ignoring it",
+          venv.string(), lib_dir, info.free_threaded ? "free-threaded" : "default");
     } else {
       info.venv = venv.string();
       info.executable = (venv / "bin/python").string();

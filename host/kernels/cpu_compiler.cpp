@@ -19,7 +19,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace fs = std::filesystem;
 
 namespace pyhost::kernels {

@@ -5,7 +5,8 @@
 
 namespace pyhost {
 
-void check_plan_for_backend(const RunPlan& plan, const ModeInfo& mode, const BackendTraits& traits) {
+void check_plan_for_backend(const RunPlan& plan, const ModeInfo& mode,
+                            const BackendTraits& traits) {
   if (traits.takes_feed) return;
   if (plan.engine == Engine::Mpi)
     throw PlanError(fmt::format(
@@ -15,9 +16,10 @@ void check_plan_for_backend(const RunPlan& plan, const ModeInfo& mode, const Bac
         mode.no_gil ? " (mpirun -n R pyhost-ft run --engine mpi --mode freethreaded ...)" : ""));
   if (traits.hands_on_whole_plan) return;  // --journal and --resume go on with the plan
   if (!plan.journal_path.empty() || !plan.resume_path.empty())
-    throw PlanError(fmt::format("--journal and --resume cannot be used with --mode {} in this "
-                                "pyhost",
-                                mode.name));
+    throw PlanError(
+        fmt::format("--journal and --resume cannot be used with --mode {} in this "
+                    "pyhost",
+                    mode.name));
 }
 
 }  // namespace pyhost

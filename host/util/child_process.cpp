@@ -79,7 +79,8 @@ ChildProcess ChildProcess::start(const ChildSpec& spec) {
   const std::string cwd = spec.cwd.string();
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   std::vector<std::pair<int, int>> fds;  // child fd, source fd
-  for (const auto& [child_fd, source] : spec.fds) fds.emplace_back(child_fd, source < 0 ? devnull.get() : source);
+  for (const auto& [child_fd, source] : spec.fds)
+    fds.emplace_back(child_fd, source < 0 ? devnull.get() : source);
   int report_pipe[2];
   if (::pipe2(report_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot start " + exe + ": pipe: " + std::strerror(errno));
@@ -229,8 +230,8 @@ void ChildProcess::signal_group(int sig) const {
 CapturedRun run_captured(ChildSpec spec, std::chrono::milliseconds timeout, bool merge_stderr) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-    throw std::runtime_error("cannot start " + spec.exe.string() + ": pipe: " +
-                             std::strerror(errno));
+    throw std::runtime_error("cannot start " + spec.exe.string() +
+                             ": pipe: " + std::strerror(errno));
   UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   spec.fds[0] = -1;
   spec.fds[1] = write_end.get();
@@ -241,9 +242,9 @@ CapturedRun run_captured(ChildSpec spec, std::chrono::milliseconds timeout, bool
   const auto deadline = ChildProcess::Clock::now() + timeout;
   char buffer[16 * 1024];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - ChildProcess::Clock::now())
-                          .count();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ChildProcess::Clock::now())
+            .count();
     if (left <= 0) {
       run.timed_out = true;
       break;

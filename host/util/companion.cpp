@@ -53,10 +53,12 @@ CompanionInfo describe_freethreaded_companion(const fs::path& binary) {
     spec.exe = binary;
     spec.args = {"info", "--json"};
     spec.set_env[kFreethreadedCompanionEnv] = "";  // the companion must not look for one in turn
-    CapturedRun run = run_captured(std::move(spec), std::chrono::seconds(60), /*merge_stderr=*/false);
+    CapturedRun run =
+        run_captured(std::move(spec), std::chrono::seconds(60), /*merge_stderr=*/false);
     if (run.timed_out || run.status.exit_code != 0) {
-      info.problem = binary.string() + " info --json " +
-                     (run.timed_out ? std::string("did not answer within 60 s") : run.status.describe());
+      info.problem =
+          binary.string() + " info --json " +
+          (run.timed_out ? std::string("did not answer within 60 s") : run.status.describe());
       return info;
     }
     text = std::move(run.output);

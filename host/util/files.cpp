@@ -43,7 +43,7 @@ void write_file_atomically(const fs::path& path,
   UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot create a temporary file next to " + path.string());
   try {
-    ::fchmod(fd.get(), 0644);  // mkostemp makes it 0600; results are ordinary files
+    ::fchmod(fd.get(), 0644);                 // mkostemp makes it 0600; results are ordinary files
     constexpr std::size_t kBuffer = 1 << 16;  // a write per piece would be a syscall per task
     std::string buffer;
     produce([&](std::string_view piece) {

@@ -54,7 +54,8 @@ TEST(ChildProcess, ExitCodeSignalAndDescription) {
 TEST(ChildProcess, EnvironmentIsInheritedLessUnsetPlusSet) {
   ::setenv("PYHOST_TEST_KEEP", "kept", 1);
   ::setenv("PYHOST_TEST_DROP", "secret", 1);
-  ChildSpec spec = sh("printf '%s|%s|%s' \"$PYHOST_TEST_KEEP\" \"${PYHOST_TEST_DROP-unset}\" \"$NEW\"");
+  ChildSpec spec =
+      sh("printf '%s|%s|%s' \"$PYHOST_TEST_KEEP\" \"${PYHOST_TEST_DROP-unset}\" \"$NEW\"");
   spec.unset_env = {"PYHOST_TEST_DROP"};
   spec.set_env = {{"NEW", "new value"}};
   CapturedRun run = run_captured(spec, 30s, false);

@@ -30,7 +30,8 @@ struct ScopedEnv {
 };
 
 fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("pyhost-embed-start-" + std::to_string(::getpid())) / name;
+  fs::path dir =
+      fs::temp_directory_path() / ("pyhost-embed-start-" + std::to_string(::getpid())) / name;
   fs::create_directories(dir);
   return dir;
 }
@@ -39,7 +40,8 @@ fs::path temp_dir(const std::string& name) {
 // (std::out_of_range from substr(npos) before).
 TEST(DescribePython, VersionLineWithoutValueIsIgnored) {
   const fs::path venv = temp_dir("venv-empty-version");
-  std::ofstream(venv / "pyvenv.cfg") << "home = /usr/bin\nversion =\ninclude-system-site-packages = false\n";
+  std::ofstream(venv / "pyvenv.cfg")
+      << "home = /usr/bin\nversion =\ninclude-system-site-packages = false\n";
   ScopedEnv env("VIRTUAL_ENV", venv.string());
   PythonInfo info;
   ASSERT_NO_THROW(info = describe_python());
