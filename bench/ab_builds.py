@@ -10,11 +10,11 @@ trust, the medians are there to read alongside.
 """
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+from machine import cpu_model
 
 sys.path.insert(0, os.path.dirname(__file__))
 from timing import paired_ratio  # noqa: E402
@@ -32,12 +32,6 @@ def wall(command):
     return elapsed
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def main():

@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from machine import cpu_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "cpu_bound.py")
@@ -36,15 +37,6 @@ def run(pyhost, mode, work, sampler_on):
     return doc["wall_s"], sampling.get("cpu_s"), sampling.get("samples"), sampling.get("period_s")
 
 
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

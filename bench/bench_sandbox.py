@@ -23,14 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from machine import cpu_model
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def run_json(pyhost, args):

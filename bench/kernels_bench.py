@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "runtime"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "kernel"))
 
 from pyhost import _kernels as pk  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from pyhost._kernels import f32, f64, i32  # noqa: E402
 
 import _pyhost_kernels as native  # noqa: E402
@@ -386,15 +387,6 @@ print(time.perf_counter() - t, m.stats()["compiles"], m.stats()["disk_hits"])
             "cold_compiled": out[0][1] == 1, "warm_from_disk": out[1][2] == 1}
 
 
-def cpu_model():
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in text.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def table(rows, cores):

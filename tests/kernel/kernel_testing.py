@@ -80,3 +80,12 @@ for _name in pk.PUBLIC_NAMES:
             getattr(pyhost, _name)
         except AttributeError:
             setattr(pyhost, _name, getattr(pk, _name))
+
+
+NUMBA_CUDA_SCRIPTS = REPO / "scripts" / "numba_cuda"
+
+
+def import_numba_cuda_scripts():
+    """Makes the programs of scripts/numba_cuda importable by name (their tests import them)."""
+    if str(NUMBA_CUDA_SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(NUMBA_CUDA_SCRIPTS))

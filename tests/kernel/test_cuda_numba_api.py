@@ -2,7 +2,6 @@
 the python reference of the xoroshiro streams, and Numba's own streams (CUDA simulator)."""
 import importlib.util
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -10,14 +9,11 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from kernel_testing import CPU_REASON, CPU_OK, device  # noqa: E402
+from kernel_testing import CPU_OK, CPU_REASON, device, import_numba_cuda_scripts  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "scripts" / "numba_cuda"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
+import_numba_cuda_scripts()
 
 from pyhost import cuda  # noqa: E402
 from pyhost.cuda import random as cr  # noqa: E402

@@ -4,21 +4,16 @@ kernels, helpers for both sides, device arrays, vectorize/guvectorize, sessioniz
 program of scripts/numba_cuda checked against numpy on the CPU device, and the error messages of
 what stays unsupported."""
 import math
-import pathlib
-import sys
 
 import pytest
 
 np = pytest.importorskip("numpy")
 
-from kernel_testing import CPU_OK, CPU_REASON, device  # noqa: E402
+from kernel_testing import CPU_OK, CPU_REASON, device, import_numba_cuda_scripts  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not CPU_OK, reason=CPU_REASON)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "scripts" / "numba_cuda"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
+import_numba_cuda_scripts()
 
 from pyhost import cuda  # noqa: E402
 from pyhost._kernels.errors import KernelError, KernelLaunchError  # noqa: E402
