@@ -4,25 +4,15 @@ ends the job with a message instead of std::terminate."""
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 
 from pyhost_testing import REPO, pyhost_bin, run_pyhost
+from test_mpi import MPI_ENV, MPIRUN, needs_mpi
 
-MPIRUN = shutil.which("mpirun")
-HAVE_LIBRARY = (pathlib.Path(pyhost_bin()).parent / "lib" / "libpyhost_mpi.so").exists()
 COMPANION = pathlib.Path(pyhost_bin()).parent / "pyhost-ft"
 ROGUE = pathlib.Path(__file__).parent / "mpi" / "rogue_rank.py"
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-}
-needs_mpi = pytest.mark.skipif(MPIRUN is None or not HAVE_LIBRARY,
-                               reason="needs mpirun and build/lib/libpyhost_mpi.so")
 needs_companion = pytest.mark.skipif(not os.access(COMPANION, os.X_OK),
                                      reason="no free-threaded companion build/pyhost-ft")
 
