@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import shutil
+import statistics
 import struct
 import subprocess
 import zlib
@@ -46,20 +47,46 @@ def busy(doc):
     return max(r["runq"] for r in doc["results"])
 
 
+def pooled(docs):
+    """The attempts so far as one measurement: each row's speedup is the median of its paired
+    ratios (run i of the baseline over run i of the row: compare interleaves the configurations
+    round by round, so the two ran next to each other in time and a drift of the VM's CPU speed
+    between rounds cancels out), over every round of every attempt; GIL wait is the mean."""
+    last = docs[-1]
+    rows = []
+    for r in last["results"]:
+        same = [result(d, r["mode"], r["workers"]) for d in docs]
+        base = [result(d, "serial") for d in docs]
+        ratios = sorted(b_run / run for s, b in zip(same, base)
+                        for b_run, run in zip(b["runs_s"], s["runs_s"]))
+        waits = [s["gil_wait"] for s in same if s["gil_wait"] is not None]
+        rows.append({**r, "speedup": statistics.median(ratios),
+                     "gil_wait": statistics.fmean(waits) if waits else None,
+                     "runq": max(s["runq"] for s in same)})
+    return {**last, "results": rows}
+
+
 def measure_until_judged(tmp_path, check, *compare_args, **compare_kwargs):
-    """Runs the comparison and `check(doc)` (a list of failed targets); retries up to ATTEMPTS
-    times (a VM's vCPUs drift: one run's two busy cores can be a quarter slower than the next's,
-    which the run queue does not show), and skips if the machine was busy at the last try."""
+    """Runs the comparison and `check(doc)` (a list of failed targets) on all the attempts so far
+    pooled (see `pooled`); measures again up to ATTEMPTS times (a VM's vCPUs drift: one run's two
+    busy cores can be a quarter slower than the next's, which the run queue does not show), and
+    skips if the machine was busy at the last try."""
     failures = []
+    docs = []
     for attempt in range(ATTEMPTS):
         doc, done = compare(tmp_path, *compare_args, name=f"attempt{attempt}", **compare_kwargs)
-        failures = check(doc)
+        docs.append(doc)
+        failures = check(pooled(docs))
         if not failures:
             return doc, done
     if busy(doc) >= BUSY:
         pytest.skip(f"machine too busy to judge timing ratios: tasks waited up to {busy(doc):.0%} "
                     f"of their time for a CPU ({'; '.join(failures)})\n{done.stdout}")
-    pytest.fail("; ".join(failures) + "\n" + done.stdout)
+    earlier = "\n".join(
+        f"attempt {i}: " + ", ".join(f"{r['mode']} -j{r['workers']} {r['speedup']:.2f}x"
+                                     for r in d["results"]) for i, d in enumerate(docs))
+    pytest.fail(f"{'; '.join(failures)} (median paired ratio over {len(docs)} attempts)\n"
+                f"{earlier}\nthe last attempt:\n{done.stdout}")
 
 
 # ---- Shape of the reports ---------------------------------------------------------------------
