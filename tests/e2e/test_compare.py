@@ -11,14 +11,11 @@ import io
 import json
 import os
 import pathlib
-import shutil
 import statistics
-import struct
-import subprocess
-import zlib
 
 import pytest
 
+from browser_testing import browser, chromium, decode_png, pixels
 from pyhost_testing import SCRIPTS, run_pyhost
 
 # Runs of a configuration whose tasks waited this much for a CPU are too disturbed to judge.
@@ -329,61 +326,6 @@ def test_script_arguments_before_options_or_after_a_double_dash(tmp_path):
 # ---- HTML in a real browser -----------------------------------------------------------------------
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def decode_png(data):
-    """(width, height, rows of RGB(A) bytes) of an 8-bit RGB or RGBA PNG, no interlace."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, color, _, _, interlace = header
-    assert depth == 8 and color in (2, 6) and interlace == 0, header
-    bpp = 3 if color == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    rows, prev, i = [], bytearray(stride), 0
-    for _ in range(height):
-        kind, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-        i += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if kind == 1:
-                line[x] = (line[x] + a) & 0xFF
-            elif kind == 2:
-                line[x] = (line[x] + b) & 0xFF
-            elif kind == 3:
-                line[x] = (line[x] + (a + b) // 2) & 0xFF
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        rows.append(bytes(line))
-        prev = line
-    return width, height, bpp, rows
-
-
-def browser(args, tmp_path):
-    exe = chromium()
-    return subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.skipif(chromium() is None, reason="chromium is not installed (Debian package "
                                                 "`chromium`; .ci/setup installs it)")
 def test_html_report_renders_in_chromium(quick, tmp_path):
@@ -406,16 +348,14 @@ def test_html_report_renders_in_chromium(quick, tmp_path):
     shot = tmp_path / "report.png"
     done = browser([f"--screenshot={shot}", "--window-size=1200,1600", html.as_uri()], tmp_path)
     assert shot.exists(), done.stderr
-    width, height, bpp, rows = decode_png(shot.read_bytes())
-    assert (width, height) == (1200, 1600)
-    ink = colored = 0
-    for row in rows[::4]:
-        for x in range(0, width * bpp, bpp * 4):
-            r, g, b = row[x], row[x + 1], row[x + 2]
-            if min(r, g, b) < 200:
-                ink += 1
-            if max(r, g, b) - min(r, g, b) > 80:  # the modes' colours in the charts
-                colored += 1
-    sampled = (height // 4) * (width // 4)
+    decoded = decode_png(shot.read_bytes())
+    assert decoded[:2] == (1200, 1600)
+    ink = colored = sampled = 0
+    for r, g, b in pixels(decoded):
+        sampled += 1
+        if min(r, g, b) < 200:
+            ink += 1
+        if max(r, g, b) - min(r, g, b) > 80:  # the modes' colours in the charts
+            colored += 1
     assert ink > 0.01 * sampled, f"screenshot nearly blank: {ink} of {sampled} sampled pixels"
     assert colored > 0.001 * sampled, "no chart colours on the screenshot"
