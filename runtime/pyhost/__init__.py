@@ -3,16 +3,22 @@
 `pyhost.task_id`, `worker_id`, `mode`, `workers`, `tasks` describe the task running now. Under
 plain python (not run by pyhost) they describe a serial run of one task. `rank`, `ranks` and
 `host` say where it runs in a `--engine mpi` run (0, 1 and this machine's name without MPI).
+
+From any interpreter (a notebook, plain python), `pyhost.compare()`, `pyhost.run()` and
+`pyhost.info()` drive the `pyhost` program, and `%load_ext pyhost` adds the %pyhost magics.
 """
 import sys
 
 __all__ = ["task_id", "worker_id", "mode", "workers", "tasks", "rank", "ranks", "host", "Executor",
-           "WorkerCrashed", "RemoteError", "Channel", "ChannelClosed"]
+           "WorkerCrashed", "RemoteError", "Channel", "ChannelClosed", "compare", "run", "info",
+           "PyhostError", "CompareResult", "RunResult"]
 
 _TASK_ATTRS = ("task_id", "worker_id")
 # Loaded on first use, so that `import pyhost` stays cheap for scripts that do not use them.
 _LAZY = {"Executor": "executor", "WorkerCrashed": "executor", "RemoteError": "executor",
-         "Channel": "channel", "ChannelClosed": "channel"}
+         "Channel": "channel", "ChannelClosed": "channel",
+         "compare": "_api", "run": "_api", "info": "_api", "PyhostError": "_driver",
+         "CompareResult": "_results", "RunResult": "_results"}
 _RUN_ATTRS = ("mode", "workers", "tasks")
 # Set by the host for the ranks of `--engine mpi` (host/mpi/mpi_run.cpp).
 _MPI_ATTRS = ("rank", "ranks", "host")
@@ -55,6 +61,14 @@ def __getattr__(name):
             globals()[name] = value
             return value
     raise AttributeError(f"module 'pyhost' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext pyhost`: the %pyhost and %%pyhost magics (docs/jupyter.md). IPython is imported
+    only here."""
+    from . import _magics
+
+    _magics.register(ipython)
 
 
 def __dir__():
