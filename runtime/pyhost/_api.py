@@ -2,7 +2,6 @@
 (a notebook, a script under plain python). Each call is one child `pyhost compare|run|info` with
 its --json (and compare's --html) written to a temporary folder and read back (docs/jupyter.md)."""
 import json
-import os
 import pathlib
 import tempfile
 
@@ -36,14 +35,14 @@ def compare_words(script_or_code, args=(), words=(), *, stream=False):
     words = list(words)
     if _driver.given_option(words, "--color") is None:
         words += ["--color", "never"]
-    with _driver.script_file(script_or_code) as script, \
+    with _driver.script_file(script_or_code) as (script, env), \
             tempfile.TemporaryDirectory(prefix="pyhost-compare-") as tmp:
         extra, paths = _reports(words, tmp, ("json", "html"))
         args = [str(a) for a in args]
         # compare takes ARGS that start with '-' only after `--` (docs/compare.md).
         tail = [script, "--", *args] if any(a.startswith("-") for a in args) else [script, *args]
         argv = [_driver.program(), "compare", *words, *extra, *tail]
-        code, out, err = _driver.execute(argv, stream=stream, env=_driver.code_environment())
+        code, out, err = _driver.execute(argv, stream=stream, env=env)
         if code != 0:
             raise _driver.PyhostError(argv, code, err)
         return CompareResult(json.loads(paths["json"].read_text(encoding="utf-8")),
@@ -53,11 +52,11 @@ def compare_words(script_or_code, args=(), words=(), *, stream=False):
 def run_words(script_or_code, args=(), words=(), *, stream=False):
     """`pyhost run WORDS SCRIPT ARGS` (WORDS: its options as the CLI spells them)."""
     words = list(words)
-    with _driver.script_file(script_or_code) as script, \
+    with _driver.script_file(script_or_code) as (script, env), \
             tempfile.TemporaryDirectory(prefix="pyhost-run-") as tmp:
         extra, paths = _reports(words, tmp, ("json",))
         argv = [_driver.program(), "run", *words, *extra, script, *map(str, args)]
-        code, out, err = _driver.execute(argv, stream=stream, env=_driver.code_environment())
+        code, out, err = _driver.execute(argv, stream=stream, env=env)
         text = _read(paths["json"])
         result = None if text is None else RunResult(json.loads(text), output=out, stderr=err,
                                                       returncode=code, argv=argv)
@@ -92,7 +91,7 @@ def run(script_or_code, *args, mode=None, workers=None, tasks=None, stream=False
 def info_text(words=()):
     """What `pyhost info WORDS` prints."""
     argv = [_driver.program(), "info", *words]
-    code, out, err = _driver.execute(argv, env=dict(os.environ))
+    code, out, err = _driver.execute(argv)
     if code != 0:
         raise _driver.PyhostError(argv, code, err)
     return out

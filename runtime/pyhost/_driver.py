@@ -67,31 +67,27 @@ def given_option(words, flag):
 
 @contextlib.contextmanager
 def script_file(script_or_code):
-    """A path to run: the file itself for a path (a PathLike, or a one-line str naming a file),
-    else the code written to a temporary `cell.py` that is removed afterwards."""
+    """(path, environment) to run: the file itself for a path (a PathLike, or a one-line str
+    naming a file) in this process's environment; else the code written to a temporary
+    `cell.py` (removed afterwards), with the current directory on its PYTHONPATH: the code
+    imports modules from there, as with `python -c`, although its own folder is a temporary one."""
     if isinstance(script_or_code, os.PathLike) or (
             isinstance(script_or_code, str) and "\n" not in script_or_code
             and (script_or_code.endswith(".py") or os.path.isfile(script_or_code))):
         path = pathlib.Path(script_or_code)
         if not path.is_file():
             raise FileNotFoundError(f"no script {str(path)!r} (pass a path or the code itself)")
-        yield str(path)
+        yield str(path), None
         return
     if not isinstance(script_or_code, str):
         raise TypeError(f"a script path or code is needed, not {type(script_or_code).__name__}")
-    with tempfile.TemporaryDirectory(prefix="pyhost-cell-") as folder:
-        path = pathlib.Path(folder) / "cell.py"
-        path.write_text(script_or_code, encoding="utf-8")
-        yield str(path)
-
-
-def code_environment():
-    """The child's environment: the cell's code imports modules from the current directory, as
-    with `python -c` (its own folder is a temporary one)."""
     env = dict(os.environ)
     paths = [os.getcwd()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
+    with tempfile.TemporaryDirectory(prefix="pyhost-cell-") as folder:
+        path = pathlib.Path(folder) / "cell.py"
+        path.write_text(script_or_code, encoding="utf-8")
+        yield str(path), env
 
 
 def _write(stream, text):
