@@ -11,10 +11,13 @@ import pytest
 
 from pyhost_testing import REPO, pyhost_bin
 
-import pyhost
-from pyhost import _driver
+if str(REPO / "runtime") not in sys.path:  # ctest puts it on PYTHONPATH; a plain pytest may not
+    sys.path.append(str(REPO / "runtime"))
 
-IPython = pytest.importorskip("IPython", reason="IPython is not installed (requirements-dev.txt)")
+import pyhost  # noqa: E402
+from pyhost import _driver  # noqa: E402
+
+pytest.importorskip("IPython", reason="IPython is not installed (requirements-dev.txt)")
 
 CPU_LOOP = "total = 0\nfor i in range(30_000):\n    total += i * i % 7\n"
 
