@@ -46,13 +46,17 @@ def option_words(options):
             words.append(flag)
         elif isinstance(value, (list, tuple)):
             if key in COMMA_LISTS:
-                words += [flag, ",".join(map(str, value))]
+                words += [flag, ",".join(map(_word, value))]
             else:
                 for item in value:
-                    words += [flag, os.fspath(item) if isinstance(item, os.PathLike) else str(item)]
+                    words += [flag, _word(item)]
         else:
-            words += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
+            words += [flag, _word(value)]
     return words
+
+
+def _word(value):
+    return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
 
 
 def given_option(words, flag):
