@@ -35,7 +35,15 @@ def test_importing_every_pyhost_module_keeps_the_gil_off():
             except ModuleNotFoundError:
                 assert name == "_pyhost_kernels"  # a build without the kernels engine
         for info in pkgutil.walk_packages(pyhost.__path__, "pyhost."):
-            importlib.import_module(info.name)
+            try:
+                importlib.import_module(info.name)
+            except ModuleNotFoundError as exc:
+                # A module that needs an optional package this venv lacks (pyhost._magics:
+                # IPython, which only Jupyter brings): pure Python, so it cannot turn the GIL
+                # on. A missing module of pyhost's own is a real failure.
+                if (exc.name or "pyhost").partition(".")[0] == "pyhost":
+                    raise
+                continue
             imported.append(info.name)
     assert "_pyhost" in imported and "pyhost._host" in imported and "pyhost.channel" in imported
     assert not sys._is_gil_enabled(), imported
