@@ -569,6 +569,9 @@ void finish(Comparison& comparison) {
     const stats::Ratio s = stats::speedup(base->wall, r.wall);
     r.speedup = s.value;
     r.speedup_err = s.error;
+    // Another interpreter's serial: its speedup is its one-thread time against the first one's,
+    // not parallel work (no efficiency).
+    if (is_baseline(r.config)) continue;
     r.efficiency = stats::efficiency(s.value, r.config.workers);
     r.karp_flatt = stats::karp_flatt(s.value, r.config.workers);
   }
