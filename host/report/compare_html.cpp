@@ -53,7 +53,7 @@ std::string series_color(const Comparison& c, const Config& config) {
 const char* mode_dash(const Comparison& c, const std::string& mode) {
   if (!side_by_side(c)) return "none";
   if (mode == "subinterpreters") return "8 3";
-  if (mode == "processes") return "3 3";
+  if (mode == "processes") return "10 3 2 3";
   if (mode == "freethreaded") return "1 3";
   return "none";
 }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "util/child_process.hpp"
@@ -105,19 +106,19 @@ InterpreterList list_interpreters(const Interpreter& self,
       }
     }
     if (listed) continue;
-    if (const Interpreter* taken = list.find(found.name)) {
-      if (taken->version == found.version) {
-        list.notes.push_back(path.string() + " left out: CPython " + found.version +
-                             " is already listed as " + taken->name + " (" +
-                             taken->pyhost.string() + ")");
-        continue;
-      }
-      found.name = found.version + (found.free_threaded ? "t" : "");
-      if (list.find(found.name)) {
-        list.notes.push_back(path.string() + " left out: " + found.name + " is already listed");
-        continue;
-      }
+    // The same CPython (version and ABI) as one listed: nothing new to compare.
+    const auto same = std::find_if(
+        list.interpreters.begin(), list.interpreters.end(), [&](const Interpreter& other) {
+          return other.version == found.version && other.free_threaded == found.free_threaded;
+        });
+    if (same != list.interpreters.end()) {
+      list.notes.push_back(path.string() + " left out: CPython " + found.version +
+                           " is already listed as " + same->name + " (" + same->pyhost.string() +
+                           ")");
+      continue;
     }
+    // Another patch release under a name taken: named by its full version.
+    if (list.find(found.name)) found.name = found.version + (found.free_threaded ? "t" : "");
     list.interpreters.push_back(std::move(found));
   }
   return list;

@@ -94,8 +94,8 @@ def test_a_registered_build_joins_the_compare(tmp_path):
 @needs_companion
 @needs_default_pyhost
 def test_freethreaded_is_left_out_when_threads_run_on_3_13t(tmp_path):
-    doc, _, done = compare(tmp_path, "--python", "3.13,3.13t", "--modes", "serial,freethreaded,threads",
-                           "--workers", "2")
+    doc, _, done = compare(tmp_path, "--python", "3.13,3.13t", "--modes",
+                           "serial,freethreaded,threads")
     assert "freethreaded: left out: it is threads on a free-threaded CPython" in done.stderr
     assert {r["mode"] for r in doc["results"]} == {"serial", "threads"}
 

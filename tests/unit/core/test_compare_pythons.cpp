@@ -106,7 +106,7 @@ TEST(ComparePythons, SpeedupsAreAgainstTheFirstInterpretersSerial) {
   EXPECT_EQ(c.baseline(), &c.results[0]);
   EXPECT_DOUBLE_EQ(*c.results[0].speedup, 1.0);
   EXPECT_NEAR(*c.results[1].speedup, 1 / 1.2, 1e-9);  // 3.13t's one thread is slower
-  EXPECT_FALSE(c.results[1].efficiency);               // which is no parallel work
+  EXPECT_FALSE(c.results[1].efficiency);              // which is no parallel work
   EXPECT_NEAR(*c.results[3].speedup, 2 / 1.2, 1e-9);
   // Free-threaded threads wait for no GIL.
   EXPECT_EQ(c.results[3].gil_wait, 0.0);
@@ -154,6 +154,8 @@ namespace pyhost {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 Interpreter made(const std::string& version, bool free_threaded, const std::string& path,
                  Interpreter::Source source = Interpreter::Source::Registered) {
