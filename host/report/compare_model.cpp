@@ -175,8 +175,10 @@ bool Config::one_gil() const {
 }
 
 bool Config::no_gil() const {
-  // Threads on a free-threaded CPython are the free-threaded threads; serial has one thread.
-  return mode_info().no_gil || (free_threaded && mode_info().one_gil && !mode_info().baseline);
+  // Threads (and sub-interpreters) of a free-threaded CPython have no GIL; serial has one thread
+  // and processes are measured per process.
+  return mode_info().no_gil ||
+         (free_threaded && !mode_info().baseline && mode_info().backend == Backend::InProcess);
 }
 
 const ModeInfo& Config::mode_info() const {
@@ -483,11 +485,11 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
           r.gil_sampled ? fmt::format(" ({} for the GIL)", percent(gil)) : "",
           percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
   } else {
-    // Threads on a free-threaded CPython are what the freethreaded mode is.
+    // On a free-threaded CPython, threads are what the freethreaded mode is.
     const std::string_view what =
-        c.no_gil() && !mode.no_gil
-            ? std::string_view("threads without a GIL (free-threaded CPython)")
-            : mode.explanation;
+        !c.no_gil() || mode.no_gil ? mode.explanation
+        : mode.one_gil ? std::string_view("threads without a GIL (free-threaded CPython)")
+                       : std::string_view("sub-interpreters of a free-threaded CPython (no GIL)");
     if (r.no_parallel_work)
       tail = fmt::format("{}, yet no parallel work: {}", what, r.no_parallel_reason);
     else if (work == Work::Waiting)

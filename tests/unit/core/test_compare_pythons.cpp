@@ -72,6 +72,9 @@ TEST(ComparePythons, PlanRunsEachModeOnEachInterpreterBaselinesFirst) {
   EXPECT_FALSE(configs[3].one_gil());
   EXPECT_TRUE(configs[2].one_gil());
   EXPECT_FALSE(configs[1].no_gil());  // one thread: nothing to say about a GIL
+  const Config sub{"subinterpreters", 2, 2, "3.13t", true};
+  EXPECT_TRUE(sub.no_gil());  // sub-interpreters of a free-threaded CPython have none either
+  EXPECT_FALSE((Config{"processes", 2, 2, "3.13t", true}.no_gil()));
 }
 
 TEST(ComparePythons, FreethreadedRunsOnceFromThisBuildAsTheCompanion) {
