@@ -112,7 +112,7 @@ Command add_info_command(CLI::App& parent) {
             } else if (companion) {
               fmt::print("python-ft   unusable: {}\n", companion->problem);
             } else {
-              fmt::print("python-ft   none (no {} next to pyhost; .ci/setup builds it)\n",
+              fmt::print("python-ft   none (no {} next to pyhost; `pyhost setup freethreaded` builds it)\n",
                          kFreethreadedCompanionName);
             }
             for (const auto& interpreter : known.list.interpreters)

@@ -1,10 +1,16 @@
 #include "sandbox/worker_spec.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "sandbox/support.hpp"
@@ -85,6 +91,51 @@ WorkerSpec worker_spec(const RunPlan& plan) {
   spec.cgroup_dir = found.cgroup_dir;
   spec.memory_limit_mb = plan.memory_limit_mb;
   return spec;
+}
+
+void require_reachable(const WorkerSpec& spec, const std::vector<std::string>& reads) {
+  if (spec.namespaces || ::geteuid() != 0) return;
+  std::vector<std::pair<std::string, int>> checks;
+  for (const auto& path : reads) checks.emplace_back(path, R_OK);
+  for (const auto& path : spec.policy.read) checks.emplace_back(path, R_OK);
+  for (const auto& path : spec.policy.write) checks.emplace_back(path, W_OK);
+  for (auto& [path, mode] : checks)
+    if (fs::is_directory(path)) mode |= X_OK;
+  // The answer is one byte a path (1: unreachable) through a pipe; the child only makes system
+  // calls (it is a fork of a process that may have threads).
+  int answers[2];
+  if (::pipe2(answers, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    ::close(answers[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(host_gid(), host_gid(), host_gid()) != 0 ||
+        ::setresuid(host_uid(), host_uid(), host_uid()) != 0)
+      ::_exit(1);
+    for (const auto& [path, mode] : checks) {
+      const char unreachable = ::access(path.c_str(), mode) != 0 ? 1 : 0;
+      if (::write(answers[1], &unreachable, 1) != 1) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(answers[1]);
+  std::string unreachable;
+  std::size_t i = 0;
+  for (char answer = 0; i < checks.size() && ::read(answers[0], &answer, 1) == 1; ++i)
+    if (answer) unreachable += "\n  " + checks[i].first;
+  ::close(answers[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (i < checks.size()) throw std::runtime_error("--sandbox: could not probe the paths as nobody");
+  if (unreachable.empty()) return;
+  throw SandboxUnavailable(fmt::format(
+      "--sandbox-best-effort without user namespaces: the workers run as uid {} (nobody) on the "
+      "host's own file system, which cannot reach what they need (a directory on the way is "
+      "not searchable, or the path not readable, by that user):{}\nInstall them where other "
+      "users can read them, or run pyhost as an unprivileged user",
+      kNobody, unreachable));
 }
 
 std::string encode(const WorkerSpec& spec) {
