@@ -240,3 +240,20 @@ def test_pip_install_dot_from_the_checkout(outside, wheel):
     cwd = outside / "user-checkout"
     cwd.mkdir()
     check_installed(venv, cwd)
+
+
+def test_an_application_embeds_the_installed_libpyhost(outside, wheel_venv):
+    """libpyhost inside the installed package: examples/embed builds against its CMake package
+    (site-packages/pyhost/_lib/cmake) and runs in both pool modes, its process workers being the
+    package's own program."""
+    python = wheel_venv / "bin/python"
+    site = pathlib.Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            outside).stdout.strip())
+    build = outside / "embed-build"
+    run(["cmake", "-S", REPO / "examples/embed", "-B", build,
+         f"-DCMAKE_PREFIX_PATH={site / 'pyhost/_lib/cmake'}"], outside, timeout=BUILD_TIMEOUT)
+    run(["cmake", "--build", build], outside, env=build_env(), timeout=BUILD_TIMEOUT)
+    expected = sum(i * i for i in range(1000000))
+    for mode in ("subinterpreters", "processes"):
+        out = run([build / "sum_of_squares", mode], outside).stdout
+        assert out.startswith(f"sum of squares below 1000000 = {expected} (4 tasks, {mode}, 2 workers,"), out
