@@ -60,6 +60,9 @@ def build_env():
         args += ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
     if args:
         env["CMAKE_ARGS"] = " ".join(args)
+        # Paths hashed relative to the build directory: the checkout's build (second) hits what
+        # the unpacked sdist's (in pip's temporary directory) put in the cache.
+        env.setdefault("CCACHE_BASEDIR", "/")
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", "2")
     return env
 
