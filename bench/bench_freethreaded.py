@@ -48,7 +48,7 @@ def main():
     pyhost = os.path.abspath(args.pyhost)
     ft = os.path.join(os.path.dirname(pyhost), "pyhost-ft")
     if not os.access(ft, os.X_OK):
-        sys.exit(f"no free-threaded companion next to {pyhost}: .ci/setup builds it")
+        sys.exit(f"no free-threaded companion next to {pyhost}: `pyhost setup freethreaded` builds it")
     configs = {
         "threads (GIL)": (pyhost, "threads", 2),
         "freethreaded": (pyhost, "freethreaded", 2),

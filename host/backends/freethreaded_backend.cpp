@@ -68,8 +68,8 @@ class FreeThreadedBackend final : public ModeBackend {
   }
   std::optional<std::string> unavailable(const ModeInfo&) const override {
     if (find_freethreaded_companion()) return std::nullopt;
-    return "the free-threaded companion pyhost-ft was not built next to this pyhost (.ci/setup "
-           "builds it when CPython 3.13t can be had; PYHOST_FT_BIN names one)";
+    return "the free-threaded companion pyhost-ft was not built next to this pyhost: "
+           "`pyhost setup freethreaded` builds it (PYHOST_FT_BIN names one built elsewhere)";
   }
   RunResult run(const RunPlan& plan, const ModeInfo&, const RunContext&) override {
     const std::filesystem::path companion = *find_freethreaded_companion();

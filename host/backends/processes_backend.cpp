@@ -22,6 +22,7 @@
 #include "protocol/protocol.hpp"
 #include "sandbox/support.hpp"
 #include "sandbox/worker_spec.hpp"
+#include "worker/worker_process.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/child_process.hpp"
 #include "util/host_signals.hpp"
@@ -412,8 +413,12 @@ class ProcessesBackend final : public ModeBackend {
 RunResult ProcessesBackend::run(const RunPlan& plan, const ModeInfo&, const RunContext& context) {
   // Before any worker starts: a missing mechanism or an unusable path ends the run here.
   sandbox::require(plan.sandbox);
-  const std::string sandbox_spec =
-      plan.sandbox.enabled ? sandbox::encode(sandbox::worker_spec(plan)) : std::string();
+  std::string sandbox_spec;
+  if (plan.sandbox.enabled) {
+    const sandbox::WorkerSpec spec = sandbox::worker_spec(plan);
+    sandbox::require_reachable(spec, worker_sandbox_reads());
+    sandbox_spec = sandbox::encode(spec);
+  }
   OutputMux::Options options;
   options.style = plan.effective_output();
   options.tag = plan.tasks > 1;

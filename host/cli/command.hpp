@@ -34,5 +34,6 @@ Command add_batch_command(CLI::App& parent);
 Command add_kernels_command(CLI::App& parent);
 Command add_worker_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
+Command add_setup_command(CLI::App& parent);
 
 }  // namespace pyhost::cli

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/interpreter_options.hpp"
 #include "pyhost/run.hpp"
 #include "report/compare.hpp"
 #include "util/child_process.hpp"
@@ -41,6 +42,8 @@ struct CompareArgs {
   int warmup = 1;
   std::string json_path, csv_path, markdown_path, html_path;
   std::string color = "auto";
+  std::string pythons;                    // --python: interpreters side by side (empty: this one)
+  std::vector<std::string> interpreters;  // --interpreter PATH: builds to register
 };
 
 int usage_error(const std::string& message) {
@@ -114,7 +117,9 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
   const fs::path json_path = dir / fmt::format("run-{}.json", serial);
   const fs::path err_path = dir / fmt::format("run-{}.stderr", serial);
   RunPlan plan;
-  plan.mode = config.mode;
+  // Threads on a free-threaded build run as its freethreaded mode: the same threads, and it says
+  // when an extension module turned the GIL back on.
+  plan.mode = config.free_threaded && config.mode == "threads" ? "freethreaded" : config.mode;
   plan.workers = config.workers;
   plan.tasks = config.tasks;
   plan.target = {TaskTarget::Kind::Script, args.script, args.script_args};
@@ -127,8 +132,10 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
     if (err.get() < 0)
       throw std::runtime_error("cannot create " + err_path.string() + ": " + std::strerror(errno));
     ChildSpec spec;
-    spec.exe = exe;
+    spec.exe = config.pyhost.empty() ? exe : fs::path(config.pyhost);
     spec.args = argv;
+    // Another build runs the tasks itself (a free-threaded one has no companion to ask).
+    if (!config.pyhost.empty()) spec.set_env[kFreethreadedCompanionEnv] = "";
     spec.fds = {{0, -1}, {1, -1}, {2, err.get()}};
     const ExitStatus status = ChildProcess::start(spec).wait();
     if (status.signal) {
@@ -143,7 +150,8 @@ RunOutcome run_child(const fs::path& exe, const CompareArgs& args, const Config&
     exit_code = status.exit_code.value_or(1);
   } catch (const std::exception& error) {
     outcome.kind = RunOutcome::Kind::Failed;
-    outcome.message = fmt::format("cannot start {}: {}", exe.string(), error.what());
+    outcome.message = fmt::format(
+        "cannot start {}: {}", config.pyhost.empty() ? exe.string() : config.pyhost, error.what());
     return outcome;
   }
 
@@ -232,8 +240,54 @@ int compare(const CompareArgs& args) {
       std::find(modes.begin(), modes.end(), baseline) == modes.end())
     comparison.warnings.push_back(baseline + " was added: it is the baseline of every speedup");
 
-  const std::vector<Config> configs = plan_configs(modes, workers, tasks);
+  // The interpreters: this build's alone, or `--python`'s side by side.
+  KnownInterpreters known;
+  try {
+    known = known_interpreters(args.interpreters);
+  } catch (const InterpreterError& error) {
+    return usage_error(error.what());
+  }
+  for (const auto& note : known.list.notes) comparison.warnings.push_back(note);
+  std::vector<PlannedInterpreter> pythons;
   const fs::path exe = self_exe();
+  auto planned = [&](const Interpreter& interpreter) {
+    return PlannedInterpreter{
+        interpreter.name, interpreter.free_threaded,
+        interpreter.source == Interpreter::Source::Self ? "" : interpreter.pyhost.string()};
+  };
+  if (args.pythons.empty()) {
+    pythons.push_back(planned(known.list.interpreters.front()));
+  } else {
+    for (const auto& name : split_list(args.pythons)) {
+      const Interpreter* interpreter = known.list.find(name);
+      if (!interpreter)
+        return usage_error(
+            fmt::format("--python: unknown interpreter '{}' (known here: {}; "
+                        "register another pyhost build with --interpreter PATH "
+                        "or {})",
+                        name, known.list.names(), kInterpretersEnv));
+      if (std::any_of(pythons.begin(), pythons.end(),
+                      [&](const PlannedInterpreter& p) { return p.name == name; }))
+        return usage_error(fmt::format("--python: '{}' is listed twice", name));
+      pythons.push_back(planned(*interpreter));
+    }
+    if (pythons.empty()) return usage_error("--python needs at least one interpreter");
+  }
+  std::optional<PlannedInterpreter> companion;
+  for (const auto& interpreter : known.list.interpreters)
+    if (interpreter.source == Interpreter::Source::Companion)
+      companion = PlannedInterpreter{interpreter.name, true, ""};
+  if (known.list.interpreters.front().free_threaded)  // a free-threaded build is its own
+    companion = planned(known.list.interpreters.front());
+  if (pythons.size() > 1)
+    for (const auto& p : pythons) comparison.interpreters.push_back(p.name);
+  std::vector<std::string> left_out;
+  const std::vector<Config> configs =
+      plan_configs(pythons, companion, modes, workers, tasks, &left_out);
+  for (const auto& line : left_out) {
+    fmt::print(stderr, "pyhost compare: note: {}\n", line);
+    comparison.warnings.push_back(line);
+  }
   const bool show_progress = ::isatty(STDERR_FILENO);
   DriveResult driven;
   try {
@@ -261,7 +315,8 @@ int compare(const CompareArgs& args) {
     comparison.warnings.push_back(line);
   }
   for (const auto& [config, runs] : driven.runs) {
-    if (comparison.python.empty() && !runs.empty()) comparison.python = runs.front().python;
+    if (comparison.python.empty() && !runs.empty() && config.python == pythons.front().name)
+      comparison.python = runs.front().python;
     comparison.results.push_back(analyse(config, runs));
   }
   finish(comparison);
@@ -309,6 +364,12 @@ Command add_compare_command(CLI::App& parent) {
   app->add_option("--csv", args->csv_path, "write the table as CSV");
   app->add_option("--markdown", args->markdown_path, "write the table as Markdown");
   app->add_option("--html", args->html_path, "write a self-contained HTML report with charts");
+  app->add_option("--python", args->pythons,
+                  "comma-separated interpreters to compare side by side, as `pyhost info` names "
+                  "them (3.13,3.13t,...; default: this build's)");
+  app->add_option("--interpreter", args->interpreters, kInterpreterFlagHelp)
+      ->type_name("PATH")
+      ->allow_extra_args(false);
   app->add_option("--color", args->color, "auto | always | never (default auto: on a terminal)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   return {app, [args] { return compare(*args); }};

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/interpreter_options.hpp"
 #include "embed/gil_sampler.hpp"
 #include "pyhost/interpreter.hpp"
 #include "sandbox/support.hpp"
@@ -17,11 +18,15 @@ Command add_info_command(CLI::App& parent) {
   struct Args {
     bool python_exe = false;
     bool json = false;
+    std::vector<std::string> interpreters;
   };
   auto args = std::make_shared<Args>();
   CLI::App* app = parent.add_subcommand("info", "Show the embedded Python and the machine.");
   app->add_flag("--python-exe", args->python_exe, "print only the python used as sys.executable");
   app->add_flag("--json", args->json, "print as JSON");
+  app->add_option("--interpreter", args->interpreters, kInterpreterFlagHelp)
+      ->type_name("PATH")
+      ->allow_extra_args(false);
   return {app, [args] {
             const PythonInfo info = describe_python();
             if (args->python_exe) {
@@ -41,13 +46,18 @@ Command add_info_command(CLI::App& parent) {
             const GilSamplerSupport gil = gil_sampler_support();
             doc["gil_sampler"] = {
                 {"reads_gil", gil.reads_gil}, {"layout", gil.layout}, {"status", gil.line}};
+            // The CPythons this pyhost can run a script with (its own, the free-threaded
+            // companion's, registered builds'); a registered path that is no pyhost is an error.
+            KnownInterpreters known;
+            try {
+              known = known_interpreters(args->interpreters);
+            } catch (const InterpreterError& error) {
+              fmt::print(stderr, "pyhost info: error: {}\n", error.what());
+              return kExitUsage;
+            }
             // The free-threaded companion (pyhost-ft) and its CPython; a companion itself has
             // none. null when there is none.
-            std::optional<CompanionInfo> companion;
-            if (!info.free_threaded) {
-              if (auto binary = find_freethreaded_companion())
-                companion = describe_freethreaded_companion(*binary);
-            }
+            const std::optional<CompanionInfo>& companion = known.companion;
             doc["freethreaded_companion"] = nullptr;
             if (companion) {
               doc["freethreaded_companion"] = {
@@ -73,25 +83,15 @@ Command add_info_command(CLI::App& parent) {
                               {"usable", sandbox.missing().empty()}};
             doc["sandbox"]["landlock"]["abi"] = sandbox.landlock_abi;
             if (!sandbox.cgroup_dir.empty()) doc["sandbox"]["cgroup"]["dir"] = sandbox.cgroup_dir;
-            // The CPythons this pyhost can run a script with, side by side: its own, and the
-            // free-threaded companion's when that one is usable. `name` is the minor version,
-            // with a "t" for a free-threaded build ("3.13", "3.13t").
-            auto minor_name = [](const std::string& version, bool free_threaded) {
-              const auto first = version.find('.');
-              const auto second = version.find('.', first + 1);
-              return version.substr(0, second) + (free_threaded ? "t" : "");
-            };
+            // Side by side: `name` is the minor version, with a "t" for a free-threaded build
+            // ("3.13", "3.13t"); `pyhost` the build that embeds it.
             doc["interpreters"] = nlohmann::json::array();
-            doc["interpreters"].push_back({{"name", minor_name(info.version, info.free_threaded)},
-                                           {"version", info.version},
-                                           {"free_threaded", info.free_threaded},
-                                           {"binary", self_exe().string()}});
-            if (companion && companion->problem.empty() && !companion->python.empty())
-              doc["interpreters"].push_back(
-                  {{"name", minor_name(companion->python, companion->free_threaded)},
-                   {"version", companion->python},
-                   {"free_threaded", companion->free_threaded},
-                   {"binary", companion->binary.string()}});
+            for (const auto& interpreter : known.list.interpreters)
+              doc["interpreters"].push_back({{"name", interpreter.name},
+                                             {"version", interpreter.version},
+                                             {"free_threaded", interpreter.free_threaded},
+                                             {"pyhost", interpreter.pyhost.string()}});
+            doc["interpreter_notes"] = known.list.notes;
             if (args->json) {
               fmt::print("{}\n", doc.dump(2));
               return kExitOk;
@@ -112,9 +112,14 @@ Command add_info_command(CLI::App& parent) {
             } else if (companion) {
               fmt::print("python-ft   unusable: {}\n", companion->problem);
             } else {
-              fmt::print("python-ft   none (no {} next to pyhost; .ci/setup builds it)\n",
+              fmt::print("python-ft   none (no {} next to pyhost; `pyhost setup freethreaded` builds it)\n",
                          kFreethreadedCompanionName);
             }
+            for (const auto& interpreter : known.list.interpreters)
+              fmt::print("interpreter {:<6} CPython {}{} in {}\n", interpreter.name,
+                         interpreter.version, interpreter.free_threaded ? " free-threaded" : "",
+                         interpreter.pyhost.string());
+            for (const auto& note : known.list.notes) fmt::print("interpreter {}\n", note);
             fmt::print("gil sampler {}\n", gil.line);
             fmt::print("cores       {}\n", cores);
             auto line = [](const char* name, const std::string& why, const std::string& yes) {

@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {add_run_command(app),      add_info_command(app),
                                    add_batch_command(app),    add_compare_command(app),
                                    add_kernels_command(app),  add_worker_command(app),
-                                   add_sandboxed_command(app)};
+                                   add_sandboxed_command(app),   add_setup_command(app)};
 
   if (!words_name_a_command(app, argv, argc)) return kExitUsage;
 

@@ -30,7 +30,7 @@ struct RunArgs {
   bool summary = true;  // off for a run another pyhost reports (the freethreaded companion's)
 };
 
-int usage_error(const std::string& message) {
+int run_usage_error(const std::string& message) {
   fmt::print(stderr, "pyhost run: error: {}\n", message);
   return kExitUsage;
 }
@@ -131,7 +131,7 @@ int report_run(const RunResult& result, const std::string& json_path, bool summa
 int run_command(RunArgs& args) {
   std::string error;
   auto target = parse_target(run_target_words(), error);
-  if (!target) return usage_error(error);
+  if (!target) return run_usage_error(error);
   RunPlan plan = args.plan;
   plan.target = std::move(*target);
   plan.output = args.output == "grouped" ? OutputStyle::Grouped : OutputStyle::Prefixed;
@@ -146,7 +146,7 @@ int run_command(RunArgs& args) {
   try {
     result = run(plan);
   } catch (const PlanError& failure) {
-    return usage_error(failure.what());
+    return run_usage_error(failure.what());
   } catch (const ModeUnavailable& failure) {
     fmt::print(stderr, "pyhost run: error: {}\n", failure.what());
     return kExitUnavailable;

@@ -78,7 +78,9 @@ Command add_sandboxed_command(CLI::App& parent) {
             std::string spec;
             try {
               sandbox::require(plan.sandbox);
-              spec = sandbox::encode(sandbox::worker_spec(plan));
+              const sandbox::WorkerSpec worker = sandbox::worker_spec(plan);
+              sandbox::require_reachable(worker, worker_sandbox_reads());
+              spec = sandbox::encode(worker);
             } catch (const SandboxUnavailable& failure) {
               fmt::print(stderr, "pyhost: error: {}\n", failure.what());
               return kExitSandboxUnavailable;

@@ -6,14 +6,13 @@
 #include "channel/byte_channel.hpp"
 #include "embed/executor_functions.hpp"
 #include "embed/fastcall.hpp"
+#include "embed/signal_slice.hpp"
 #include "pyhost/py_ref.hpp"
 
 namespace pyhost {
 namespace {
 
 using Clock = ByteChannel::Clock;
-// Blocking waits are cut into slices so that Ctrl-C (checked between slices) is not held up.
-constexpr auto kSignalSlice = std::chrono::milliseconds(100);
 enum StatusCode { kOk = 0, kTimeout = 1, kClosed = 2 };
 
 bool check_nargs(Py_ssize_t nargs, Py_ssize_t expected, const char* signature) {

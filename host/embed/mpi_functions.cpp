@@ -6,6 +6,7 @@
 
 #include "embed/executor_functions.hpp"
 #include "embed/fastcall.hpp"
+#include "embed/signal_slice.hpp"
 #include "mpi/executor_mailbox.hpp"
 #include "pyhost/py_ref.hpp"
 
@@ -14,8 +15,6 @@ namespace {
 
 using mpi::ExecutorMailbox;
 using Clock = ExecutorMailbox::Clock;
-// Waits are cut into slices so that Ctrl-C (checked between slices) is not held up.
-constexpr auto kSignalSlice = std::chrono::milliseconds(100);
 
 // mpi_post(dest_rank, data) -> None; RuntimeError when this process serves no MPI run.
 PyObject* mpi_post(PyObject*, PyObject* const* args, Py_ssize_t nargs) {

@@ -47,8 +47,8 @@ void* load_library() {
     errors += "\n  " + (error ? std::string(error) : path);
   }
   throw MpiUnavailable(
-      "MPI is not available: this pyhost has no usable libpyhost_mpi.so "
-      "(built only where CMake finds MPI, e.g. Debian's libopenmpi-dev):" +
+      "MPI is not available: this pyhost has no usable libpyhost_mpi.so: `pyhost setup mpi` "
+      "installs Open MPI and builds it. Looked for:" +
       errors);
 }
 

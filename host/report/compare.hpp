@@ -56,15 +56,46 @@ struct Config {
   std::string mode;  // a name from the mode table (pyhost/modes.hpp)
   int workers = 1;
   int tasks = 1;
-  std::string label() const;  // "threads -j2", "serial"
+  // The CPython that ran it ("3.13", "3.13t") and whether it is free-threaded: threads on a
+  // free-threaded CPython have no GIL to wait for. `pyhost`: the build to start (empty: this one).
+  std::string python;
+  bool free_threaded = false;
+  std::string pyhost;
+  // Several interpreters in the comparison: labels and series name the python too.
+  bool show_python = false;
+
+  std::string label() const;   // "threads -j2", "serial"; "3.13t threads -j2" with show_python
+  std::string series() const;  // what one line of a chart is: "threads"; "3.13t threads"
   // The mode's row; throws std::invalid_argument for a name that is no mode.
   const ModeInfo& mode_info() const;
+  // The workers take turns on one GIL / there is no GIL at all (the mode, on this CPython).
+  bool one_gil() const;
+  bool no_gil() const;
   bool operator==(const Config&) const = default;
 };
 
 // The baseline mode (always first, one worker) then every other mode at every worker count.
 std::vector<Config> plan_configs(const std::vector<std::string>& modes,
                                  const std::vector<int>& workers, int tasks);
+
+// One CPython of a side-by-side comparison (`compare --python`).
+struct PlannedInterpreter {
+  std::string name;  // "3.13", "3.13t"
+  bool free_threaded = false;
+  std::string pyhost;  // the build that embeds it (empty: this one)
+};
+
+// `compare --python A,B,...`: the baseline on each interpreter (the first one's is every
+// speedup's baseline; the others' give each interpreter's one-thread time), then each mode on
+// each interpreter at every worker count. `freethreaded` (threads on the default free-threaded
+// companion) runs once, from the first interpreter's build, as `companion` (an empty name: there
+// is none, and the run says why); it is left out, with a line in `skipped`, when `threads` runs
+// on a listed free-threaded interpreter anyway.
+std::vector<Config> plan_configs(const std::vector<PlannedInterpreter>& interpreters,
+                                 const std::optional<PlannedInterpreter>& companion,
+                                 const std::vector<std::string>& modes,
+                                 const std::vector<int>& workers, int tasks,
+                                 std::vector<std::string>* skipped = nullptr);
 
 struct Step {
   std::size_t config = 0;  // index into the configs
@@ -88,16 +119,16 @@ struct ConfigResult {
   std::vector<double> runs_s;  // wall of each measured run
   stats::Summary wall;
   std::optional<double> speedup, speedup_err, efficiency, karp_flatt;
-  double cpu_util = 0;                // median over runs
+  double cpu_util = 0;  // median over runs
   // Share of worker threads' time waiting for the GIL; null for serial/processes. From the GIL
   // sampler where every run has it (gil_sampled), else the off-CPU share below.
   std::optional<double> gil_wait;
   bool gil_sampled = false;
   std::optional<double> gil_held;         // share of worker time holding the GIL (sampled)
   std::optional<double> gil_switch_rate;  // GIL switches per second (median over runs)
-  double off_cpu = 0;                 // the same measure, for every mode (median over runs)
-  double runq = 0;                    // run-queue share of the tasks' wall (median over runs)
-  std::optional<double> peak_rss_mb;  // max over runs
+  double off_cpu = 0;                     // the same measure, for every mode (median over runs)
+  double runq = 0;                        // run-queue share of the tasks' wall (median over runs)
+  std::optional<double> peak_rss_mb;      // max over runs
   // What one worker costs in memory: a worker process's peak RSS (processes), or in-process
   // modes' peak RSS over the serial baseline's, per worker (set by finish(); none for serial).
   std::optional<double> rss_per_worker_mb;
@@ -113,9 +144,9 @@ struct ConfigResult {
   std::string no_parallel_reason;
   std::size_t timeline_run = 0;  // which run the timeline shows (closest to the median)
   std::vector<TimelineEntry> timeline;
-  std::vector<double> worker_startup_s;  // of that run
+  std::vector<double> worker_startup_s;           // of that run
   std::vector<gil::WorkerTimeline> gil_timeline;  // that run's GIL segments (empty: none)
-  std::optional<long> gil_switches;              // that run's GIL switches
+  std::optional<long> gil_switches;               // that run's GIL switches
   std::string gil_source, gil_note;
   std::string gil_enabled_by;  // freethreaded: a module made CPython turn the GIL back on
   std::vector<std::string> warnings;
@@ -123,6 +154,7 @@ struct ConfigResult {
 
 struct Comparison {
   std::string python;
+  std::vector<std::string> interpreters;  // `compare --python`'s names, in order (else empty)
   int cores = 1;
   std::string script;
   std::vector<std::string> args;

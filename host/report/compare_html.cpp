@@ -2,6 +2,7 @@
 // here: speedup against workers per mode with the ideal line and the Amdahl curve, a per-worker
 // timeline (Gantt) of one run per mode, and the table.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +18,44 @@ namespace {
 std::string mode_color(const std::string& mode) {
   const ModeInfo* info = find_mode(mode);
   return info ? std::string(info->colour) : "#9467bd";
+}
+
+bool side_by_side(const Comparison& c) {
+  return c.interpreters.size() > 1;
+}
+
+// Side by side, every interpreter that ran something, `--python`'s first, then any other (the
+// freethreaded mode's companion when it is not listed).
+std::vector<std::string> interpreters_shown(const Comparison& c) {
+  std::vector<std::string> names = c.interpreters;
+  for (const auto& r : c.results)
+    if (!r.config.python.empty() &&
+        std::find(names.begin(), names.end(), r.config.python) == names.end())
+      names.push_back(r.config.python);
+  return names;
+}
+
+// One colour per interpreter (side by side; the modes then differ by their lines' dashes).
+std::string python_color(const Comparison& c, const std::string& python) {
+  static constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                             "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+  const auto names = interpreters_shown(c);
+  const auto at = std::find(names.begin(), names.end(), python) - names.begin();
+  return kPalette[static_cast<std::size_t>(at) % std::size(kPalette)];
+}
+
+// The colour of a configuration's series: its mode's, or side by side its interpreter's.
+std::string series_color(const Comparison& c, const Config& config) {
+  return side_by_side(c) ? python_color(c, config.python) : mode_color(config.mode);
+}
+
+// Side by side, a mode is told by its line's dashes.
+const char* mode_dash(const Comparison& c, const std::string& mode) {
+  if (!side_by_side(c)) return "none";
+  if (mode == "subinterpreters") return "8 3";
+  if (mode == "processes") return "10 3 2 3";
+  if (mode == "freethreaded") return "1 3";
+  return "none";
 }
 
 // Axis ticks at 1, 2 or 5 times a power of ten, at most about `count` of them.
@@ -104,14 +143,21 @@ std::string speedup_chart(const Comparison& c) {
       "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"><title>ideal: S = p</title></line>\n",
       num(X(1)), num(Y(1)), num(X(x_max)), num(Y(x_max)));
 
+  // One series per mode (per mode and interpreter side by side); the first serial is the
+  // baseline, drawn below; another interpreter's serial is a point of its own.
   std::vector<std::string> modes;
+  std::map<std::string, const Config*> config_of;
+  const ConfigResult* base = c.baseline();
   for (const auto& r : c.results)
-    if (!r.config.mode_info().baseline &&
-        std::find(modes.begin(), modes.end(), r.config.mode) == modes.end())
-      modes.push_back(r.config.mode);
+    if (!(base && r.config == base->config) &&
+        std::find(modes.begin(), modes.end(), r.config.series()) == modes.end()) {
+      modes.push_back(r.config.series());
+      config_of[r.config.series()] = &r.config;
+    }
 
   for (const auto& mode : modes) {
-    const std::string color = mode_color(mode);
+    const std::string color = series_color(c, *config_of[mode]);
+    const std::string python = config_of[mode]->python;
     // Amdahl's law with the fitted serial fraction.
     if (auto it = c.amdahl_serial_fraction.find(mode); it != c.amdahl_serial_fraction.end()) {
       const double f = std::clamp(it->second, 0.0, 1.0);
@@ -129,7 +175,7 @@ std::string speedup_chart(const Comparison& c) {
     }
     std::vector<const ConfigResult*> points;
     for (const auto& r : c.results)
-      if (r.config.mode == mode && r.speedup) points.push_back(&r);
+      if (r.config.series() == mode && r.speedup) points.push_back(&r);
     std::sort(points.begin(), points.end(), [](const ConfigResult* a, const ConfigResult* b) {
       return a->config.workers < b->config.workers;
     });
@@ -138,9 +184,10 @@ std::string speedup_chart(const Comparison& c) {
       for (const ConfigResult* r : points)
         pts += fmt::format("{},{} ", num(X(r->config.workers)), num(Y(*r->speedup)));
       svg += fmt::format(
-          "<polyline class=\"measured\" data-mode=\"{}\" points=\"{}\" fill=\"none\" "
-          "stroke=\"{}\" stroke-width=\"2\"/>\n",
-          mode, pts, color);
+          "<polyline class=\"measured\" data-mode=\"{}\" data-python=\"{}\" points=\"{}\" "
+          "fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\"/>\n",
+          markup_escape(mode), markup_escape(python), pts, color,
+          mode_dash(c, config_of[mode]->mode));
     }
     for (const ConfigResult* r : points) {
       const double x = X(r->config.workers), y = Y(*r->speedup);
@@ -153,18 +200,20 @@ std::string speedup_chart(const Comparison& c) {
             num(x), num(lo), num(hi), color);
       }
       svg += fmt::format(
-          "<circle class=\"point\" data-mode=\"{}\" data-workers=\"{}\" cx=\"{}\" "
-          "cy=\"{}\" r=\"5\" fill=\"{}\"><title>{}: {:.2f}x{}</title></circle>\n",
-          mode, r->config.workers, num(x), num(y), color, r->config.label(), *r->speedup,
+          "<circle class=\"point\" data-mode=\"{}\" data-python=\"{}\" data-workers=\"{}\" "
+          "cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"><title>{}: {:.2f}x{}</title></circle>\n",
+          markup_escape(mode), markup_escape(python), r->config.workers, num(x), num(y), color,
+          r->config.label(), *r->speedup,
           r->speedup_err ? fmt::format(" ± {:.2f}", *r->speedup_err) : std::string());
     }
   }
   // The baseline itself.
-  const std::string baseline(baseline_mode().name);
+  const std::string baseline = base ? base->config.label() : std::string(baseline_mode().name);
   svg += fmt::format(
       "<circle class=\"point baseline\" data-mode=\"{0}\" cx=\"{1}\" cy=\"{2}\" r=\"4\" "
       "fill=\"{3}\"><title>{0}: 1.00x (baseline)</title></circle>\n",
-      baseline, num(X(1)), num(Y(1)), mode_color(baseline));
+      markup_escape(baseline), num(X(1)), num(Y(1)),
+      base ? series_color(c, base->config) : mode_color(baseline));
 
   // Legend.
   double ly = top + 10;
@@ -180,9 +229,10 @@ std::string speedup_chart(const Comparison& c) {
   };
   legend("ideal (S = p)", "#888", "6 4");
   for (const auto& mode : modes) {
-    legend(mode + ": measured", mode_color(mode), "none");
+    const std::string color = series_color(c, *config_of[mode]);
+    legend(mode + ": measured", color, mode_dash(c, config_of[mode]->mode));
     if (auto it = c.amdahl_serial_fraction.find(mode); it != c.amdahl_serial_fraction.end())
-      legend(fmt::format("{}: Amdahl, f = {:.2f}", mode, it->second), mode_color(mode), "2 3");
+      legend(fmt::format("{}: Amdahl, f = {:.2f}", mode, it->second), color, "2 3");
   }
   svg += "</svg>\n";
   return svg;
@@ -190,10 +240,11 @@ std::string speedup_chart(const Comparison& c) {
 
 // ---- Timelines --------------------------------------------------------------------------------
 
-const ConfigResult* widest(const Comparison& c, const std::string& mode) {
+const ConfigResult* widest(const Comparison& c, const std::string& series) {
   const ConfigResult* pick = nullptr;
   for (const auto& r : c.results)
-    if (r.config.mode == mode && (!pick || r.config.workers > pick->config.workers)) pick = &r;
+    if (r.config.series() == series && (!pick || r.config.workers > pick->config.workers))
+      pick = &r;
   return pick;
 }
 
@@ -205,15 +256,15 @@ const gil::WorkerTimeline* gil_of(const ConfigResult& r, int worker) {
 
 // The GIL segments of one worker within [t0, t1]: holding solid, waiting pale, off-CPU white.
 template <typename ToX>
-std::string gil_rects(const gil::WorkerTimeline& w, double t0, double t1, ToX X, double y,
-                      double h, const std::string& color) {
+std::string gil_rects(const gil::WorkerTimeline& w, double t0, double t1, ToX X, double y, double h,
+                      const std::string& color) {
   std::string svg;
   for (const auto& s : w.segments) {
     const double a = std::max(s.start_s, t0), b = std::min(s.end_s, t1);
     if (b <= a) continue;
     const char* fill_opacity = s.state == gil::GilState::Held   ? "1"
                                : s.state == gil::GilState::Wait ? "0.28"
-                                                                 : "0";
+                                                                : "0";
     svg += fmt::format(
         "<rect class=\"gil {}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
         "fill-opacity=\"{}\"><title>{} {:.4f} … {:.4f} s</title></rect>\n",
@@ -228,29 +279,31 @@ std::string gil_rects(const gil::WorkerTimeline& w, double t0, double t1, ToX X,
 }
 
 // A close-up of `length` seconds of r's run, where the GIL switches are visible.
-std::string gil_detail_chart(const ConfigResult& r, double length) {
+std::string gil_detail_chart(const Comparison& c, const ConfigResult& r, double length) {
   const auto [t0, t1] = detail_window(r, length);
   int workers = 0;
   for (const auto& w : r.gil_timeline) workers = std::max(workers, w.worker + 1);
   const double width = 820, left = 80, right = 20, top = 10, row_h = 22, axis_h = 34;
   const double plot_w = width - left - right, height = top + row_h * workers + axis_h;
   auto X = [&](double t) { return left + (t - t0) / (t1 - t0) * plot_w; };
-  const std::string color = mode_color(r.config.mode);
+  const std::string color = series_color(c, r.config);
   std::string svg = fmt::format(
-      "<svg class=\"gil-detail chart\" data-mode=\"{0}\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "<svg class=\"gil-detail chart\" data-mode=\"{0}\" data-python=\"{5}\" "
+      "xmlns=\"http://www.w3.org/2000/svg\" "
       "viewBox=\"0 0 {1} {2}\" width=\"{1}\" height=\"{2}\" role=\"img\" "
       "aria-label=\"GIL holder over {3:.0f} ms of one {4} run\">\n",
-      r.config.mode, width, height, length * 1000, markup_escape(r.config.label()));
-  svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
-                     width, height);
+      r.config.mode, width, height, length * 1000, markup_escape(r.config.label()),
+      markup_escape(r.config.python));
+  svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width,
+                     height);
   for (double t : nice_ticks(length * 1000, 10)) {
     const double x = X(t0 + t / 1000);
     svg += fmt::format(
         "<line class=\"grid\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#eeeeee\"/>\n",
         num(x), num(top), num(top + row_h * workers));
-    svg += fmt::format(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">+{}</text>\n", num(x),
-        num(top + row_h * workers + 14), tick_label(t));
+    svg +=
+        fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">+{}</text>\n",
+                    num(x), num(top + row_h * workers + 14), tick_label(t));
   }
   svg += fmt::format(
       "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">milliseconds after "
@@ -270,20 +323,21 @@ std::string gil_detail_chart(const ConfigResult& r, double length) {
   return svg;
 }
 
-std::string timeline_chart(const ConfigResult& r, double x_max) {
+std::string timeline_chart(const Comparison& c, const ConfigResult& r, double x_max) {
   int workers = std::max(1, r.config.workers);
   for (const auto& t : r.timeline) workers = std::max(workers, t.worker + 1);
   const double width = 820, left = 80, right = 20, top = 10, row_h = 28, axis_h = 34;
   const double plot_w = width - left - right;
   const double height = top + row_h * workers + axis_h;
   auto X = [&](double s) { return left + s / x_max * plot_w; };
-  const std::string color = mode_color(r.config.mode);
+  const std::string color = series_color(c, r.config);
 
   std::string svg = fmt::format(
-      "<svg class=\"timeline chart\" data-mode=\"{0}\" data-workers=\"{1}\" "
+      "<svg class=\"timeline chart\" data-mode=\"{0}\" data-workers=\"{1}\" data-python=\"{5}\" "
       "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {2} {3}\" width=\"{2}\" height=\"{3}\" "
       "role=\"img\" aria-label=\"Timeline of one {4} run\">\n",
-      r.config.mode, r.config.workers, width, height, markup_escape(r.config.label()));
+      r.config.mode, r.config.workers, width, height, markup_escape(r.config.label()),
+      markup_escape(r.config.python));
   svg += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n", width,
                      height);
   for (double t : nice_ticks(x_max, 8)) {
@@ -327,8 +381,10 @@ std::string timeline_chart(const ConfigResult& r, double x_max) {
         "width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{}\" stroke=\"{}\" "
         "stroke-width=\"1\"><title>task {} on worker {}: {:.3f} … {:.3f} s{}</title></rect>\n",
         t.task, t.worker, num(x0), num(y + 3), num(w), num(row_h - 6), sampled ? "#ffffff" : color,
-        sampled ? "1" : t.task % 2 ? "0.65" : "0.9", sampled ? color : "#ffffff", t.task, t.worker,
-        t.start_s, t.end_s, split);
+        sampled      ? "1"
+        : t.task % 2 ? "0.65"
+                     : "0.9",
+        sampled ? color : "#ffffff", t.task, t.worker, t.start_s, t.end_s, split);
     if (sampled) svg += gil_rects(*sampled, t.start_s, t.end_s, X, y + 4, row_h - 8, color);
     if (w >= 16 && !sampled)
       svg += fmt::format(
@@ -376,7 +432,10 @@ std::string render_html(const Comparison& c) {
       "<p class=\"meta\"><code>{}</code>: {} task{} per run, {} run{} (+{} warmup) "
       "per configuration, {} core{}, Python {}</p>\n",
       markup_escape(target), c.tasks, c.tasks == 1 ? "" : "s", c.repeat, c.repeat == 1 ? "" : "s",
-      c.warmup, c.cores, c.cores == 1 ? "" : "s", markup_escape(c.python));
+      c.warmup, c.cores, c.cores == 1 ? "" : "s",
+      markup_escape(side_by_side(c)
+                        ? fmt::format("{} side by side", fmt::join(c.interpreters, ", "))
+                        : c.python));
 
   html += "<h2>What happened</h2>\n<ul class=\"explanations\">\n";
   for (const auto& line : c.explanations) html += "<li>" + markup_escape(line) + "</li>\n";
@@ -393,6 +452,20 @@ std::string render_html(const Comparison& c) {
     html += "</ul>\n";
   }
 
+  if (side_by_side(c)) {
+    // One colour per interpreter, in every chart; the modes differ by their lines' dashes.
+    html += "<ul class=\"interpreter-legend\">\n";
+    for (const auto& python : interpreters_shown(c)) {
+      bool free_threaded = false;
+      for (const auto& r : c.results)
+        if (r.config.python == python) free_threaded = r.config.free_threaded;
+      html += fmt::format(
+          "<li data-python=\"{0}\"><svg width=\"14\" height=\"14\"><rect width=\"14\" "
+          "height=\"14\" fill=\"{1}\"/></svg> Python {0}{2}</li>\n",
+          markup_escape(python), python_color(c, python), free_threaded ? " (free-threaded)" : "");
+    }
+    html += "</ul>\n";
+  }
   html += "<h2>Speedup against workers</h2>\n";
   html +=
       "<p class=\"note\">Speedup is the serial wall time (median) over each configuration's; "
@@ -413,8 +486,8 @@ std::string render_html(const Comparison& c) {
   std::vector<const ConfigResult*> shown;
   std::vector<std::string> modes;
   for (const auto& r : c.results)
-    if (std::find(modes.begin(), modes.end(), r.config.mode) == modes.end())
-      modes.push_back(r.config.mode);
+    if (std::find(modes.begin(), modes.end(), r.config.series()) == modes.end())
+      modes.push_back(r.config.series());
   double x_max = 0;
   for (const auto& mode : modes) {
     const ConfigResult* r = widest(c, mode);
@@ -430,7 +503,7 @@ std::string render_html(const Comparison& c) {
         markup_escape(r->config.label()), r->timeline_run + 1, r->runs_s.size(),
         r->timeline_run < r->runs_s.size() ? r->runs_s[r->timeline_run] : 0.0,
         r->gil_wait ? fmt::format(", GIL wait {:.0f} %", *r->gil_wait * 100) : "");
-    html += timeline_chart(*r, x_max) + "</figure>\n";
+    html += timeline_chart(c, *r, x_max) + "</figure>\n";
     if (!r->gil_timeline.empty()) {
       const double length = 0.05;
       const auto [from, to] = detail_window(*r, length);
@@ -439,7 +512,7 @@ std::string render_html(const Comparison& c) {
           markup_escape(r->config.label()), length * 1000, from, to,
           r->gil_switch_rate ? fmt::format(", {:.0f} GIL switches/s", *r->gil_switch_rate) : "",
           r->gil_source == "estimate" ? " (estimate: " + markup_escape(r->gil_note) + ")" : "");
-      html += gil_detail_chart(*r, length) + "</figure>\n";
+      html += gil_detail_chart(c, *r, length) + "</figure>\n";
     }
   }
 

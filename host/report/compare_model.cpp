@@ -101,9 +101,12 @@ double cpu_util(const RunResult& run) {
 }
 
 double off_cpu_fraction(const RunResult& run) {
-  return per_worker_share(run.tasks, [](const TaskResult& task) {
-           return std::optional<double>(std::max(0.0, task.wall_s() - task.cpu_s - task.runq_s));
-         }).value_or(0);
+  return per_worker_share(run.tasks,
+                          [](const TaskResult& task) {
+                            return std::optional<double>(
+                                std::max(0.0, task.wall_s() - task.cpu_s - task.runq_s));
+                          })
+      .value_or(0);
 }
 
 double runq_fraction(const RunResult& run) {
@@ -160,7 +163,22 @@ stats::Overlap overlap(const RunResult& run) {
 // ---- Plan -----------------------------------------------------------------------------------
 
 std::string Config::label() const {
-  return mode_info().single_worker ? mode : fmt::format("{} -j{}", mode, workers);
+  return mode_info().single_worker ? series() : fmt::format("{} -j{}", series(), workers);
+}
+
+std::string Config::series() const {
+  return show_python && !python.empty() ? python + " " + mode : mode;
+}
+
+bool Config::one_gil() const {
+  return mode_info().one_gil && !free_threaded;
+}
+
+bool Config::no_gil() const {
+  // Threads (and sub-interpreters) of a free-threaded CPython have no GIL; serial has one thread
+  // and processes are measured per process.
+  return mode_info().no_gil ||
+         (free_threaded && !mode_info().baseline && mode_info().backend == Backend::InProcess);
 }
 
 const ModeInfo& Config::mode_info() const {
@@ -180,6 +198,57 @@ std::vector<Config> plan_configs(const std::vector<std::string>& modes,
   for (const auto& mode : modes) {
     if (!seen.insert(mode).second) continue;
     for (int w : counts) configs.push_back({mode, w, tasks});
+  }
+  return configs;
+}
+
+std::vector<Config> plan_configs(const std::vector<PlannedInterpreter>& interpreters,
+                                 const std::optional<PlannedInterpreter>& companion,
+                                 const std::vector<std::string>& modes,
+                                 const std::vector<int>& workers, int tasks,
+                                 std::vector<std::string>* skipped) {
+  const bool show_python = interpreters.size() > 1;
+  auto on = [&](const PlannedInterpreter& python, const Config& config) {
+    Config c = config;
+    c.python = python.name;
+    c.free_threaded = python.free_threaded;
+    c.pyhost = python.pyhost;
+    c.show_python = show_python;
+    return c;
+  };
+  const bool threads_free_threaded =
+      std::find(modes.begin(), modes.end(), "threads") != modes.end() &&
+      std::any_of(interpreters.begin(), interpreters.end(),
+                  [](const PlannedInterpreter& p) { return p.free_threaded; });
+  std::vector<Config> configs;
+  const std::vector<Config> plain = plan_configs(modes, workers, tasks);
+  // The baselines first (the first interpreter's is every speedup's), then the modes.
+  for (const auto& python : interpreters)
+    for (const auto& config : plain)
+      if (config.mode_info().baseline) configs.push_back(on(python, config));
+  for (const auto& python : interpreters)
+    for (const auto& config : plain) {
+      if (config.mode_info().baseline) continue;
+      if (config.mode_info().backend != Backend::FreeThreaded)
+        configs.push_back(on(python, config));
+    }
+  // freethreaded: once, from this build (its companion runs it).
+  bool freethreaded_planned = false;
+  for (const auto& config : plain) {
+    if (config.mode_info().backend != Backend::FreeThreaded) continue;
+    if (threads_free_threaded) {
+      if (skipped && !freethreaded_planned)
+        skipped->push_back(fmt::format(
+            "{}: left out: it is threads on a free-threaded CPython, measured as threads on the "
+            "free-threaded interpreter listed",
+            config.mode));
+      freethreaded_planned = true;
+      continue;
+    }
+    freethreaded_planned = true;
+    Config c = on(companion.value_or(PlannedInterpreter{"", true, ""}), config);
+    c.pyhost.clear();  // this build starts its companion
+    configs.push_back(std::move(c));
   }
   return configs;
 }
@@ -210,7 +279,9 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
 
   r.cpu_util = median_of(runs, cpu_util);
   r.off_cpu = median_of(runs, off_cpu_fraction);
-  if (config.mode_info().gil_wait_measurable()) {
+  if (config.no_gil()) {
+    r.gil_wait = 0.0;  // no GIL to wait for (unless a module turned it back on: see below)
+  } else if (config.mode_info().gil_wait_measurable()) {
     // Sampled where every run was; else the off-CPU share stands in (it reads low on a busy
     // machine: the run-queue wait of a thread handed the GIL is not counted).
     r.gil_sampled = std::all_of(runs.begin(), runs.end(),
@@ -222,15 +293,12 @@ ConfigResult analyse(const Config& config, const std::vector<RunResult>& runs) {
     } else {
       r.gil_wait = r.off_cpu;
     }
-  } else if (config.mode_info().no_gil) {
-    r.gil_wait = 0.0;  // no GIL to wait for (unless a module turned it back on: see below)
   }
   for (const auto& run : runs)
     if (!run.gil_enabled_by.empty()) r.gil_enabled_by = run.gil_enabled_by;
   if (std::all_of(runs.begin(), runs.end(),
                   [](const RunResult& run) { return gil_switch_rate(run).has_value(); }))
-    r.gil_switch_rate =
-        median_of(runs, [](const RunResult& run) { return *gil_switch_rate(run); });
+    r.gil_switch_rate = median_of(runs, [](const RunResult& run) { return *gil_switch_rate(run); });
   r.runq = median_of(runs, runq_fraction);
   r.cpu_share = median_of(runs, cpu_share);
   r.runnable = median_of(runs, runnable_parallelism);
@@ -295,8 +363,7 @@ std::string no_parallel_work(const ConfigResult& r, const ConfigResult* base, bo
         "its tasks were in flight together but took turns: {:.2f} of them running "
         "or ready to run at once on average{}",
         r.runnable,
-        c.mode_info().one_gil ? " (one GIL: the threads waited for each other)"
-                              : " (a lock held in turn?)");
+        c.one_gil() ? " (one GIL: the threads waited for each other)" : " (a lock held in turn?)");
   return {};
 }
 
@@ -323,12 +390,13 @@ void add_warnings(ConfigResult& r, int cores) {
 // baseline, in time and memory ("" when either is not measured).
 std::string price_of_no_gil(const std::vector<ConfigResult>& results, const ConfigResult& r,
                             const ConfigResult* base) {
-  if (!r.config.mode_info().no_gil || !base || base->wall.n == 0) return {};
+  if (!r.config.no_gil() || !base || base->wall.n == 0) return {};
   for (const auto& one : results) {
-    if (one.config.mode != r.config.mode || one.config.workers != 1 || one.wall.n == 0) continue;
+    if (one.config.series() != r.config.series() || one.config.workers != 1 || one.wall.n == 0)
+      continue;
     std::string price =
         fmt::format("; one thread without the GIL took {:.3f} s against {}'s {:.3f} s ({:+.0f} %)",
-                    one.wall.median, base->config.mode, base->wall.median,
+                    one.wall.median, base->config.label(), base->wall.median,
                     (one.wall.median / base->wall.median - 1) * 100);
     if (one.peak_rss_mb && base->peak_rss_mb)
       price += fmt::format(", {:.1f} MB of memory against {:.1f} MB", *one.peak_rss_mb,
@@ -338,10 +406,12 @@ std::string price_of_no_gil(const std::vector<ConfigResult>& results, const Conf
   return {};
 }
 
-const ConfigResult* widest(const std::vector<ConfigResult>& results, const std::string& mode) {
+// The configuration of a series (a mode, on one interpreter) with the most workers.
+const ConfigResult* widest(const std::vector<ConfigResult>& results, const std::string& series) {
   const ConfigResult* pick = nullptr;
   for (const auto& r : results)
-    if (r.config.mode == mode && (!pick || r.config.workers > pick->config.workers)) pick = &r;
+    if (r.config.series() == series && (!pick || r.config.workers > pick->config.workers))
+      pick = &r;
   return pick;
 }
 
@@ -359,11 +429,20 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   const Work work = kind_of_work(r, base);
   const std::string speed = r.speedup ? fmt::format("{:.2f}x", *r.speedup) : "?x";
   const ModeInfo& mode = c.mode_info();
+  if (mode.baseline && base && !(c == base->config)) {
+    // Another interpreter's baseline: its own one-thread time against the first one's.
+    return fmt::format("{}: one thread of {} took {:.3f} s against {}'s {:.3f} s: {} ({:.2f}x)",
+                       c.series(), c.python, r.wall.median, base->config.python, base->wall.median,
+                       r.wall.median <= base->wall.median
+                           ? percent(1 - r.wall.median / base->wall.median) + " less time"
+                           : percent(r.wall.median / base->wall.median - 1) + " more time",
+                       r.speedup.value_or(0));
+  }
   if (mode.baseline) {
     std::string line = fmt::format(
         "{}: the baseline, {} task{} one after another in {:.3f} s; "
         "a CPU was busy {} of that time",
-        c.mode, c.tasks, c.tasks == 1 ? "" : "s", r.wall.median,
+        c.series(), c.tasks, c.tasks == 1 ? "" : "s", r.wall.median,
         percent(std::min(r.cpu_util, 1.0)));
     if (work == Work::CpuBound) line += " (CPU-bound: the GIL decides what threads can do)";
     if (work == Work::Waiting)
@@ -371,14 +450,14 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
     if (work == Work::Mixed) line += " (the tasks both compute and wait)";
     return line;
   }
-  const std::string head =
-      fmt::format("{}: {} with {} worker{}", c.mode, speed, c.workers, c.workers == 1 ? "" : "s");
+  const std::string head = fmt::format("{}: {} with {} worker{}", c.series(), speed, c.workers,
+                                       c.workers == 1 ? "" : "s");
   std::string tail;
   const double gil = r.gil_wait.value_or(0);
   const bool serial_timeline = r.no_parallel_work && r.overlapped < kNoParallelOverlap;
   if (serial_timeline) {
     tail = "its tasks ran one after another: no work was done in parallel";
-  } else if (mode.one_gil) {
+  } else if (c.one_gil()) {
     if (work == Work::CpuBound && r.gil_sampled)
       tail = fmt::format(
           "{} of thread time waited for the GIL, {} held it ({}{}); "
@@ -406,7 +485,11 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
           r.gil_sampled ? fmt::format(" ({} for the GIL)", percent(gil)) : "",
           percent(base ? base->cpu_share : r.cpu_share), r.cpu_util);
   } else {
-    const std::string_view what = mode.explanation;
+    // On a free-threaded CPython, threads are what the freethreaded mode is.
+    const std::string_view what =
+        !c.no_gil() || mode.no_gil ? mode.explanation
+        : mode.one_gil ? std::string_view("threads without a GIL (free-threaded CPython)")
+                       : std::string_view("sub-interpreters of a free-threaded CPython (no GIL)");
     if (r.no_parallel_work)
       tail = fmt::format("{}, yet no parallel work: {}", what, r.no_parallel_reason);
     else if (work == Work::Waiting)
@@ -426,6 +509,46 @@ std::string explain(const ConfigResult& r, const ConfigResult* base, int cores) 
   return head + " — " + tail;
 }
 
+// The fastest configuration run on an interpreter (by name), if any.
+const ConfigResult* fastest_on(const std::vector<ConfigResult>& results,
+                               const std::string& python) {
+  const ConfigResult* pick = nullptr;
+  for (const auto& r : results)
+    if (r.config.python == python && r.wall.n > 0 && r.speedup &&
+        (!pick || r.wall.median < pick->wall.median))
+      pick = &r;
+  return pick;
+}
+
+// For each interpreter after the first: its fastest configuration against the first one's serial
+// (and the first one's own fastest), and its one-thread time against the first one's.
+std::vector<std::string> interpreter_summaries(const Comparison& c, const ConfigResult* base) {
+  std::vector<std::string> lines;
+  if (c.interpreters.size() < 2 || !base || base->wall.n == 0) return lines;
+  const std::string& first = c.interpreters.front();
+  const ConfigResult* first_best = fastest_on(c.results, first);
+  for (std::size_t i = 1; i < c.interpreters.size(); ++i) {
+    const std::string& python = c.interpreters[i];
+    const ConfigResult* best = fastest_on(c.results, python);
+    if (!best) continue;
+    std::string line =
+        fmt::format("{} against {}: its fastest, {}, ran {:.2f}x as fast as {}'s serial", python,
+                    first, best->config.label(), *best->speedup, first);
+    if (first_best && first_best != base)
+      line += fmt::format(" ({}'s fastest, {}: {:.2f}x)", first, first_best->config.label(),
+                          *first_best->speedup);
+    for (const auto& r : c.results)
+      if (r.config.python == python && r.config.mode_info().baseline && r.wall.n > 0) {
+        line +=
+            fmt::format("; one thread: {:.3f} s against {:.3f} s ({:+.0f} % time)", r.wall.median,
+                        base->wall.median, (r.wall.median / base->wall.median - 1) * 100);
+        break;
+      }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
 }  // namespace
 
 void finish(Comparison& comparison) {
@@ -439,7 +562,7 @@ void finish(Comparison& comparison) {
       r.rss_per_worker_mb =
           std::max(0.0, (*r.peak_rss_mb - *base->peak_rss_mb) / std::max(1, r.config.workers));
     if (!base || base->wall.n == 0 || r.wall.n == 0) continue;
-    if (is_baseline(r.config)) {
+    if (r.config == base->config) {
       r.speedup = 1.0;
       r.speedup_err = 0.0;
       r.efficiency = 1.0;
@@ -448,6 +571,9 @@ void finish(Comparison& comparison) {
     const stats::Ratio s = stats::speedup(base->wall, r.wall);
     r.speedup = s.value;
     r.speedup_err = s.error;
+    // Another interpreter's serial: its speedup is its one-thread time against the first one's,
+    // not parallel work (no efficiency).
+    if (is_baseline(r.config)) continue;
     r.efficiency = stats::efficiency(s.value, r.config.workers);
     r.karp_flatt = stats::karp_flatt(s.value, r.config.workers);
   }
@@ -456,7 +582,7 @@ void finish(Comparison& comparison) {
   std::map<std::string, std::vector<stats::SpeedupPoint>> points;
   for (const auto& r : comparison.results)
     if (!is_baseline(r.config) && r.speedup)
-      points[r.config.mode].push_back({r.config.workers, *r.speedup});
+      points[r.config.series()].push_back({r.config.workers, *r.speedup});
   comparison.amdahl_serial_fraction.clear();
   for (const auto& [mode, pts] : points)
     if (auto f = stats::fit_amdahl_serial_fraction(pts))
@@ -502,17 +628,21 @@ void finish(Comparison& comparison) {
         "statistics: {}",
         outlier_count, outlier_count == 1 ? "" : "s", kMaterialOutlier * 100, outliers));
 
-  // One explanation per mode, from its widest configuration.
+  // One explanation per mode (per mode and interpreter), from its widest configuration.
   comparison.explanations.clear();
   std::vector<std::string> modes;
   for (const auto& r : comparison.results)
-    if (std::find(modes.begin(), modes.end(), r.config.mode) == modes.end())
-      modes.push_back(r.config.mode);
+    if (std::find(modes.begin(), modes.end(), r.config.series()) == modes.end())
+      modes.push_back(r.config.series());
   for (const auto& mode : modes)
     if (const ConfigResult* r = widest(comparison.results, mode))
       comparison.explanations.push_back(
           explain(*r, base ? &*base : nullptr, comparison.cores) +
           price_of_no_gil(comparison.results, *r, base ? &*base : nullptr));
+
+  // Side by side (`--python`): is another interpreter worth it for this script?
+  for (const auto& line : interpreter_summaries(comparison, base ? &*base : nullptr))
+    comparison.explanations.push_back(line);
 
   // hyperfine's summary: the fastest against each of the others.
   comparison.verdicts.clear();
@@ -525,7 +655,8 @@ void finish(Comparison& comparison) {
     std::vector<const ConfigResult*> others;
     for (const auto& r : comparison.results) {
       if (&r == fastest || r.wall.n == 0) continue;
-      if (r.config.mode == fastest->config.mode || widest(comparison.results, r.config.mode) == &r)
+      if (r.config.series() == fastest->config.series() ||
+          widest(comparison.results, r.config.series()) == &r)
         others.push_back(&r);
     }
     std::stable_sort(others.begin(), others.end(),
@@ -588,8 +719,8 @@ DriveResult drive(const std::vector<Config>& configs, int repeat, int warmup, co
     switch (outcome.kind) {
       case RunOutcome::Kind::Unavailable:
         for (std::size_t i = 0; i < configs.size(); ++i)
-          if (configs[i].mode == config.mode) active[i] = false;
-        result.skipped.push_back(fmt::format("{}: skipped: {}", config.mode, outcome.message));
+          if (configs[i].series() == config.series()) active[i] = false;
+        result.skipped.push_back(fmt::format("{}: skipped: {}", config.series(), outcome.message));
         break;
       case RunOutcome::Kind::Failed:
         result.ok = false;

@@ -1,5 +1,6 @@
 // `pyhost compare` reports: the terminal table, CSV, Markdown and JSON.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -113,7 +114,9 @@ std::string title_line(const Comparison& c) {
       "{}: {} task{} per run, {} run{} (+{} warmup) per configuration, {} core{}, "
       "Python {}",
       target, c.tasks, c.tasks == 1 ? "" : "s", c.repeat, c.repeat == 1 ? "" : "s", c.warmup,
-      c.cores, c.cores == 1 ? "" : "s", c.python);
+      c.cores, c.cores == 1 ? "" : "s",
+      c.interpreters.size() > 1 ? fmt::format("{} side by side", fmt::join(c.interpreters, ", "))
+                                : c.python);
 }
 
 // The widest configuration of each mode, in the order the modes first appear.
@@ -121,7 +124,7 @@ std::vector<const ConfigResult*> widest_per_mode(const Comparison& comparison) {
   std::vector<const ConfigResult*> picks;
   for (const auto& r : comparison.results) {
     auto same = std::find_if(picks.begin(), picks.end(), [&](const ConfigResult* p) {
-      return p->config.mode == r.config.mode;
+      return p->config.series() == r.config.series();
     });
     if (same == picks.end())
       picks.push_back(&r);
@@ -151,10 +154,11 @@ std::string render_gil_text(const Comparison& comparison, int width, double deta
     std::string label = r->config.label();
     if (r->gil_source == "estimate") label += " (estimate)";
     out += fmt::format(
-        "  {} — whole run 0 … {:.3f} s ({:.1f} ms a column) | close-up {:.3f} … {:.3f} s ({:.1f} ms "
+        "  {} — whole run 0 … {:.3f} s ({:.1f} ms a column) | close-up {:.3f} … {:.3f} s ({:.1f} "
+        "ms "
         "a column){}\n",
-                       label, end, end / width * 1000, from, to, detail_s / width * 1000,
-                       r->gil_switches ? fmt::format("; {} GIL switches", *r->gil_switches) : "");
+        label, end, end / width * 1000, from, to, detail_s / width * 1000,
+        r->gil_switches ? fmt::format("; {} GIL switches", *r->gil_switches) : "");
     for (const auto& w : r->gil_timeline) {
       // Between its tasks a worker is idle: '·' marks where it ran none.
       std::vector<gil::Segment> in_tasks;
@@ -188,8 +192,15 @@ Table readable_table(const Comparison& comparison) {
                    "RSS MB",      "RSS/worker MB", "start-up ms", "tasks s"};
   table.right_aligned = {false, true, true, true, true, true, true, true,
                          true,  true, true, true, true, true, true, true};
+  // Several interpreters side by side: which one ran the row comes first.
+  const bool python_column = comparison.interpreters.size() > 1;
+  if (python_column) {
+    table.headers.insert(table.headers.begin(), "python");
+    table.right_aligned.insert(table.right_aligned.begin(), false);
+  }
   for (const auto& r : comparison.results) {
     std::vector<Cell> row;
+    if (python_column) row.push_back({r.config.python.empty() ? "—" : r.config.python, Tone::Name});
     row.push_back({r.config.mode, Tone::Name});
     row.push_back({std::to_string(r.config.workers)});
     row.push_back({format_seconds(r.wall.median)});
@@ -271,11 +282,16 @@ std::string render_terminal(const Comparison& comparison, const TableOptions& op
 }
 
 std::string render_csv(const Comparison& comparison) {
-  std::string out =
+  // Several interpreters side by side: python and free_threaded first, as in the table.
+  const bool python_column = comparison.interpreters.size() > 1;
+  std::string out = python_column ? "python,free_threaded," : "";
+  out +=
       "mode,workers,tasks,runs,median_s,mean_s,stddev_s,min_s,max_s,mad_s,outliers,speedup,"
       "speedup_err,efficiency,karp_flatt,cpu_util,gil_wait,peak_rss_mb,rss_per_worker_mb,"
       "startup_s,task_s\n";
   for (const auto& r : comparison.results) {
+    if (python_column)
+      out += fmt::format("{},{},", csv_field(r.config.python), r.config.free_threaded);
     out +=
         fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                     csv_field(r.config.mode), r.config.workers, r.config.tasks, r.wall.n,
@@ -324,8 +340,8 @@ nlohmann::json to_json(const Comparison& comparison) {
   for (const auto& r : comparison.results) {
     json timeline = json::array();
     for (const auto& t : r.timeline) {
-      json entry = {{"task", t.task}, {"worker", t.worker}, {"start_s", t.start_s},
-                    {"end_s", t.end_s}};
+      json entry = {
+          {"task", t.task}, {"worker", t.worker}, {"start_s", t.start_s}, {"end_s", t.end_s}};
       if (t.gil_held_s) {
         entry["gil_held_s"] = opt(t.gil_held_s);
         entry["gil_wait_s"] = opt(t.gil_wait_s);
@@ -336,6 +352,9 @@ nlohmann::json to_json(const Comparison& comparison) {
     json item = json::object();
     // The documented keys, then further detail (nlohmann::json writes keys sorted).
     item["mode"] = r.config.mode;
+    // The CPython that ran it ("3.13", "3.13t"; null where none could: the mode was skipped).
+    item["python"] = r.config.python.empty() ? json() : json(r.config.python);
+    item["free_threaded"] = r.config.free_threaded;
     item["workers"] = r.config.workers;
     item["tasks"] = r.config.tasks;
     item["runs_s"] = r.runs_s;
@@ -367,9 +386,8 @@ nlohmann::json to_json(const Comparison& comparison) {
     item["gil_held"] = opt(r.gil_held);
     item["gil_switches_per_s"] = opt(r.gil_switch_rate);
     item["gil_switches"] = r.gil_switches ? json(*r.gil_switches) : json();
-    item["gil_sampling"] = r.gil_source.empty()
-                               ? json()
-                               : json{{"source", r.gil_source}, {"note", r.gil_note}};
+    item["gil_sampling"] =
+        r.gil_source.empty() ? json() : json{{"source", r.gil_source}, {"note", r.gil_note}};
     item["gil_segments"] = gil_segments_json(r.gil_timeline);
     results.push_back(std::move(item));
   }
@@ -377,6 +395,7 @@ nlohmann::json to_json(const Comparison& comparison) {
   for (const auto& [mode, f] : comparison.amdahl_serial_fraction) fractions[mode] = f;
   json doc = json::object();
   doc["python"] = comparison.python;
+  doc["interpreters"] = comparison.interpreters;
   doc["cores"] = comparison.cores;
   doc["results"] = results;
   doc["script"] = comparison.script;

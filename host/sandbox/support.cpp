@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -13,8 +14,11 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 
 #include "sandbox/landlock_abi.hpp"
+#include "util/write_all.hpp"
 
 namespace pyhost::sandbox {
 namespace {
@@ -135,6 +139,40 @@ const Support& support() {
     found.cgroup = probe_cgroup(found.cgroup_dir);
   });
   return found;
+}
+
+std::vector<std::string> unreachable_as(unsigned uid, unsigned gid,
+                                        const std::vector<std::pair<std::string, int>>& checks) {
+  // One byte a path (1: unreachable) through a pipe; the child only makes system calls (it is
+  // a fork of a process that may have threads).
+  int answers[2];
+  if (::pipe2(answers, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe: " + errno_text(errno));
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork: " + errno_text(errno));
+  if (child == 0) {
+    ::close(answers[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(uid, uid, uid) != 0)
+      ::_exit(1);
+    for (const auto& [path, mode] : checks) {
+      const char unreachable = ::access(path.c_str(), mode) != 0 ? 1 : 0;
+      if (write_all(answers[1], std::string_view(&unreachable, 1)) != 0) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(answers[1]);
+  std::vector<std::string> unreachable;
+  std::size_t i = 0;
+  for (char answer = 0; i < checks.size() && ::read(answers[0], &answer, 1) == 1; ++i)
+    if (answer) unreachable.push_back(checks[i].first);
+  ::close(answers[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (i < checks.size())
+    throw std::runtime_error(fmt::format("could not try the paths as uid {}", uid));
+  return unreachable;
 }
 
 void require(const SandboxPolicy& policy) {

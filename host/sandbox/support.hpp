@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pyhost/sandbox.hpp"
@@ -29,5 +30,10 @@ const Support& support();
 // Throws SandboxUnavailable naming what is missing, unless policy.best_effort: then it warns on
 // stderr once, naming each mechanism the run goes without.
 void require(const SandboxPolicy& policy);
+
+// The paths of `checks` (path, access(2) mode) that uid/gid cannot reach, each directory on the
+// way included: a short-lived child takes those ids (pyhost must be root) and tries each.
+std::vector<std::string> unreachable_as(unsigned uid, unsigned gid,
+                                        const std::vector<std::pair<std::string, int>>& checks);
 
 }  // namespace pyhost::sandbox

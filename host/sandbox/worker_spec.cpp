@@ -87,6 +87,26 @@ WorkerSpec worker_spec(const RunPlan& plan) {
   return spec;
 }
 
+void require_reachable(const WorkerSpec& spec, const std::vector<std::string>& reads) {
+  if (spec.namespaces || ::geteuid() != 0) return;
+  std::vector<std::pair<std::string, int>> checks;
+  for (const auto& path : reads) checks.emplace_back(path, R_OK);
+  for (const auto& path : spec.policy.read) checks.emplace_back(path, R_OK);
+  for (const auto& path : spec.policy.write) checks.emplace_back(path, W_OK);
+  for (auto& [path, mode] : checks)
+    if (fs::is_directory(path)) mode |= X_OK;
+  std::string unreachable;
+  for (const auto& path : unreachable_as(host_uid(), host_gid(), checks))
+    unreachable += "\n  " + path;
+  if (unreachable.empty()) return;
+  throw SandboxUnavailable(fmt::format(
+      "--sandbox-best-effort without user namespaces: the workers run as uid {} (nobody) on the "
+      "host's own file system, which cannot reach what they need (a directory on the way is "
+      "not searchable, or the path not readable, by that user):{}\nInstall them where other "
+      "users can read them, or run pyhost as an unprivileged user",
+      kNobody, unreachable));
+}
+
 std::string encode(const WorkerSpec& spec) {
   const SandboxPolicy& p = spec.policy;
   const SandboxLimits& l = p.limits;

@@ -22,6 +22,12 @@ struct WorkerSpec {
 // The spec of `plan`'s workers: the script's directory joins the read paths. Throws PlanError for
 // a path that does not exist or, as root, one the sandbox's unprivileged uid cannot use.
 WorkerSpec worker_spec(const RunPlan& plan);
+// Without namespaces (best effort) a worker sees the host's own file system, as nobody when pyhost
+// is root: every path it needs (the spec's and `reads`, the worker's own) must be reachable by
+// that uid, each directory on the way included. A child that takes the uid tries them; throws
+// SandboxUnavailable naming those it cannot reach. Nothing to check with namespaces or as non-root.
+void require_reachable(const WorkerSpec& spec, const std::vector<std::string>& reads);
+
 std::string encode(const WorkerSpec& spec);
 WorkerSpec decode(const std::string& json);  // throws std::runtime_error
 

@@ -1,6 +1,7 @@
 #include "util/companion.hpp"
 
 #include "util/child_process.hpp"
+#include "util/interpreters.hpp"
 
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ CompanionInfo describe_freethreaded_companion(const fs::path& binary) {
     spec.exe = binary;
     spec.args = {"info", "--json"};
     spec.set_env[kFreethreadedCompanionEnv] = "";  // the companion must not look for one in turn
+    spec.set_env[kInterpretersEnv] = "";           // nor ask registered builds
     CapturedRun run =
         run_captured(std::move(spec), std::chrono::seconds(60), /*merge_stderr=*/false);
     if (run.timed_out || run.status.exit_code != 0) {

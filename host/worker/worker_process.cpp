@@ -47,20 +47,24 @@ double process_cpu_seconds() {
 
 }  // namespace
 
-// What the worker itself needs to read inside a sandbox: the interpreter's prefix, the venv,
-// pyhost's runtime and its own executable (for the pyhost.Executor workers a task starts).
-void enter_sandbox(const std::string& spec_json) {
-  sandbox::WorkerSpec spec = sandbox::decode(spec_json);
+std::vector<std::string> worker_sandbox_reads() {
   const PythonInfo info = describe_python();
   std::error_code ec;
   const auto python = std::filesystem::canonical(PYHOST_PYTHON_EXE, ec);
+  std::vector<std::string> reads;
   for (const std::filesystem::path& path :
        {python.parent_path().parent_path(), std::filesystem::path(info.venv),
         std::filesystem::path(info.runtime_dir), self_exe()}) {
     if (path.empty()) continue;
     const auto canonical = std::filesystem::canonical(path, ec);
-    if (!ec) spec.policy.read.push_back(canonical.string());
+    if (!ec) reads.push_back(canonical.string());
   }
+  return reads;
+}
+
+void enter_sandbox(const std::string& spec_json) {
+  sandbox::WorkerSpec spec = sandbox::decode(spec_json);
+  for (std::string& path : worker_sandbox_reads()) spec.policy.read.push_back(std::move(path));
   sandbox::enter(spec);
 }
 

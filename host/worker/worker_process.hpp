@@ -4,8 +4,13 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace pyhost {
+
+// What a sandboxed worker reads besides the policy's paths: the interpreter's prefix, the venv,
+// pyhost's runtime and its own executable (for the pyhost.Executor workers a task starts).
+std::vector<std::string> worker_sandbox_reads();
 
 // `sandbox_spec`: empty, or the JSON of a sandbox::WorkerSpec (--sandbox): the process confines
 // itself before Python starts.

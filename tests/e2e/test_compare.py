@@ -327,7 +327,7 @@ def test_script_arguments_before_options_or_after_a_double_dash(tmp_path):
 
 
 @pytest.mark.skipif(chromium() is None, reason="chromium is not installed (Debian package "
-                                                "`chromium`; .ci/setup installs it)")
+                                                "`chromium`; .ci/setup-tests installs it)")
 def test_html_report_renders_in_chromium(quick, tmp_path):
     _, _, files = quick
     html = files["html"]

@@ -1,7 +1,7 @@
 """The free-threaded companion build/pyhost-ft (CPython 3.13t, --disable-gil).
 
-Skipped when it was not built: .ci/setup builds it when it can build CPython 3.13t (not with
-PYHOST_SKIP_FREETHREADED=1). PYHOST_FT_BIN names another companion binary.
+Skipped when it was not built: .ci/setup-tests (or `pyhost setup freethreaded`) builds it when it
+can build CPython 3.13t (not with PYHOST_SKIP_FREETHREADED=1). PYHOST_FT_BIN names another companion binary.
 """
 import json
 import os
@@ -71,8 +71,8 @@ def have_companion() -> bool:
 
 needs_companion = pytest.mark.skipif(
     not have_companion(),
-    reason="no free-threaded companion build/pyhost-ft: .ci/setup builds it when it can build "
-           "CPython 3.13t (PYHOST_SKIP_FREETHREADED=1 skips it); PYHOST_FT_BIN names one")
+    reason="no free-threaded companion build/pyhost-ft: .ci/setup-tests (or `pyhost setup "
+           "freethreaded`) builds it when it can build CPython 3.13t (PYHOST_SKIP_FREETHREADED=1 skips it); PYHOST_FT_BIN names one")
 
 
 def pyhost_bin_is_free_threaded() -> bool:
@@ -278,6 +278,19 @@ def test_freethreaded_mode_without_a_companion_is_exit_status_3():
     result = run_pyhost(["run", "--mode", "freethreaded", "-c", "pass"], env={"PYHOST_FT_BIN": ""})
     assert result.returncode == 3
     assert "mode 'freethreaded' is not available" in result.stderr
+    assert "`pyhost setup freethreaded` builds it" in result.stderr  # how to get it, in one line
+
+
+def test_setup_freethreaded_runs_the_checkouts_script_on_this_build():
+    # --dry-run: the command it would run (a real run builds CPython 3.13t: .ci/setup-tests does).
+    pyhost = pathlib.Path(pyhost_bin()).resolve()
+    result = run_pyhost(["setup", "freethreaded", "--dry-run"])
+    assert result.returncode == 0, result.stderr
+    script = REPO / ".ci" / "setup-freethreaded"
+    assert result.stderr.strip() == f"pyhost setup freethreaded: bash {script} {pyhost.parent}"
+    assert script.is_file()
+    bad = run_pyhost(["setup", "gpu"])
+    assert bad.returncode == 2 and "gpu not in {freethreaded,mpi}" in bad.stderr, bad.stderr
 
 
 @needs_companion

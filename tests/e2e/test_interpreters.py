@@ -14,11 +14,11 @@ def test_info_lists_its_own_cpython_and_the_companion():
     info = json.loads(run_pyhost(["info", "--json"], check=True).stdout)
     own, *others = info["interpreters"]
     assert own == {"name": minor(info["python"], info["free_threaded"]), "version": info["python"],
-                   "free_threaded": info["free_threaded"], "binary": own["binary"]}
-    assert pathlib.Path(own["binary"]).resolve() == pathlib.Path(pyhost_bin()).resolve()
+                   "free_threaded": info["free_threaded"], "pyhost": own["pyhost"]}
+    assert pathlib.Path(own["pyhost"]).resolve() == pathlib.Path(pyhost_bin()).resolve()
     companion = info["freethreaded_companion"]
     if companion and "problem" not in companion and companion["python"]:
         assert others == [{"name": minor(companion["python"], True), "version": companion["python"],
-                           "free_threaded": True, "binary": companion["binary"]}]
+                           "free_threaded": True, "pyhost": companion["binary"]}]
     else:
         assert others == []

@@ -57,6 +57,7 @@ def test_engine_mpi_without_the_library_is_a_usage_error(tmp_path):
                       env={"PYHOST_MPI_LIBRARY": str(tmp_path / "missing.so")})
     assert done.returncode == 2, done.stderr
     assert "MPI is not available" in done.stderr
+    assert "`pyhost setup mpi` installs Open MPI and builds it" in done.stderr
 
 
 def test_rank_attributes_without_mpi():

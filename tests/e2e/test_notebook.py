@@ -158,7 +158,7 @@ def test_the_kernel_cell_estimates_pi_on_the_cpu(executed):
 
 
 @pytest.mark.skipif(chromium() is None, reason="chromium is not installed (Debian package "
-                                                "`chromium`; .ci/setup installs it)")
+                                                "`chromium`; .ci/setup-tests installs it)")
 def test_the_html_export_shows_the_charts(executed, tmp_path):
     from nbconvert import HTMLExporter
 

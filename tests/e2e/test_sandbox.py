@@ -4,12 +4,13 @@ without --sandbox, the control that shows the attempt is real (docs/sandbox.md).
 import json
 import os
 import socket
+import subprocess
 import tempfile
 import textwrap
 import threading
 
 import pytest
-from pyhost_testing import run_pyhost
+from pyhost_testing import pyhost_bin, run_pyhost
 
 ROOT = os.geteuid() == 0
 
@@ -425,3 +426,97 @@ def test_cpu_seconds_limit_ends_the_worker(area):
     (task,) = records
     assert task["status"] == "crashed", (proc.stderr, task)
     assert "SIGKILL" in task["error"]  # the worker is its PID namespace's init: SIGXCPU is ignored
+
+
+def without_namespaces_helper():
+    """tests/e2e/helpers/without_namespaces (built with the tests; ctest names it)."""
+    path = os.environ.get("PYHOST_WITHOUT_NAMESPACES") or os.path.join(
+        os.path.dirname(pyhost_bin()), "tests", "without_namespaces")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"no {path}: built with the tests (x86-64 only)")
+    return path
+
+
+def run_without_namespaces(args, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([without_namespaces_helper(), pyhost_bin(), *args], capture_output=True,
+                          text=True, timeout=120, env=full_env)
+
+
+def test_a_machine_without_user_namespaces_or_landlock(area):
+    # `pyhost info` says what is missing and that --sandbox is refused here.
+    info = json.loads(run_without_namespaces(["info", "--json"]).stdout)["sandbox"]
+    assert info["usable"] is False, info
+    assert not info["user_namespaces"]["available"], info
+    assert "Operation not permitted" in info["user_namespaces"]["why"], info
+    assert not info["landlock"]["available"] and "no Landlock" in info["landlock"]["why"], info
+    assert info["seccomp"]["available"], info
+    # --sandbox refuses to start, naming each mechanism: exit status 4, nothing run.
+    script = os.path.join(area, "scripts", "hello.py")
+    with open(script, "w") as f:
+        f.write("print('RAN')\n")
+    os.chmod(script, 0o644)
+    refused = run_without_namespaces(["run", "--mode", "processes", "--sandbox", script])
+    assert refused.returncode == 4, refused.stderr
+    assert "--sandbox needs mechanisms this machine lacks" in refused.stderr
+    assert "user namespaces: unshare(CLONE_NEWUSER|" in refused.stderr
+    assert "Landlock: the kernel has no Landlock" in refused.stderr
+    assert "RAN" not in refused.stdout
+
+
+def reachable_by_nobody(path):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os._exit(0 if os.access(path, os.R_OK) else 1)
+        finally:
+            os._exit(2)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def test_best_effort_runs_with_what_is_left_and_says_so(area):
+    # Without namespaces and Landlock, --sandbox-best-effort still applies the seccomp filter,
+    # the limits and the environment allow-list: ptrace and the host's variables stay refused.
+    code = """
+        import ctypes, os, signal
+        print("SECRET" if "PYHOST_TEST_SECRET" in os.environ else "no secret")
+        libc = ctypes.CDLL(None, use_errno=True)
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+        try:
+            if libc.ptrace(16, pid, None, None) != 0:      # PTRACE_ATTACH
+                e = ctypes.get_errno()
+                raise OSError(e, os.strerror(e))
+            print("ESCAPED")
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    """
+    script = os.path.join(area, "scripts", "attempt.py")
+    with open(script, "w") as f:
+        f.write(textwrap.dedent(code))
+    os.chmod(script, 0o644)
+    result_file = os.path.join(area, "result.json")
+    proc = run_without_namespaces(
+        ["run", "--mode", "processes", "-j", "1", "--tasks", "1", "--sandbox", "--sandbox-best-effort", "--json",
+         result_file, script], env={"PYHOST_TEST_SECRET": "hunter2"})
+    assert "warning: --sandbox-best-effort: running WITHOUT:" in proc.stderr
+    assert "user namespaces:" in proc.stderr and "Landlock:" in proc.stderr
+    if proc.returncode == 4:
+        # As root without a mount namespace, workers run as nobody on the host's file system:
+        # pyhost refuses at the start, naming what nobody cannot reach (pyenv's prefix in /root).
+        assert ROOT, proc.stderr
+        assert "which cannot reach what they need" in proc.stderr, proc.stderr
+        unreachable = [line.strip() for line in proc.stderr.splitlines() if line.startswith("  /")]
+        assert unreachable and not any(reachable_by_nobody(path) for path in unreachable)
+        assert not os.path.exists(result_file), "nothing ran"
+        return
+    with open(result_file) as f:
+        (task,) = json.load(f)["tasks"]
+    assert task["status"] == "failed", (proc.stderr, task)
+    assert "no secret" in task["stdout"], task
+    assert "ESCAPED" not in task["stdout"] and "PermissionError" in task["stderr"], task

@@ -13,7 +13,7 @@ from pyhost_testing import REPO, run_pyhost
 
 VENV = REPO / ".venv"
 needs_venv = pytest.mark.skipif(not (VENV / "bin" / "python").exists(),
-                                reason=".venv not set up (.ci/setup)")
+                                reason=".venv not set up (.ci/setup-tests)")
 WAY_OUT = "run this script with --mode processes or --mode threads."
 
 

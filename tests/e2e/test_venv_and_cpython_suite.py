@@ -8,7 +8,7 @@ import pytest
 from pyhost_testing import REPO, run_pyhost
 
 VENV = REPO / ".venv"
-needs_venv = pytest.mark.skipif(not (VENV / "bin" / "python").exists(), reason=".venv not set up (.ci/setup)")
+needs_venv = pytest.mark.skipif(not (VENV / "bin" / "python").exists(), reason=".venv not set up (.ci/setup-tests)")
 
 
 @needs_venv
