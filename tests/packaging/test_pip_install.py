@@ -185,7 +185,7 @@ def check_installed(venv, cwd):
     assert doc["pyhost"] == version
     assert doc["executable"] == str(python) and doc["venv"] == str(venv)
     assert doc["runtime"] == str(site)
-    assert doc["interpreters"][0]["binary"] == str(site / "pyhost/_bin/pyhost")
+    assert doc["interpreters"][0]["pyhost"] == str(site / "pyhost/_bin/pyhost")
 
     # `import pyhost` in the venv's plain python: the installed package, its kernels' module.
     where = run([python, "-c", "import pyhost, _pyhost_kernels, pyhost._binary as b; "
