@@ -1,6 +1,7 @@
 # Finds the CPython that pyhost embeds: the newest CPython >= 3.12 with a shared libpython
 # (pyenv builds first, then PATH), falling back to 3.11 with a warning. Override with
-# -DPYHOST_PYTHON=/path/to/python3. Defines the imported target pyhost::python and the
+# -DPYHOST_PYTHON=/path/to/python3, or with -DPython_EXECUTABLE=... (what scikit-build-core passes:
+# a `pip install` builds against the interpreter that runs pip, venv or not). Defines the imported target pyhost::python and the
 # variables PYHOST_PYTHON_EXE, PYHOST_PYTHON_VERSION, PYHOST_PYTHON_LIBDIR and
 # PYHOST_PYTHON_FREETHREADED.
 #
@@ -32,8 +33,14 @@ function(_pyhost_probe_python exe out_var)
   endif()
 endfunction()
 
-if(PYHOST_PYTHON)
-  set(_candidates "${PYHOST_PYTHON}")
+# The interpreter named, if any: PYHOST_PYTHON, else Python_EXECUTABLE (FindPython's name for it,
+# which scikit-build-core sets to the python running pip).
+set(_pyhost_named "${PYHOST_PYTHON}")
+if(NOT _pyhost_named AND Python_EXECUTABLE)
+  set(_pyhost_named "${Python_EXECUTABLE}")
+endif()
+if(_pyhost_named)
+  set(_candidates "${_pyhost_named}")
 else()
   set(_roots "$ENV{PYENV_ROOT}" "$ENV{HOME}/.pyenv" "/root/.pyenv")
   set(_candidates "")
@@ -61,7 +68,7 @@ foreach(exe IN LISTS _candidates)
   list(GET info 2 shared)
   list(GET info 7 nogil)
   # Free-threaded builds change the ABI of the embedding API: the default build unless asked for.
-  if(nogil AND NOT PYHOST_PYTHON)
+  if(nogil AND NOT _pyhost_named)
     continue()
   endif()
   if(shared AND rank GREATER_EQUAL 311 AND rank GREATER _best_rank)
@@ -70,6 +77,28 @@ foreach(exe IN LISTS _candidates)
   endif()
 endforeach()
 
+if(_pyhost_named AND NOT _best_info)
+  # The one interpreter asked for cannot be embedded: say why, and what would fix it.
+  _pyhost_probe_python("${_pyhost_named}" info)
+  if(NOT info)
+    message(FATAL_ERROR "pyhost: cannot run ${_pyhost_named} to ask it about itself.")
+  endif()
+  list(GET info 0 _version)
+  list(GET info 1 _rank)
+  list(GET info 2 _shared)
+  if(NOT _shared)
+    message(FATAL_ERROR
+      "pyhost embeds CPython and needs its shared library (libpython), which ${_pyhost_named} "
+      "(CPython ${_version}) does not have: it was built without --enable-shared.\n"
+      "Use a CPython built with --enable-shared: Debian's /usr/bin/python3 with "
+      "`sudo apt-get install python3-dev`, pyenv's with "
+      "`env PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install 3.13`.")
+  endif()
+  if(_rank LESS 311)
+    message(FATAL_ERROR "pyhost needs CPython 3.12 or newer (3.11 at the least); "
+                        "${_pyhost_named} is ${_version}.")
+  endif()
+endif()
 if(NOT _best_info)
   message(FATAL_ERROR "pyhost: no CPython >= 3.11 with a shared libpython found "
                       "(tried: ${_candidates}). Pass -DPYHOST_PYTHON=/path/to/python3.")
@@ -83,6 +112,11 @@ list(GET _best_info 6 PYHOST_PYTHON_EXE)
 list(GET _best_info 7 PYHOST_PYTHON_FREETHREADED)
 
 set(PYHOST_PYTHON_INCLUDE "${_include}")
+if(NOT EXISTS "${_include}/Python.h")
+  message(FATAL_ERROR "pyhost: CPython ${PYHOST_PYTHON_VERSION} (${PYHOST_PYTHON_EXE}) has no "
+                      "headers (no ${_include}/Python.h).\nOn Debian or Ubuntu:\n"
+                      "  sudo apt-get install python3-dev")
+endif()
 set(PYHOST_PYTHON_LIBRARY "${PYHOST_PYTHON_LIBDIR}/${_lib}")
 add_library(pyhost::python SHARED IMPORTED GLOBAL)
 set_target_properties(pyhost::python PROPERTIES

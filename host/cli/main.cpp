@@ -109,6 +109,8 @@ int main(int argc, char** argv) {
       "sub-interpreters, processes and GPUs.",
       "pyhost"};
   app.require_subcommand(1);
+  // The version of CMakeLists.txt's project(): the pip package's version too (pyproject.toml).
+  app.set_version_flag("--version", "pyhost " PYHOST_VERSION);
   std::string log_level;
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off (env PYHOST_LOG)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -131,6 +133,8 @@ int main(int argc, char** argv) {
     return app.exit(help);
   } catch (const CLI::CallForAllHelp& help) {
     return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
   } catch (const CLI::ParseError& error) {
     app.exit(error);
     return kExitUsage;

@@ -51,16 +51,44 @@ std::string venv_version(const fs::path& venv) {
   return {};
 }
 
-// The `pyhost` Python package: $PYHOST_RUNTIME_DIR, else the installation's share/pyhost/runtime
-// beside the pyhost executable or the libpyhost an application loaded, else the source tree.
+// Where an installation keeps the `pyhost` package, seen from the directory `base` of the pyhost
+// program or of libpyhost.so: a prefix's share/pyhost/runtime (base is bin/ or lib/), or, for a
+// wheel, the site-packages that holds the pyhost/ package base is part of (pyhost/_bin/,
+// pyhost/_lib/; cmake/PyhostInstallDirs.cmake). Empty if neither.
+fs::path installed_runtime_dir(const fs::path& base) {
+  std::error_code ec;
+  const fs::path prefix_runtime = base.parent_path() / "share/pyhost/runtime";
+  if (fs::exists(prefix_runtime / "pyhost/__init__.py", ec)) return prefix_runtime;
+  const fs::path package = base.parent_path();
+  if (package.filename() == "pyhost" && fs::exists(package / "__init__.py", ec))
+    return package.parent_path();
+  return {};
+}
+
+// The `pyhost` Python package: $PYHOST_RUNTIME_DIR, else the installation's (beside the pyhost
+// executable or the libpyhost an application loaded), else the source tree.
 std::string find_runtime_dir() {
   if (const char* env = std::getenv("PYHOST_RUNTIME_DIR"); env && *env) return env;
-  std::error_code ec;
   for (const fs::path& base : {self_exe().parent_path(), library_dir()}) {
-    fs::path installed = base.parent_path() / "share/pyhost/runtime";
-    if (fs::exists(installed / "pyhost/__init__.py", ec)) return installed.string();
+    if (fs::path installed = installed_runtime_dir(base); !installed.empty())
+      return installed.string();
   }
   return PYHOST_SOURCE_RUNTIME_DIR;
+}
+
+// The venv a `pip install` put this program into (<venv>/lib/pythonX.Y/site-packages/pyhost/
+// _bin/pyhost): its interpreter is the one pyhost runs as, even when the venv is not activated
+// (the `pyhost` command of a venv works like its `python`). Empty for any other layout.
+fs::path installed_venv() {
+  const fs::path bin = self_exe().parent_path();
+  if (bin.filename() != "_bin" || bin.parent_path().filename() != "pyhost") return {};
+  std::error_code ec;
+  fs::path dir = bin.parent_path();
+  for (int up = 0; up < 5 && dir.has_parent_path() && dir != dir.root_path(); ++up) {
+    dir = dir.parent_path();
+    if (fs::exists(dir / "pyvenv.cfg", ec)) return dir;
+  }
+  return {};
 }
 
 // The runtime directory must hold the `pyhost` package: without it every task would fail later
@@ -105,8 +133,12 @@ PythonInfo describe_python() {
 #else
   constexpr const char* kAbiSuffix = "";
 #endif
-  if (const char* env = std::getenv("VIRTUAL_ENV"); env && *env) {
-    fs::path venv = env;
+  fs::path venv;
+  if (const char* env = std::getenv("VIRTUAL_ENV"); env && *env)
+    venv = env;
+  else
+    venv = installed_venv();
+  if (!venv.empty()) {
     std::string version = venv_version(venv);
     std::error_code ec;
     const std::string lib_dir = "python" + major_minor(info.version) + kAbiSuffix;

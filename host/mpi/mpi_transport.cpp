@@ -33,6 +33,8 @@ std::vector<std::string> candidate_paths() {
   const std::filesystem::path bin = pyhost_exe().parent_path();
   return {(bin / "lib" / "libpyhost_mpi.so").string(),  // the build tree
           (bin.parent_path() / "lib" / "libpyhost_mpi.so").string(),
+          // a wheel: pyhost/_bin/pyhost and pyhost/_lib/ (cmake/PyhostInstallDirs.cmake)
+          (bin.parent_path() / "_lib" / "libpyhost_mpi.so").string(),
           (bin.parent_path() / "lib64" / "libpyhost_mpi.so").string()};
 }
 

@@ -31,8 +31,10 @@ std::filesystem::path pyhost_exe() {
   if (const char* env = std::getenv("PYHOST_EXE"); env && *env) return env;
   const fs::path self = self_exe();
   if (self.filename().string().rfind("pyhost", 0) == 0) return self;
+  // A prefix's bin/ beside lib/, the build tree, and a wheel's pyhost/_bin beside pyhost/_lib.
   for (const fs::path& candidate :
-       {library_dir().parent_path() / "bin" / "pyhost", library_dir() / "pyhost"})
+       {library_dir().parent_path() / "bin" / "pyhost", library_dir() / "pyhost",
+        library_dir().parent_path() / "_bin" / "pyhost"})
     if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
       return candidate;
   return {};

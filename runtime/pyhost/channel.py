@@ -32,6 +32,12 @@ except ImportError:  # plain python
     _pyhost = None
 
 
+def _thread_channels():
+    from ._executor import channel_rpc
+
+    return channel_rpc.channels
+
+
 def _encode(item):
     if isinstance(item, (bytes, bytearray, memoryview)):
         return _RAW, item
@@ -126,7 +132,10 @@ def _rebuild(channel_id, owner_pid, owner_rank=0):
             channel._backend = RemoteBackend(owner_rank, channel_id, owner_pid)
         return channel
     if os.getpid() == owner_pid:
-        channel._backend = _LocalBackend.attach(channel_id)
+        if _pyhost is None:  # plain python: one of its thread queues, back from a worker
+            channel._backend = _thread_channels().backend(channel_id)
+        else:
+            channel._backend = _LocalBackend.attach(channel_id)
         return channel
     if rpc is not None and os.getppid() == owner_pid:
         channel._backend = ProxyBackend(rpc, channel_id, owner_pid)
@@ -184,6 +193,7 @@ class _ThreadBackend:
         self._items = deque()
         self._closed = False
         self._cond = threading.Condition()
+        self._id = None  # given when first pickled (reference())
 
     def _wait(self, ready, timeout):
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -225,4 +235,8 @@ class _ThreadBackend:
             return len(self._items), self._closed, self._maxsize
 
     def reference(self):
-        raise TypeError("a pyhost.Channel made under plain python is shared between threads only")
+        # Pickled for a process worker of this process's Executor: its operations come back to
+        # the executor, which does them on this queue (channel_rpc.ThreadChannels).
+        if self._id is None:
+            self._id = _thread_channels().register(self)
+        return self._id, os.getpid(), _rank()

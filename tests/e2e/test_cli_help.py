@@ -24,3 +24,16 @@ def test_command_help_names_pyhost_and_the_command(command):
     lines = usage_lines(out.stdout)
     assert lines, out.stdout
     assert all(line.startswith(f"Usage: pyhost {command}") for line in lines), lines
+
+
+def test_version_is_the_projects_one():
+    """`pyhost --version`: CMakeLists.txt's project(VERSION), the one place of the version (the
+    pip package's metadata reads it there too, pyproject.toml)."""
+    import re
+
+    from pyhost_testing import REPO
+
+    version = re.search(r"project\(pyhost VERSION ([0-9.]+)", (REPO / "CMakeLists.txt").read_text())
+    out = run_pyhost(["--version"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"pyhost {version.group(1)}\n"

@@ -301,6 +301,44 @@ def test_plain_python_falls_back_to_threads_and_says_so(tmp_path, python_exe):
            "falls back to threads" in result.stderr
 
 
+def test_plain_python_gets_process_workers_of_the_pyhost_program(tmp_path, python_exe):
+    """Executor("processes") in an ordinary interpreter (docs/install.md): the workers are
+    `pyhost run -c` processes of the program pyhost._binary finds (here PYHOST_EXE), with the
+    main script's functions and classes, worker errors, their output, and a Channel of this
+    interpreter passed to them (its operations served by the executor)."""
+    import subprocess
+
+    from pyhost_testing import pyhost_bin
+
+    path = script(tmp_path, COMMON + """
+    def fill(channel, n):
+        for i in range(n):
+            channel.put({"item": i})
+        print("filled", n, flush=True)
+        return os.getpid()
+
+    if __name__ == "__main__":
+        with pyhost.Executor("processes", workers=2) as ex:
+            print(ex.mode, list(ex.map(square, range(5))), ex.submit(flip, Point(1, 2)).result())
+            try:
+                ex.submit(fail, 7).result()
+            except ValueError as error:
+                print("error:", error)
+            channel = pyhost.Channel(3)
+            worker_pid = ex.submit(fill, channel, 5)
+            got = [channel.get()["item"] for _ in range(5)]
+            print(got, worker_pid.result() != os.getpid())
+    """)
+    env = dict(os.environ, MODE="processes", PYTHONPATH=str(REPO / "runtime"), PYHOST_EXE=pyhost_bin())
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run([python_exe, str(path)], capture_output=True, text=True, env=env,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("processes [0, 1, 4, 9, 16] Point(x=2, y=1)\nerror: bad value 7\n"
+                             "filled 5\n[0, 1, 2, 3, 4] True\n")
+    assert result.stderr == ""
+
+
 @pytest.mark.parametrize("mode", POOL_MODES)
 def test_a_script_without_main_guard_gets_a_clear_error_not_a_fork_bomb(tmp_path, mode):
     path = script(tmp_path, """

@@ -2,9 +2,9 @@
 
 Every scripts/executor/*.py runs through `pyhost run` with PYHOST_EXECUTOR_MODE set to each of
 subinterpreters, processes and threads, and under plain python (sys.executable with runtime/ on
-PYTHONPATH), where pyhost.Executor falls back to threads with a RuntimeWarning. Each run must
-exit 0 and print exactly the expected stdout; stderr must be empty (pyhost) or hold only the
-fallback warning (plain python). Scripts run from a temporary directory.
+PYTHONPATH), where process workers are the pyhost program's and sub-interpreters fall back to
+threads with a RuntimeWarning. Each run must exit 0 and print exactly the expected stdout; stderr
+must be empty, or hold only the fallback warning (plain python, sub-interpreters). Scripts run from a temporary directory.
 """
 import os
 import pathlib
@@ -162,20 +162,23 @@ def without_fallback_warnings(stderr):
 @pytest.mark.parametrize("mode", [None, "processes", "threads"], ids=["default", "processes", "threads"])
 @pytest.mark.parametrize("script", NAMES)
 def test_under_plain_python(tmp_path, script, mode):
+    """Plain python: process workers are the pyhost program's (PYHOST_EXE, as a pip-installed
+    pyhost finds its own), channels included; sub-interpreters fall back to threads."""
     pythonpath = os.pathsep.join(filter(None, [str(RUNTIME), os.environ.get("PYTHONPATH")]))
-    env = environment(mode, PYTHONPATH=pythonpath)
+    env = environment(mode, PYTHONPATH=pythonpath, PYHOST_EXE=pyhost_bin())
     result = run([sys.executable, str(SCRIPTS / script)], env, tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
     requested = mode or "subinterpreters"
-    assert result.stdout == expected_stdout(script, requested, "threads")
+    effective = "processes" if requested == "processes" else "threads"
+    assert result.stdout == expected_stdout(script, requested, effective)
     left, named = without_fallback_warnings(result.stderr)
     assert left == "", result.stderr
-    if requested == "threads":
-        assert named == []
-    else:
+    if requested == "subinterpreters":
         assert "not running under pyhost, so mode" in result.stderr
         assert named and set(named) == {requested}, result.stderr
+    else:
+        assert named == []
 
 
 def test_every_executor_script_is_covered():

@@ -104,16 +104,24 @@ def test_freethreaded_needs_a_free_threaded_python():
         Executor("freethreaded", 2)
 
 
-def test_outside_pyhost_process_modes_fall_back_to_threads_with_a_warning():
+def test_outside_pyhost_subinterpreters_fall_back_to_threads_with_a_warning():
     try:
         import _pyhost  # noqa: F401
         pytest.skip("runs under pyhost: the modes are real there")
     except ImportError:
         pass
-    for mode in ("subinterpreters", "processes"):
-        expected = f"not running under pyhost, so mode '{mode}' falls back to threads"
-        with pytest.warns(RuntimeWarning, match=expected):
-            ex = Executor(mode, 2)
+    expected = "not running under pyhost, so mode 'subinterpreters' falls back to threads"
+    with pytest.warns(RuntimeWarning, match=expected):
+        ex = Executor("subinterpreters", 2)
+    with ex:
+        assert ex.mode == "threads" and ex.submit(lambda: 3).result(TIMEOUT) == 3
+    # Process workers are the pyhost program's; with none to be found, threads and a warning
+    # that names where it looked.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYHOST_EXE", "/nonexistent/pyhost")
+        with pytest.warns(RuntimeWarning, match="no pyhost program found .*/nonexistent/pyhost.*"
+                                                "so mode 'processes' falls back to threads"):
+            ex = Executor("processes", 2)
         with ex:
             assert ex.mode == "threads" and ex.submit(lambda: 3).result(TIMEOUT) == 3
     with pytest.warns(RuntimeWarning, match="no ranks serve it here"):

@@ -12,7 +12,7 @@ import time
 
 try:
     import _pyhost
-except ImportError:  # plain python: channels are thread queues, nobody asks for operations
+except ImportError:  # plain python: channels are thread queues (ThreadChannels below)
     _pyhost = None
 
 # Item kinds, and the statuses of put/get (those of the host's byte channels).
@@ -25,10 +25,71 @@ RPC_PUT, RPC_GET, RPC_CLOSE, RPC_STATE = 1, 2, 3, 4
 SERVE_SLICE = 0.25
 
 
+class ThreadChannels:
+    """Plain python's stand-in for the host's byte channels (`_pyhost.chan_*`, same calls): the
+    thread-queue backend of each pyhost.Channel that was pickled for a process worker, by id,
+    so that the executor can do the worker's operations on it (serve_one). Entries are weak
+    until the executor retains one for a worker that uses it."""
+
+    def __init__(self):
+        import weakref
+
+        self._lock = threading.Lock()
+        self._by_id = weakref.WeakValueDictionary()
+        self._held = {}  # id -> [backend, count] while retained
+        self._next = 1
+
+    def register(self, backend):
+        with self._lock:
+            channel_id = self._next
+            self._next += 1
+            self._by_id[channel_id] = backend
+            return channel_id
+
+    def backend(self, channel_id):
+        found = self._by_id.get(channel_id)
+        if found is None:
+            raise ChannelClosed(f"pyhost.Channel {channel_id} of this process is gone")
+        return found
+
+    def chan_retain(self, channel_id):
+        with self._lock:
+            held = self._held.get(channel_id)
+            if held is None:
+                self._held[channel_id] = [self.backend(channel_id), 1]
+            else:
+                held[1] += 1
+
+    def chan_release(self, channel_id):
+        with self._lock:
+            held = self._held.get(channel_id)
+            if held is not None:
+                held[1] -= 1
+                if held[1] == 0:
+                    del self._held[channel_id]
+
+    def chan_put(self, channel_id, tag, data, timeout):
+        return self.backend(channel_id).put(tag, data, timeout)
+
+    def chan_get(self, channel_id, timeout):
+        return self.backend(channel_id).get(timeout)
+
+    def chan_close(self, channel_id):
+        return self.backend(channel_id).close()
+
+    def chan_state(self, channel_id):
+        return self.backend(channel_id).state()
+
+
 class ChannelClosed(Exception):
     """put() on a closed channel, or get() on a closed channel with nothing left in it."""
 
     __module__ = "pyhost.channel"  # public there (and as pyhost.ChannelClosed)
+
+
+# The channels of this process that workers' operations are done on: the host's, or in plain
+# python (an Executor of process workers started from a venv's python) the thread queues'.
+channels = _pyhost if _pyhost is not None else ThreadChannels()
 
 
 def rank():
@@ -101,19 +162,19 @@ def serve_one(op, channel_id, tag, data, timeout, worker_alive):
     """Does one operation on a channel of this process; a blocking one waits in slices, and gives
     up when worker_alive() says its requester is gone."""
     if op == RPC_CLOSE:
-        return _pyhost.chan_close(channel_id)
+        return channels.chan_close(channel_id)
     if op == RPC_STATE:
-        return _pyhost.chan_state(channel_id)
+        return channels.chan_state(channel_id)
     if op not in (RPC_PUT, RPC_GET):
         raise ValueError(f"unknown channel operation {op!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         remaining = SERVE_SLICE if deadline is None else min(SERVE_SLICE, max(0.0, deadline - time.monotonic()))
         if op == RPC_PUT:
-            result = _pyhost.chan_put(channel_id, tag, data, remaining)
+            result = channels.chan_put(channel_id, tag, data, remaining)
             status = result
         else:
-            result = _pyhost.chan_get(channel_id, remaining)
+            result = channels.chan_get(channel_id, remaining)
             status = result[0]
         timed_out = status == TIMEOUT
         if not timed_out or (deadline is not None and time.monotonic() >= deadline) or not worker_alive():

@@ -21,7 +21,7 @@ from . import main_guard, mpi, protocol
 from . import worker as worker_side
 from .errors import WorkerCrashed
 from .workers import (InterpreterWorker, ProcessWorker, TaskOutput, ThreadWorker, describe_exit,
-                      sandbox_words, setup_message)
+                      plain_python_program, sandbox_words, setup_message)
 
 __all__ = ["Executor", "MODES"]
 
@@ -139,6 +139,15 @@ class Executor(concurrent.futures.Executor):
         try:
             import _pyhost  # noqa: F401 - present only when pyhost runs this interpreter
         except ImportError:
+            # Plain python: process workers are the pyhost program's (`pyhost run -c`), started
+            # from here as under pyhost; sub-interpreters need the host's `_pyhost` module.
+            if mode == "processes":
+                program, missing = plain_python_program()
+                if program is not None:
+                    return mode
+                warnings.warn(f"pyhost.Executor: {missing}; so mode 'processes' falls back to "
+                              "threads", RuntimeWarning, stacklevel=3)
+                return "threads"
             warnings.warn(f"pyhost.Executor: not running under pyhost, so mode {mode!r} falls back "
                           "to threads (run the script with `pyhost run` for "
                           f"{mode})", RuntimeWarning, stacklevel=3)

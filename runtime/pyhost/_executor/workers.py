@@ -21,7 +21,7 @@ from .pickling import PickledCalls
 from .worker import run_chunk
 
 __all__ = ["InterpreterWorker", "ProcessWorker", "ThreadWorker", "TaskOutput", "setup_message",
-           "describe_exit"]
+           "describe_exit", "plain_python_program", "under_host"]
 
 # Code each sub-interpreter worker runs (channel ids are filled in).
 # Closing the outbox at the end tells the executor the worker is gone, whatever happened.
@@ -368,7 +368,7 @@ def serve_worker_requests(connection, worker_alive):
 
     retained = set()
     here = channel_rpc.rank()
-    _pyhost = channel_rpc._pyhost
+    channels = channel_rpc.channels  # the host's, or plain python's thread queues
     try:
         while True:
             request = connection.receive()
@@ -381,7 +381,7 @@ def serve_worker_requests(connection, worker_alive):
                     reply = (True, ranks.remote_op(owner_rank, op, channel_id, tag, data, timeout))
                 else:
                     if channel_id not in retained:
-                        _pyhost.chan_retain(channel_id)
+                        channels.chan_retain(channel_id)
                         retained.add(channel_id)
                     reply = (True, channel_rpc.serve_one(op, channel_id, tag, data, timeout, worker_alive))
             except Exception as exc:  # noqa: BLE001 - the worker raises it
@@ -392,7 +392,7 @@ def serve_worker_requests(connection, worker_alive):
                 return
     finally:
         for channel_id in retained:
-            _pyhost.chan_release(channel_id)
+            channels.chan_release(channel_id)
 
 
 def describe_exit(code):
@@ -411,8 +411,31 @@ def describe_exit(code):
 
 
 def _host_executable():
-    # The pyhost binary this interpreter runs in.
-    return os.readlink("/proc/self/exe")
+    """The pyhost program whose `pyhost run -c` starts process workers: the one this interpreter
+    runs in, or, in plain python (a venv's, a notebook's kernel), the program a `pip install`
+    put into the pyhost package or a checkout built (pyhost._binary)."""
+    if under_host():
+        return os.readlink("/proc/self/exe")
+    from .. import _binary
+
+    return _binary.executable()
+
+
+def under_host():
+    """This interpreter is the pyhost program's (its `_pyhost` module is built in), not a plain
+    python."""
+    return "_pyhost" in sys.builtin_module_names
+
+
+def plain_python_program():
+    """In plain python: the pyhost program that process workers would run, or None with why
+    there is none (the FileNotFoundError's message, naming the places looked at)."""
+    from .. import _binary
+
+    try:
+        return _binary.executable(), None
+    except FileNotFoundError as missing:
+        return None, str(missing)
 
 
 def setup_message(index, mode):
