@@ -225,25 +225,28 @@ def test_allocate_past_the_memory_limit(area):
     both(area, code, "MemoryError", options=["--memory-limit", "200"])
 
 
+# PTRACE_ATTACH to a child of the script's own: refused (EPERM) by the sandbox's seccomp filter.
+PTRACE_ATTEMPT = """
+    import ctypes, os, signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.read(r, 1)
+        os._exit(0)
+    try:
+        if libc.ptrace(16, pid, None, None) != 0:      # PTRACE_ATTACH
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+        print("ESCAPED")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+"""
+
+
 def test_ptrace(area):
-    code = """
-        import ctypes, os, signal
-        libc = ctypes.CDLL(None, use_errno=True)
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.read(r, 1)
-            os._exit(0)
-        try:
-            if libc.ptrace(16, pid, None, None) != 0:      # PTRACE_ATTACH
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-            print("ESCAPED")
-        finally:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    """
-    both(area, code, "PermissionError")
+    both(area, PTRACE_ATTEMPT, "PermissionError")
 
 
 def test_mount(area):
@@ -480,25 +483,11 @@ def reachable_by_nobody(path):
 def test_best_effort_runs_with_what_is_left_and_says_so(area):
     # Without namespaces and Landlock, --sandbox-best-effort still applies the seccomp filter,
     # the limits and the environment allow-list: ptrace and the host's variables stay refused.
-    code = """
-        import ctypes, os, signal
-        print("SECRET" if "PYHOST_TEST_SECRET" in os.environ else "no secret")
-        libc = ctypes.CDLL(None, use_errno=True)
-        pid = os.fork()
-        if pid == 0:
-            signal.pause()
-        try:
-            if libc.ptrace(16, pid, None, None) != 0:      # PTRACE_ATTACH
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-            print("ESCAPED")
-        finally:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    """
+    code = ('import os\nprint("SECRET" if "PYHOST_TEST_SECRET" in os.environ else "no secret")\n'
+            + textwrap.dedent(PTRACE_ATTEMPT))
     script = os.path.join(area, "scripts", "attempt.py")
     with open(script, "w") as f:
-        f.write(textwrap.dedent(code))
+        f.write(code)
     os.chmod(script, 0o644)
     result_file = os.path.join(area, "result.json")
     proc = run_without_namespaces(

@@ -3,24 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "report/compare.hpp"
+#include "compare_test_util.hpp"
 
 namespace pyhost::compare {
 namespace {
 
 using ::testing::HasSubstr;
 
-TaskResult task(int id, int worker, double start, double end, double cpu, double runq = 0) {
-  TaskResult t;
-  t.id = id;
-  t.worker = worker;
-  t.status = TaskStatus::Ok;
-  t.exit_code = 0;
-  t.start_s = start;
-  t.end_s = end;
-  t.cpu_s = cpu;
-  t.runq_s = runq;
-  return t;
-}
 
 RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks,
               double wall = 0) {

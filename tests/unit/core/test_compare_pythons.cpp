@@ -8,6 +8,7 @@
 #include <map>
 
 #include "report/compare.hpp"
+#include "compare_test_util.hpp"
 #include "report/compare_table.hpp"
 #include "util/interpreters.hpp"
 
@@ -20,16 +21,6 @@ using ::testing::HasSubstr;
 const PlannedInterpreter kGil{"3.13", false, ""};
 const PlannedInterpreter kFree{"3.13t", true, "/opt/pyhost-ft"};
 
-TaskResult task(int id, int worker, double start, double end, double cpu) {
-  TaskResult t;
-  t.id = id;
-  t.worker = worker;
-  t.status = TaskStatus::Ok;
-  t.start_s = start;
-  t.end_s = end;
-  t.cpu_s = cpu;
-  return t;
-}
 
 // n runs of two CPU-bound tasks: one after another (`together` false) or side by side, each
 // taking `seconds`.

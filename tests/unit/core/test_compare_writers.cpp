@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "report/compare.hpp"
+#include "compare_test_util.hpp"
 #include "report/compare_table.hpp"
 
 namespace pyhost::compare {
@@ -13,16 +14,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-TaskResult task(int id, int worker, double start, double end, double cpu) {
-  TaskResult t;
-  t.id = id;
-  t.worker = worker;
-  t.status = TaskStatus::Ok;
-  t.start_s = start;
-  t.end_s = end;
-  t.cpu_s = cpu;
-  return t;
-}
 
 RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks) {
   RunResult r;
