@@ -22,13 +22,13 @@
 #include "protocol/protocol.hpp"
 #include "sandbox/support.hpp"
 #include "sandbox/worker_spec.hpp"
-#include "worker/worker_process.hpp"
 #include "schedule/supervisor.hpp"
 #include "util/child_process.hpp"
 #include "util/host_signals.hpp"
 #include "util/launcher_env.hpp"
 #include "util/process_info.hpp"
 #include "util/unique_fd.hpp"
+#include "worker/worker_process.hpp"
 
 namespace pyhost {
 namespace {

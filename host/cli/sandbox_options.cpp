@@ -7,10 +7,10 @@
 #include <cstring>
 
 #include "pyhost/run.hpp"
-#include "worker/worker_process.hpp"
 #include "sandbox/support.hpp"
 #include "sandbox/worker_spec.hpp"
 #include "util/process_info.hpp"
+#include "worker/worker_process.hpp"
 
 namespace pyhost::cli {
 

@@ -146,8 +146,7 @@ std::vector<std::string> unreachable_as(unsigned uid, unsigned gid,
   // One byte a path (1: unreachable) through a pipe; the child only makes system calls (it is
   // a fork of a process that may have threads).
   int answers[2];
-  if (::pipe2(answers, O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe: " + errno_text(errno));
+  if (::pipe2(answers, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + errno_text(errno));
   const pid_t child = ::fork();
   if (child < 0) throw std::runtime_error("fork: " + errno_text(errno));
   if (child == 0) {

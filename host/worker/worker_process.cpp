@@ -17,10 +17,10 @@
 #include "protocol/frame_io.hpp"
 #include "pyhost/interpreter.hpp"
 #include "pyhost/python_error.hpp"
-#include "worker/task_runner.hpp"
-#include "worker/worker_process.hpp"
 #include "sandbox/confine.hpp"
 #include "util/process_info.hpp"
+#include "worker/task_runner.hpp"
+#include "worker/worker_process.hpp"
 
 namespace pyhost {
 namespace {
