@@ -5,7 +5,8 @@
    sub-interpreter made and pyhost's task runner imported in it), and the same with -j 2 (the
    later of the two workers, made at once on 2 threads), against CPython's own
    `_interpreters.create()` of the same version in a fresh `python` (the first interpreter of the
-   process, as pyhost's workers are), the first `exec` in it, and its `destroy()`.
+   process, as pyhost's workers are), the first `exec` in it, and its `destroy()`; for -j 2, two
+   created and exec'd at once on 2 threads in the same python (after the first).
 2. CPython >= 3.14 only (`concurrent.futures.InterpreterPoolExecutor` is new in 3.14):
    `pyhost.Executor("subinterpreters")` against `InterpreterPoolExecutor`, both 2 workers, both
    in the same process: one `pyhost run --mode serial` of this file (`--inner`), the two taking
@@ -57,20 +58,37 @@ def spin(n):
 # ---- part 1: worker start-up ------------------------------------------------------------------
 
 CREATE = r"""
-import json, time
+import json, threading, time
 try:
     import _interpreters as interpreters
 except ImportError:  # 3.12
     import _xxsubinterpreters as interpreters
+    interpreters.exec = interpreters.run_string
 start = time.perf_counter()
-first = interpreters.create()  # 'isolated' (own GIL) is the default from 3.12 on
+first = interpreters.create()  # own GIL: 'isolated' (3.13+), isolated=True (3.12), the defaults
 created = time.perf_counter()
 interpreters.exec(first, "pass")
 ran = time.perf_counter()
 interpreters.destroy(first)
 destroyed = time.perf_counter()
-print(json.dumps({"create": created - start, "first_exec": ran - created,
-                  "destroy": destroyed - ran}))
+
+# Two at once, one per thread (as pyhost's -j 2 workers start): until the later can run code.
+ids, ends = [None, None], [0.0, 0.0]
+def make(k):
+    ids[k] = interpreters.create()
+    interpreters.exec(ids[k], "pass")
+    ends[k] = time.perf_counter()
+threads = [threading.Thread(target=make, args=(k,)) for k in range(2)]
+both = time.perf_counter()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+two = max(ends) - both
+for i in ids:
+    interpreters.destroy(i)
+print(json.dumps({"module": interpreters.__name__, "create": created - start,
+                  "first_exec": ran - created, "destroy": destroyed - ran, "two_at_once": two}))
 """
 
 
@@ -94,13 +112,15 @@ def startup_rounds(pyhost, python, rounds):
     each per round in turn (one fresh process each)."""
     # Each process measures with its own clock (not the wall of the command); the three take
     # turns in every round.
-    times = {"pyhost_j1": [], "pyhost_j2": [], "create": [], "first_exec": [], "destroy": []}
+    times = {"pyhost_j1": [], "pyhost_j2": [], "create": [], "first_exec": [], "destroy": [],
+             "two_at_once": []}
     for _ in range(rounds):
         times["pyhost_j1"].append(pyhost_startup(pyhost, 1))
         times["pyhost_j2"].append(pyhost_startup(pyhost, 2))
         peer = json.loads(subprocess.run([python, "-c", CREATE], check=True, capture_output=True,
                                          text=True).stdout)
-        for key in ("create", "first_exec", "destroy"):
+        times["module"] = peer["module"]
+        for key in ("create", "first_exec", "destroy", "two_at_once"):
             times[key].append(peer[key])
     times["create_exec"] = [c + e for c, e in zip(times["create"], times["first_exec"])]
     times["create_destroy"] = [c + d for c, d in zip(times["create"], times["destroy"])]
@@ -241,12 +261,14 @@ def main():
         print(f"worker start-up, ms, median (range) of {args.rounds}:")
         print(f"  pyhost sub-interpreter worker, -j 1: {spread(t['pyhost_j1'])}; -j 2 (the later "
               f"of 2): {spread(t['pyhost_j2'])}")
-        print(f"  _interpreters.create(): {spread(t['create'])}; + first exec('pass'): "
+        print(f"  {t['module']}.create(): {spread(t['create'])}; + first exec('pass'): "
               f"{spread(t['create_exec'])}; destroy(): {spread(t['destroy'])}; create + destroy: "
-              f"{spread(t['create_destroy'])}")
+              f"{spread(t['create_destroy'])}; 2 created + exec'd at once on 2 threads (the "
+              f"later): {spread(t['two_at_once'])}")
         print(f"  pyhost -j 1 worker / create() (> 1: pyhost's worker takes longer), paired: {ratio_text(t['pyhost_j1'], t['create'])}; "
               f"/ (create + first exec): {ratio_text(t['pyhost_j1'], t['create_exec'])}; "
-              f"/ (create + destroy): {ratio_text(t['pyhost_j1'], t['create_destroy'])}")
+              f"/ (create + destroy): {ratio_text(t['pyhost_j1'], t['create_destroy'])}; -j 2 / 2 at "
+              f"once: {ratio_text(t['pyhost_j2'], t['two_at_once'])}")
         load.append(os.getloadavg()[0])
 
     probe = subprocess.run([python, "-c", "import concurrent.futures as cf; "
