@@ -119,6 +119,49 @@ std::mutex& interpreter_lifecycle_mutex() {
   return mutex;
 }
 
+// Set once an own-GIL sub-interpreter was made in this process (see finalize_would_crash()).
+std::atomic<bool> g_made_subinterpreter{false};
+
+// CPython 3.12.0-3.12.3 (gh-119213, fixed in 3.12.4): a keyword-argument parser's cached tuple
+// of names (_PyArg_Parser.kwtuple, a static global) is allocated by whichever interpreter calls
+// the function first. When that is an own-GIL sub-interpreter, the tuple comes from its own
+// allocator and outlives it; Py_FinalizeEx of the main interpreter later frees it through the
+// main allocator: "double free or corruption", SIGABRT after every result was printed (a
+// ThreadPoolExecutor in a sub-interpreter is enough). Py_Version, not PY_VERSION_HEX: the
+// libpython loaded may be another 3.12 patch release than the headers compiled against.
+bool finalize_would_crash() {
+  return g_made_subinterpreter.load(std::memory_order_acquire) && Py_Version >= 0x030C0000 &&
+         Py_Version < 0x030C04F0;
+}
+
+// What Py_FinalizeEx does that a program can observe, without the freeing that crashes there:
+// wait for non-daemon threads, run atexit handlers, flush the standard streams. The process's
+// exit then returns the memory. Returns -1 when flushing failed, as Py_FinalizeEx does.
+int finish_without_finalizing() {
+  int status = 0;
+  auto call = [&status](const char* module_name, const char* function) {
+    PyRef module = PyRef::steal(PyImport_ImportModule(module_name));
+    PyRef result =
+        module ? PyRef::steal(PyObject_CallMethod(module.get(), function, nullptr)) : PyRef{};
+    if (!result) {
+      PyErr_WriteUnraisable(nullptr);
+      status = -1;
+    }
+  };
+  call("threading", "_shutdown");
+  call("atexit", "_run_exitfuncs");
+  for (const char* stream : {"stdout", "stderr"}) {
+    PyObject* file = PySys_GetObject(stream);  // borrowed
+    if (file == nullptr || file == Py_None) continue;
+    PyRef result = PyRef::steal(PyObject_CallMethod(file, "flush", nullptr));
+    if (!result) {
+      PyErr_Clear();
+      status = -1;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 PythonInfo describe_python() {
@@ -217,6 +260,11 @@ void add_runtime_to_sys_path(const std::string& runtime_dir) {
 int PythonRuntime::finalize() {
   if (finalized_) return 0;
   finalized_ = true;
+  if (finalize_would_crash()) {
+    spdlog::debug("CPython {} < 3.12.4 after sub-interpreters (gh-119213): not finalizing",
+                  Py_GetVersion());
+    return finish_without_finalizing();
+  }
   return Py_FinalizeEx();
 }
 
@@ -249,6 +297,7 @@ bool SubInterpreter::has_own_gil() {
 }
 
 SubInterpreter::SubInterpreter(const PythonRuntime& runtime) {
+  g_made_subinterpreter.store(true, std::memory_order_release);
   bridge_.emplace(runtime.main_interpreter());
 #if PY_VERSION_HEX < 0x030D0000
   std::lock_guard lock(interpreter_lifecycle_mutex());

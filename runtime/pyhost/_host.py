@@ -462,9 +462,30 @@ def shutdown_interpreter():
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
+        if sys.version_info < (3, 13):
+            _make_second_shutdown_join_only(threading)
     _run_atexit()
     if threading is not None:
         _forget_dummy_thread(threading)
+
+
+def _make_second_shutdown_join_only(threading):
+    """Py_EndInterpreter calls threading._shutdown() again after the call above. CPython 3.12
+    skips a second call only in the main interpreter (`_is_main_interpreter()`): in a
+    sub-interpreter it goes on to the main thread it already stopped and fails ("Exception ignored
+    ... assert tlock is not None"; 3.13 rewrote it around thread handles and is idempotent). What a
+    second call still has to do is wait for threads started since, by atexit handlers: that is
+    all this one does."""
+    def join_remaining():
+        current = threading.current_thread()
+        for thread in _live_threads(threading):
+            if thread is current or thread.daemon or isinstance(thread, threading._DummyThread):
+                continue
+            if thread is threading.main_thread():
+                continue
+            thread.join()
+
+    threading._shutdown = join_remaining
 
 
 def _forget_dummy_thread(threading):
