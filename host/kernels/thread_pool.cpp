@@ -31,6 +31,12 @@ void spin_pause() {
   sched_yield();
 }
 
+}  // namespace
+
+// Not in the anonymous namespace: ThreadPool::Impl (external linkage) holds Jobs, and in a unity
+// build, where this file is included into another, GCC warns about that (-Wsubobject-linkage).
+namespace thread_pool_detail {
+
 struct Job {
   std::int64_t total = 0;
   std::int64_t chunk = 1;
@@ -63,7 +69,9 @@ struct Job {
   }
 };
 
-}  // namespace
+}  // namespace thread_pool_detail
+
+using thread_pool_detail::Job;
 
 struct ThreadPool::Impl {
   std::mutex mu;

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string_view>
+
 #include "report/compare.hpp"
 #include "compare_test_util.hpp"
 
@@ -67,7 +69,9 @@ Comparison compare(std::vector<std::pair<Config, std::vector<RunResult>>> config
   return c;
 }
 
-const ConfigResult& find(const Comparison& c, const std::string& mode, int workers) {
+// The mode by value (a view): GCC 13+ warns of a dangling reference when a function returning a
+// reference is given a temporary std::string (-Wdangling-reference), as a literal would make.
+const ConfigResult& find(const Comparison& c, std::string_view mode, int workers) {
   for (const auto& r : c.results)
     if (r.config.mode == mode && r.config.workers == workers) return r;
   throw std::runtime_error("no such configuration");
