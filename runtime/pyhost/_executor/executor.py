@@ -147,16 +147,11 @@ class Executor(concurrent.futures.Executor):
                 warnings.warn(f"pyhost.Executor: {missing}; so mode 'processes' falls back to "
                               "threads", RuntimeWarning, stacklevel=3)
                 return "threads"
-            if mode == "subinterpreters" and channel_rpc.native is None:
+            if channel_rpc.native is None:  # mode "subinterpreters", the only one left
                 warnings.warn(f"pyhost.Executor: not running under pyhost and "
                               f"{channel_rpc.native_missing}, so mode {mode!r} falls back to "
                               f"threads (run the script with `pyhost run` for {mode})",
                               RuntimeWarning, stacklevel=3)
-                return "threads"
-            if mode != "subinterpreters":
-                warnings.warn(f"pyhost.Executor: not running under pyhost, so mode {mode!r} falls "
-                              "back to threads (run the script with `pyhost run` for "
-                              f"{mode})", RuntimeWarning, stacklevel=3)
                 return "threads"
         if mode == "subinterpreters" and sys.version_info < (3, 12):
             warnings.warn("pyhost.Executor: own-GIL sub-interpreters need CPython 3.12 or newer; "

@@ -67,7 +67,7 @@ class InterpreterWorker:
 
     def __init__(self, index, setup, output=None):
         native = channel_rpc.native  # `_pyhost`, or `_pyhost_subinterpreters` in plain python
-        self._pyhost = native
+        self._native = native
         self.index = index
         self.pid = os.getpid()
         self.inbox = native.chan_new(0)
@@ -79,19 +79,19 @@ class InterpreterWorker:
         self.handle = native.interp_start(_interpreter_main(native, self.inbox, self.outbox))
 
     def send(self, tag, data):
-        self._pyhost.chan_put(self.inbox, tag, data, None)
+        self._native.chan_put(self.inbox, tag, data, None)
 
     def receive(self):
-        status, tag, data = self._pyhost.chan_get(self.outbox, None)
+        status, tag, data = self._native.chan_get(self.outbox, None)
         return (tag, data) if status == 0 else None
 
     def stop(self):
         self.send(protocol.TAG_STOP, b"")
 
     def finish(self):
-        _, error = self._pyhost.interp_join(self.handle, None)
-        self._pyhost.chan_release(self.inbox)
-        self._pyhost.chan_release(self.outbox)
+        _, error = self._native.interp_join(self.handle, None)
+        self._native.chan_release(self.inbox)
+        self._native.chan_release(self.outbox)
         return error
 
     def kill(self):
