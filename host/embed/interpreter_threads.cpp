@@ -1,6 +1,8 @@
 // _pyhost.interp_start / interp_join: OS threads that each create an own-GIL sub-interpreter, run
 // a piece of Python code in it (an executor worker's loop) and end it, all on that thread, as the
-// sub-interpreter lifecycle rules require.
+// sub-interpreter lifecycle rules require. Only CPython's own state is used (the main interpreter
+// of the process), no PythonRuntime: the same functions serve the pyhost program's `_pyhost` and
+// a plain python's `_pyhost_subinterpreters` extension. The code sets sys.path up itself.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -24,8 +26,8 @@ namespace {
 
 class InterpreterThread {
  public:
-  InterpreterThread(PythonRuntime& runtime, std::string code)
-      : thread_([this, &runtime, code = std::move(code)] { body(runtime, code); }) {}
+  InterpreterThread(PyInterpreterState* main, std::string code)
+      : thread_([this, main, code = std::move(code)] { body(main, code); }) {}
   ~InterpreterThread() {
     if (thread_.joinable()) thread_.detach();  // only when the process is going down anyway
   }
@@ -45,10 +47,10 @@ class InterpreterThread {
   const std::string& error() const { return error_; }
 
  private:
-  void body(PythonRuntime& runtime, const std::string& code) {
+  void body(PyInterpreterState* main, const std::string& code) {
     std::string error;
     try {
-      SubInterpreter interpreter(runtime);
+      SubInterpreter interpreter(main, {});
       GilHold gil(interpreter.thread_state());
       PyRef globals = PyRef::steal(PyDict_New());
       PyRef result;
@@ -83,15 +85,10 @@ PyObject* interp_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "interp_start(code: str) takes 1 argument");
     return nullptr;
   }
-  PythonRuntime* runtime = PythonRuntime::active();
-  if (runtime == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "pyhost: no host runtime to start sub-interpreters from");
-    return nullptr;
-  }
   const char* code = PyUnicode_AsUTF8(args[0]);
   if (code == nullptr) return nullptr;
   try {
-    auto thread = std::make_unique<InterpreterThread>(*runtime, code);
+    auto thread = std::make_unique<InterpreterThread>(PyInterpreterState_Main(), code);
     long handle = 0;
     {
       auto lock = lock_attached(g_threads_mutex);

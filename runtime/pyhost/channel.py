@@ -5,7 +5,9 @@ interpreter in it; a process worker of pyhost.Executor reaches its parent's chan
 executor, which serves the operations; under `pyhost run --engine mpi`, workers on other ranks
 reach it by messages to its rank (_executor/ranks.py). bytes, bytearray and memoryview items
 cross as raw bytes (no pickling) and arrive as bytes; anything else crosses by pickle. Under
-plain python it is a thread-safe queue with the same interface.
+plain python it is the same byte channel, through the `_pyhost_subinterpreters` extension (so
+that sub-interpreter workers reach it), or without that extension a thread-safe queue with the
+same interface.
 """
 import os
 import pickle
@@ -14,6 +16,7 @@ import threading
 import time
 from collections import deque
 
+from ._executor import channel_rpc as _channel_rpc
 from ._executor import worker as _worker
 from ._executor.channel_rpc import CLOSED as _CLOSED
 from ._executor.channel_rpc import OK as _OK
@@ -26,10 +29,9 @@ from ._executor.ranks import RemoteBackend
 
 __all__ = ["Channel", "ChannelClosed"]
 
-try:
-    import _pyhost
-except ImportError:  # plain python
-    _pyhost = None
+# The host's byte channels: `_pyhost` under pyhost, the `_pyhost_subinterpreters` extension in
+# plain python (so that sub-interpreter workers reach them too), or None (thread queues).
+_pyhost = _channel_rpc.native
 
 
 def _thread_channels():
@@ -132,7 +134,7 @@ def _rebuild(channel_id, owner_pid, owner_rank=0):
             channel._backend = RemoteBackend(owner_rank, channel_id, owner_pid)
         return channel
     if os.getpid() == owner_pid:
-        if _pyhost is None:  # plain python: one of its thread queues, back from a worker
+        if _pyhost is None:  # plain python without the extension: a thread queue, back from a worker
             channel._backend = _thread_channels().backend(channel_id)
         else:
             channel._backend = _LocalBackend.attach(channel_id)

@@ -281,7 +281,10 @@ def test_channel_between_workers_and_the_script(tmp_path, mode):
                              "empty True\nclosed: put() on a closed channel\n")
 
 
-def test_plain_python_falls_back_to_threads_and_says_so(tmp_path, python_exe):
+def test_plain_python_without_the_extension_falls_back_to_threads_and_says_so(tmp_path, python_exe):
+    """No `_pyhost_subinterpreters` for this python (runtime/ alone on PYTHONPATH: an older
+    build, a python it was not built for): threads, with a warning that says why. With it, see
+    test_executor_plain_python.py."""
     import subprocess
 
     path = script(tmp_path, COMMON + """
@@ -297,8 +300,9 @@ def test_plain_python_falls_back_to_threads_and_says_so(tmp_path, python_exe):
     result = subprocess.run([python_exe, str(path)], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "threads [0, 1, 4, 9, 16]\n[b'abc']\n"
-    assert "RuntimeWarning: pyhost.Executor: not running under pyhost, so mode 'subinterpreters' " \
-           "falls back to threads" in result.stderr
+    assert "RuntimeWarning: pyhost.Executor: not running under pyhost and no extension " \
+           "_pyhost_subinterpreters for this python (No module named '_pyhost_subinterpreters'), " \
+           "so mode 'subinterpreters' falls back to threads" in result.stderr
 
 
 def test_plain_python_gets_process_workers_of_the_pyhost_program(tmp_path, python_exe):

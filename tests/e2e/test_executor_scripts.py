@@ -1,10 +1,11 @@
 """End-to-end: the seeds' parallel programs rewritten against pyhost.Executor / pyhost.Channel.
 
 Every scripts/executor/*.py runs through `pyhost run` with PYHOST_EXECUTOR_MODE set to each of
-subinterpreters, processes and threads, and under plain python (sys.executable with runtime/ on
-PYTHONPATH), where process workers are the pyhost program's and sub-interpreters fall back to
-threads with a RuntimeWarning. Each run must exit 0 and print exactly the expected stdout; stderr
-must be empty, or hold only the fallback warning (plain python, sub-interpreters). Scripts run from a temporary directory.
+subinterpreters, processes and threads, and under plain python (sys.executable with runtime/ and
+build/python on PYTHONPATH), where process workers are the pyhost program's and sub-interpreter
+workers come from the `_pyhost_subinterpreters` extension; without it, they fall back to threads
+with a RuntimeWarning. Each run must exit 0 and print exactly the expected stdout; stderr must be
+empty, or hold only the fallback warning (no extension). Scripts run from a temporary directory.
 """
 import os
 import pathlib
@@ -136,7 +137,8 @@ def test_default_mode_under_pyhost_is_subinterpreters(tmp_path):
     assert result.stderr == ""
 
 
-FALLBACK = re.compile(r"^\S.*: RuntimeWarning: pyhost\.Executor: not running under pyhost, so mode "
+FALLBACK = re.compile(r"^\S.*: RuntimeWarning: pyhost\.Executor: not running under pyhost and no "
+                      r"extension _pyhost_subinterpreters for this python \(.*\), so mode "
                       r"'(\w+)' falls back to threads \(run the script with `pyhost run` for \1\)$")
 
 
@@ -159,26 +161,47 @@ def without_fallback_warnings(stderr):
     return "\n".join(left), named
 
 
+def plain_pythonpath(with_extension):
+    """runtime/, and the build's build/python (the `_pyhost_subinterpreters` extension) or none
+    of the PYTHONPATH entries that hold it."""
+    def has_extension(entry):
+        return any(pathlib.Path(entry).glob("_pyhost_subinterpreters*"))
+
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if with_extension:
+        entries = [str(RUNTIME), str(pathlib.Path(pyhost_bin()).resolve().parent / "python")]
+        entries += inherited
+    else:
+        entries = [str(RUNTIME)] + [p for p in inherited if not has_extension(p)]
+    return os.pathsep.join(entries)
+
+
 @pytest.mark.parametrize("mode", [None, "processes", "threads"], ids=["default", "processes", "threads"])
 @pytest.mark.parametrize("script", NAMES)
 def test_under_plain_python(tmp_path, script, mode):
     """Plain python: process workers are the pyhost program's (PYHOST_EXE, as a pip-installed
-    pyhost finds its own), channels included; sub-interpreters fall back to threads."""
-    pythonpath = os.pathsep.join(filter(None, [str(RUNTIME), os.environ.get("PYTHONPATH")]))
-    env = environment(mode, PYTHONPATH=pythonpath, PYHOST_EXE=pyhost_bin())
+    pyhost finds its own), channels included; sub-interpreter workers are real ones, through the
+    `_pyhost_subinterpreters` extension the build puts in build/python."""
+    env = environment(mode, PYTHONPATH=plain_pythonpath(True), PYHOST_EXE=pyhost_bin())
     result = run([sys.executable, str(SCRIPTS / script)], env, tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
     requested = mode or "subinterpreters"
-    effective = "processes" if requested == "processes" else "threads"
-    assert result.stdout == expected_stdout(script, requested, effective)
+    assert result.stdout == expected_stdout(script, requested, requested)
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("script", ["pool_map.py", "do_something_processes.py"])
+def test_under_plain_python_without_the_extension(tmp_path, script):
+    """An older build, or a python the extension was not built for: sub-interpreters fall back
+    to threads, with a RuntimeWarning that says why."""
+    env = environment(None, PYTHONPATH=plain_pythonpath(False), PYHOST_EXE=pyhost_bin())
+    result = run([sys.executable, str(SCRIPTS / script)], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected_stdout(script, "subinterpreters", "threads")
+    assert "no extension _pyhost_subinterpreters for this python" in result.stderr
     left, named = without_fallback_warnings(result.stderr)
-    assert left == "", result.stderr
-    if requested == "subinterpreters":
-        assert "not running under pyhost, so mode" in result.stderr
-        assert named and set(named) == {requested}, result.stderr
-    else:
-        assert named == []
+    assert left == "" and named == ["subinterpreters"], result.stderr
 
 
 def test_every_executor_script_is_covered():

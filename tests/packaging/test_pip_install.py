@@ -2,7 +2,8 @@
 from that sdist, installed into a fresh venv in a temporary directory that has nothing of the
 checkout (cwd there, no PYTHONPATH, no PYHOST_* variables), and `pip install .` of the checkout
 into another fresh venv. In each venv the `pyhost` command, `python -m pyhost`, `import pyhost`,
-a plain-python pyhost.Executor("processes") and `pyhost compare` must work and say what they are.
+a plain-python pyhost.Executor("processes") and ("subinterpreters") and `pyhost compare` must
+work and say what they are.
 
 Each build compiles pyhost (Release, no tests): with ccache on PATH both go through it, and the
 second is mostly hits. The python the venvs are made from is the CPython pyhost embeds
@@ -154,6 +155,7 @@ def test_wheel_holds_the_program_libraries_and_runtime(wheel):
     assert "pyhost/_include/pyhost/run.hpp" in names
     assert "pyhost/_lib/cmake/pyhost/pyhostConfig.cmake" in names
     assert any(re.fullmatch(r"_pyhost_kernels\..*\.so", n) for n in names), names
+    assert any(re.fullmatch(r"_pyhost_subinterpreters\..*\.so", n) for n in names), names
     assert not any("__pycache__" in n or n.startswith("share/") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "pyhost = pyhost.__main__:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -212,6 +214,33 @@ def check_installed(venv, cwd):
     """))
     result = run([python, script], cwd)
     assert result.stdout == "processes 2470 False True\n"
+    assert "Warning" not in result.stderr, result.stderr
+
+    # pyhost.Executor("subinterpreters") from plain python: own-GIL sub-interpreters of this
+    # process, through the installed _pyhost_subinterpreters extension (no fallback warning).
+    script = cwd / "squares_in_interpreters.py"
+    script.write_text(textwrap.dedent("""
+        import os
+        import _interpreters
+        import pyhost
+        import _pyhost_subinterpreters
+
+        def square(x):
+            import _interpreters
+            return x * x, _interpreters.get_current()[0], os.getpid()
+
+        if __name__ == "__main__":
+            with pyhost.Executor("subinterpreters", workers=2) as ex:
+                results = list(ex.map(square, range(20)))
+            interps = {interp for _, interp, _ in results}
+            print(ex.mode, sum(value for value, _, _ in results),
+                  _interpreters.get_current()[0] in interps, {pid for *_, pid in results} == {os.getpid()})
+            print(_pyhost_subinterpreters.__file__)
+    """))
+    result = run([python, script], cwd)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "subinterpreters 2470 False True", result.stdout
+    assert pathlib.Path(lines[1]).parent == site
     assert "Warning" not in result.stderr, result.stderr
 
     # `pyhost compare` on a script of this directory.

@@ -22,11 +22,11 @@ struct RuntimeOptions {
 
 // Facts about the CPython pyhost embeds, for `pyhost info` and messages.
 struct PythonInfo {
-  std::string version;      // "3.13.0"
-  std::string executable;   // sys.executable given to scripts: a real python of the same install
-  std::string runtime_dir;  // where the `pyhost` Python package is imported from
-  std::string venv;         // the virtual environment in use, empty if none
-  bool own_gil = false;     // per-interpreter GIL available (PEP 684, 3.12+)
+  std::string version;         // "3.13.0"
+  std::string executable;      // sys.executable given to scripts: a real python of the same install
+  std::string runtime_dir;     // where the `pyhost` Python package is imported from
+  std::string venv;            // the virtual environment in use, empty if none
+  bool own_gil = false;        // per-interpreter GIL available (PEP 684, 3.12+)
   bool free_threaded = false;  // built against a --disable-gil CPython (3.13t): no GIL at all
 };
 
@@ -67,7 +67,11 @@ class PythonRuntime {
 // Construct and destroy without holding any GIL.
 class SubInterpreter {
  public:
-  explicit SubInterpreter(const PythonRuntime& runtime);
+  explicit SubInterpreter(const PythonRuntime& runtime)
+      : SubInterpreter(runtime.main_interpreter(), runtime.info().runtime_dir) {}
+  // A sub-interpreter of `main` (a thread state of it is made on this thread), with `runtime_dir`
+  // appended to its sys.path (empty: sys.path as CPython makes it).
+  SubInterpreter(PyInterpreterState* main, const std::string& runtime_dir);
   ~SubInterpreter();
   SubInterpreter(const SubInterpreter&) = delete;
   SubInterpreter& operator=(const SubInterpreter&) = delete;
@@ -75,6 +79,9 @@ class SubInterpreter {
   PyThreadState* thread_state() const { return tstate_; }
   PyInterpreterState* interp() const { return PyThreadState_GetInterpreter(tstate_); }
   static bool has_own_gil();
+  // Whether one was ever made in this process (CPython 3.12.0-3.12.3 cannot then be finalized:
+  // PythonRuntime::finalize()).
+  static bool any_made();
 
  private:
   // Creation needs a thread state of the main interpreter on this thread; kept until the end

@@ -10,10 +10,26 @@ import pickle
 import threading
 import time
 
-try:
-    import _pyhost
-except ImportError:  # plain python: channels are thread queues (ThreadChannels below)
-    _pyhost = None
+
+def _native_module():
+    """The module of byte channels and sub-interpreter threads (chan_*, interp_start/join), and
+    why there is none: the pyhost program's built-in `_pyhost`; in plain python the extension
+    `_pyhost_subinterpreters` (the same C++ functions, built beside the program: build/python, or
+    a wheel's site-packages); or None (channels are then thread queues, ThreadChannels below)."""
+    try:
+        import _pyhost
+        return _pyhost, None
+    except ImportError:
+        pass
+    try:
+        import _pyhost_subinterpreters
+        return _pyhost_subinterpreters, None
+    except ImportError as missing:  # not built (an older build, a free-threaded python)
+        return None, f"no extension _pyhost_subinterpreters for this python ({missing})"
+
+
+# `native.__name__` is what a sub-interpreter worker imports to reach the same channels.
+native, native_missing = _native_module()
 
 # Item kinds, and the statuses of put/get (those of the host's byte channels).
 RAW, PICKLED = 0, 1
@@ -26,7 +42,8 @@ SERVE_SLICE = 0.25
 
 
 class ThreadChannels:
-    """Plain python's stand-in for the host's byte channels (`_pyhost.chan_*`, same calls): the
+    """Plain python's stand-in for the host's byte channels (`_pyhost.chan_*`, same calls), where
+    no `_pyhost_subinterpreters` extension gives it those (`native` is None): the
     thread-queue backend of each pyhost.Channel that was pickled for a process worker, by id,
     so that the executor can do the worker's operations on it (serve_one). Entries are weak
     until the executor retains one for a worker that uses it."""
@@ -87,9 +104,9 @@ class ChannelClosed(Exception):
     __module__ = "pyhost.channel"  # public there (and as pyhost.ChannelClosed)
 
 
-# The channels of this process that workers' operations are done on: the host's, or in plain
-# python (an Executor of process workers started from a venv's python) the thread queues'.
-channels = _pyhost if _pyhost is not None else ThreadChannels()
+# The channels of this process that workers' operations are done on: the host's (or in plain
+# python the extension's, the same), else the thread queues'.
+channels = native if native is not None else ThreadChannels()
 
 
 def rank():

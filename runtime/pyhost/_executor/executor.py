@@ -17,11 +17,11 @@ import warnings
 import weakref
 from collections import deque
 
-from . import main_guard, mpi, protocol
+from . import channel_rpc, main_guard, mpi, protocol
 from . import worker as worker_side
 from .errors import WorkerCrashed
 from .workers import (InterpreterWorker, ProcessWorker, TaskOutput, ThreadWorker, describe_exit,
-                      plain_python_program, sandbox_words, setup_message)
+                      plain_python_program, sandbox_words, setup_message, under_host)
 
 __all__ = ["Executor", "MODES"]
 
@@ -136,11 +136,10 @@ class Executor(concurrent.futures.Executor):
                     "interpreter has a GIL: run the script with `pyhost run --mode freethreaded` "
                     "(the companion pyhost-ft), or pick 'subinterpreters' or 'processes'")
             return "threads"  # no GIL: plain threads run Python in parallel
-        try:
-            import _pyhost  # noqa: F401 - present only when pyhost runs this interpreter
-        except ImportError:
+        if not under_host():
             # Plain python: process workers are the pyhost program's (`pyhost run -c`), started
-            # from here as under pyhost; sub-interpreters need the host's `_pyhost` module.
+            # from here as under pyhost; sub-interpreter workers are the host's own C++ threads,
+            # which the `_pyhost_subinterpreters` extension brings into this process.
             if mode == "processes":
                 program, missing = plain_python_program()
                 if program is not None:
@@ -148,10 +147,12 @@ class Executor(concurrent.futures.Executor):
                 warnings.warn(f"pyhost.Executor: {missing}; so mode 'processes' falls back to "
                               "threads", RuntimeWarning, stacklevel=3)
                 return "threads"
-            warnings.warn(f"pyhost.Executor: not running under pyhost, so mode {mode!r} falls back "
-                          "to threads (run the script with `pyhost run` for "
-                          f"{mode})", RuntimeWarning, stacklevel=3)
-            return "threads"
+            if channel_rpc.native is None:  # mode "subinterpreters", the only one left
+                warnings.warn(f"pyhost.Executor: not running under pyhost and "
+                              f"{channel_rpc.native_missing}, so mode {mode!r} falls back to "
+                              f"threads (run the script with `pyhost run` for {mode})",
+                              RuntimeWarning, stacklevel=3)
+                return "threads"
         if mode == "subinterpreters" and sys.version_info < (3, 12):
             warnings.warn("pyhost.Executor: own-GIL sub-interpreters need CPython 3.12 or newer; "
                           "using threads", RuntimeWarning, stacklevel=3)

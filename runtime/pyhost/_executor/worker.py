@@ -190,21 +190,24 @@ def serve(receive, send, progress):
             return
 
 
-def serve_interpreter(inbox, outbox):
-    """Sub-interpreter workers: two byte channels of the process."""
-    import _pyhost
+def serve_interpreter(inbox, outbox, native="_pyhost"):
+    """Sub-interpreter workers: two byte channels of the process, reached through `native`, the
+    module the executor made them with (`_pyhost`, or `_pyhost_subinterpreters` in plain python)."""
+    import importlib
+
+    channels = importlib.import_module(native)
 
     def receive():
-        status, tag, data = _pyhost.chan_get(inbox, None)
+        status, tag, data = channels.chan_get(inbox, None)
         return (tag, data) if status == 0 else (protocol.TAG_STOP, b"")
 
     def send(tag, data):
-        _pyhost.chan_put(outbox, tag, data, None)
+        channels.chan_put(outbox, tag, data, None)
 
     try:
         serve(receive, send, [-1])  # a crash here ends the whole process: nobody to tell
     finally:
-        _pyhost.chan_release(inbox)
+        channels.chan_release(inbox)
 
 
 def serve_process(task_fd, rpc_fd, progress_fd):

@@ -23,16 +23,32 @@ from .worker import run_chunk
 __all__ = ["InterpreterWorker", "ProcessWorker", "ThreadWorker", "TaskOutput", "setup_message",
            "describe_exit", "plain_python_program", "under_host"]
 
-# Code each sub-interpreter worker runs (channel ids are filled in).
+# Code each sub-interpreter worker runs (filled in: where the pyhost package and the native
+# module are, the module's name, the channel ids). A new interpreter's sys.path is CPython's
+# default one (PYTHONPATH, the standard library, site-packages), which need not hold them; the
+# executor's own sys.path comes with the setup message, once pyhost is imported.
 # Closing the outbox at the end tells the executor the worker is gone, whatever happened.
 _INTERPRETER_MAIN = (
-    "import _pyhost\n"
+    "import sys\n"
+    "sys.path += [p for p in {paths!r} if p not in sys.path]\n"
+    "import {native} as _native\n"
     "try:\n"
     "    import pyhost._executor.worker as _worker\n"
-    "    _worker.serve_interpreter({inbox}, {outbox})\n"
+    "    _worker.serve_interpreter({inbox}, {outbox}, {native!r})\n"
     "finally:\n"
-    "    _pyhost.chan_close({outbox})\n"
+    "    _native.chan_close({outbox})\n"
 )
+
+
+def _interpreter_main(native, inbox, outbox):
+    """The code of a sub-interpreter worker: `native` (the module of channels and interpreter
+    threads) is imported there from where it was imported here, as is pyhost."""
+    pyhost_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = [pyhost_root]
+    native_file = getattr(native, "__file__", None)  # None: built into the pyhost program
+    if native_file:
+        paths.append(os.path.dirname(os.path.abspath(native_file)))
+    return _INTERPRETER_MAIN.format(paths=paths, native=native.__name__, inbox=inbox, outbox=outbox)
 
 
 # Code each process worker runs: `pyhost run -c` (fds filled in).
@@ -41,40 +57,41 @@ _PROCESS_MAIN = "import pyhost._executor.worker as w; w.serve_process({}, {}, {}
 
 class InterpreterWorker:
     """An own-GIL sub-interpreter on a host thread, fed through two byte channels of the process.
-    Its output needs no forwarding: it is set up to write as the task (same process, same mux)."""
+    Under pyhost its output needs no forwarding: it is set up to write as the task (same process,
+    same mux). In plain python (the `_pyhost_subinterpreters` extension gives the same channels
+    and threads) it writes to the process's stdout and stderr, as a thread would."""
 
     calls = PickledCalls
     forwards_output = False
     loads_main_script = True
 
     def __init__(self, index, setup, output=None):
-        import _pyhost
-
-        self._pyhost = _pyhost
+        native = channel_rpc.native  # `_pyhost`, or `_pyhost_subinterpreters` in plain python
+        self._native = native
         self.index = index
         self.pid = os.getpid()
-        self.inbox = _pyhost.chan_new(0)
-        self.outbox = _pyhost.chan_new(0)
+        self.inbox = native.chan_new(0)
+        self.outbox = native.chan_new(0)
         # The worker holds a reference to each channel too, released when its loop ends.
-        _pyhost.chan_retain(self.inbox)
-        _pyhost.chan_retain(self.outbox)
+        native.chan_retain(self.inbox)
+        native.chan_retain(self.outbox)
         self.send(protocol.TAG_SETUP, setup)
-        self.handle = _pyhost.interp_start(_INTERPRETER_MAIN.format(inbox=self.inbox, outbox=self.outbox))
+        self.handle = native.interp_start(_interpreter_main(native, self.inbox, self.outbox))
 
     def send(self, tag, data):
-        self._pyhost.chan_put(self.inbox, tag, data, None)
+        self._native.chan_put(self.inbox, tag, data, None)
 
     def receive(self):
-        status, tag, data = self._pyhost.chan_get(self.outbox, None)
+        status, tag, data = self._native.chan_get(self.outbox, None)
         return (tag, data) if status == 0 else None
 
     def stop(self):
         self.send(protocol.TAG_STOP, b"")
 
     def finish(self):
-        _, error = self._pyhost.interp_join(self.handle, None)
-        self._pyhost.chan_release(self.inbox)
-        self._pyhost.chan_release(self.outbox)
+        _, error = self._native.interp_join(self.handle, None)
+        self._native.chan_release(self.inbox)
+        self._native.chan_release(self.outbox)
         return error
 
     def kill(self):
