@@ -1,13 +1,17 @@
 #include "pyhost/results.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "util/files.hpp"
@@ -320,14 +324,45 @@ void write_json_atomically(const std::string& path, const RunResult& run) {
   });
 }
 
+namespace {
+
+// This process's /proc/self/status, opened once and read with pread at every task's end: opening
+// it per task was three more system calls a task, and under --sandbox a Landlock check of the
+// path too (bench/RESULTS.md, the --sandbox section). Kept as pid << 32 | fd: a child forked
+// from a process that had it open (the fork server's workers) inherits a descriptor that still
+// shows its parent, so a process whose pid is not the one stored opens its own. Lock-free, so
+// that a fork while another thread reads leaves no lock held in the child.
+std::atomic<std::uint64_t> g_status{0};
+
+int own_status_fd() {
+  const auto pid = static_cast<std::uint32_t>(::getpid());
+  std::uint64_t stored = g_status.load(std::memory_order_acquire);
+  while (stored >> 32 != pid) {
+    const int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    const std::uint64_t mine = (std::uint64_t{pid} << 32) | static_cast<std::uint32_t>(fd);
+    if (g_status.compare_exchange_strong(stored, mine, std::memory_order_acq_rel)) {
+      if (stored != 0) ::close(static_cast<int>(stored & 0xffffffffu));  // the parent's
+      return fd;
+    }
+    ::close(fd);  // another thread of this process stored its own first: `stored` is that one
+  }
+  return static_cast<int>(stored & 0xffffffffu);
+}
+
+}  // namespace
+
 long peak_rss_kb_self() {
-  if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    long kb = -1;
-    while (std::fgets(line, sizeof line, status))
-      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
-    std::fclose(status);
-    if (kb >= 0) return kb;
+  if (const int fd = own_status_fd(); fd >= 0) {
+    char text[4096];
+    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    if (n > 0) {
+      text[n] = '\0';
+      long kb = -1;
+      if (const char* line = std::strstr(text, "\nVmHWM:");
+          line && std::sscanf(line + 1, "VmHWM: %ld kB", &kb) == 1 && kb >= 0)
+        return kb;
+    }
   }
   struct rusage self {};  // no /proc: the kernel's figure, which may include the pre-exec RSS
   ::getrusage(RUSAGE_SELF, &self);

@@ -331,6 +331,24 @@ def test_a_fresh_worker_per_task_unless_reused(area):
     assert sorted(r["stdout"].strip() for r in records) == ["fresh", "seen", "seen"]
 
 
+def test_a_reused_worker_reports_its_peak_rss_after_each_task(area):
+    """The worker reads its peak RSS (VmHWM) at each task's end through one descriptor of
+    /proc/self/status kept open, not a fresh open a task (an open is a Landlock check under
+    --sandbox): each read must still see the peak as it is then, in the sandbox and out."""
+    code = """
+        import pyhost
+        if pyhost.task_id == 1:
+            block = b"x" * (64 << 20)  # 64 MB written: resident
+    """
+    for options in (["--sandbox-reuse-workers"], []):
+        proc, records = run_script(area, code, tasks=3, options=options, sandbox=bool(options))
+        assert len({r["worker"] for r in records}) == 1, records
+        peaks = [r["peak_rss_mb"] for r in sorted(records, key=lambda r: r["id"])]
+        assert peaks[1] - peaks[0] > 60, (options, peaks, proc.stderr)
+        # A high-water mark: still there a task later (within the kernel's lazily summed counters).
+        assert peaks[2] - peaks[0] > 60, (options, peaks)
+
+
 def test_usage_errors(area):
     proc = run_pyhost(["run", "--sandbox", "-c", "pass"])
     assert proc.returncode == 2 and "needs --mode processes" in proc.stderr

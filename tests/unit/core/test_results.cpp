@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "pyhost/results.hpp"
 
@@ -235,6 +240,42 @@ TEST(Results, FromJsonRejectsAnUnknownStatusByName) {
   } catch (const std::runtime_error& error) {
     EXPECT_NE(std::string(error.what()).find("exploded"), std::string::npos);
   }
+}
+
+// Writes every byte, and keeps the compiler from dropping the writes to a block nothing reads.
+void make_resident(char* block, std::size_t size) {
+  std::memset(block, 1, size);
+  asm volatile("" : : "r"(block) : "memory");
+}
+
+// peak_rss_kb_self keeps /proc/self/status open between calls (results.cpp): each call must still
+// read the peak as it is then, and a forked child, which inherits the descriptor, its own peak,
+// not its parent's.
+TEST(Results, PeakRssFollowsAllocationsAndAForkedChildReadsItsOwn) {
+  constexpr std::size_t kBlock = 64u << 20;
+  const long before = peak_rss_kb_self();
+  ASSERT_GT(before, 0);
+  auto block = std::make_unique<char[]>(kBlock);
+  make_resident(block.get(), kBlock);
+  const long after = peak_rss_kb_self();
+  EXPECT_GT(after - before, 60 * 1024) << before << " -> " << after;
+
+  block.reset();
+  const long parent = peak_rss_kb_self();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child's peak starts at the RSS it forked with (the parent's, less the 64 MB freed),
+    // then it writes 256 MB of its own: it passes the parent's peak by some 190 MB. A read
+    // through the parent's descriptor would show the parent's.
+    auto mine = std::make_unique<char[]>(4 * kBlock);
+    make_resident(mine.get(), 4 * kBlock);
+    ::_exit(peak_rss_kb_self() > parent + 150 * 1024 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child read its parent's peak";
+  EXPECT_LT(peak_rss_kb_self(), parent + 150 * 1024);  // and the parent still its own
 }
 
 }  // namespace
