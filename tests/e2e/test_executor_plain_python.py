@@ -211,3 +211,26 @@ def test_cpu_bound_calls_run_in_parallel(python_exe, tmp_path):
     speedup = float(result.stdout)
     # Generous: 80 % of the peer's, and clearly above the 1.0x of a shared GIL.
     assert speedup >= min(1.15, 0.8 * peer), f"2 workers {speedup:.2f}x 1; 2 processes {peer:.2f}x"
+
+
+def test_cpython_3_12_before_3_12_4_falls_back_to_threads_saying_why(python_exe, tmp_path):
+    # Those releases abort at exit after sub-interpreters ran (CPython gh-119213): a plain python
+    # gets threads and the reason instead. Seen through a patched sys.version_info (3.12.1, with
+    # the bug, is what .ci/test-py312 runs `pyhost run` on).
+    script = tmp_path / "old.py"
+    script.write_text(textwrap.dedent("""
+        import sys, warnings
+        sys.version_info = (3, 12, 3, "final", 0)
+        import pyhost
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pyhost.Executor("subinterpreters", workers=2) as ex:
+                assert ex.mode == "threads", ex.mode
+                assert list(ex.map(abs, [-1, -2])) == [1, 2]
+        print(*[str(w.message) for w in caught], sep="\\n")
+    """))
+    result = subprocess.run([python_exe, str(script)], capture_output=True, text=True,
+                            timeout=TIMEOUT, env=plain_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "CPython 3.12.3 can abort at exit" in result.stdout, result.stdout
+    assert "gh-119213" in result.stdout and "3.12.4" in result.stdout
