@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu_model  # noqa: E402
-from timing import interleaved_rounds, paired_ratio  # noqa: E402
+from timing import interleaved_rounds, ratio_text, spread  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 2
@@ -213,16 +212,6 @@ def run_inner(command, args, loop):
 
 
 # ---- report ---------------------------------------------------------------------------------
-
-def spread(values, scale=1e3, digits=2):
-    """'median (min-max)' of values * scale."""
-    return (f"{statistics.median(values) * scale:.{digits}f} "
-            f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
-
-
-def ratio_text(peer, mine):
-    med, p25, p75 = paired_ratio(peer, mine)
-    return f"{med:.2f}x ({p25:.2f}-{p75:.2f})"
 
 
 def main():

@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import os
 import platform
-import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from machine import cpu_model  # noqa: E402
-from timing import interleaved_rounds, paired_ratio  # noqa: E402
+from timing import interleaved_rounds, ratio_text, spread  # noqa: E402
 
 WORKERS = 2
 CPU_CALLS = 8
@@ -57,15 +56,6 @@ def calibrate(task_s):
             return max(1000, int(n * task_s / took))
         n *= 4
 
-
-def spread(values, scale=1e3, digits=2):
-    return (f"{statistics.median(values) * scale:.{digits}f} "
-            f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
-
-
-def ratio_text(peer, mine):
-    med, p25, p75 = paired_ratio(peer, mine)
-    return f"{med:.2f}x ({p25:.2f}-{p75:.2f})"
 
 
 def main():

@@ -1,4 +1,4 @@
-"""Timing helpers of the kernel benchmarks (kernels_bench.py, gpu_check.py)."""
+"""Timing helpers of the benchmarks (kernels_bench.py, gpu_check.py, the executor benchmarks)."""
 import statistics
 import time
 
@@ -51,3 +51,15 @@ def paired_ratio(peer, mine):
     ratios = sorted(p / m for p, m in zip(peer, mine))
     q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     return statistics.median(ratios), q[0], q[-1]
+
+
+def spread(values, scale=1e3, digits=2):
+    """'median (min-max)' of values * scale."""
+    return (f"{statistics.median(values) * scale:.{digits}f} "
+            f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
+
+
+def ratio_text(peer, mine):
+    """paired_ratio as 'median x (p25-p75)'."""
+    med, p25, p75 = paired_ratio(peer, mine)
+    return f"{med:.2f}x ({p25:.2f}-{p75:.2f})"

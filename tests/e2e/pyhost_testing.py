@@ -8,7 +8,9 @@ PYHOST_BIN   path of the pyhost binary (default: <repo>/build/pyhost)
 """
 import os
 import pathlib
+import statistics
 import subprocess
+import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
@@ -33,3 +35,23 @@ def run_pyhost(args, *, input=None, timeout=120, env=None, cwd=None, check=False
         cwd=cwd,
         check=check,
     )
+
+
+def peer_speedup(python_exe=None, rounds=3):
+    """What this VM gives plain CPython right now: the same work in one `python` process, then
+    in two at once, `rounds` times interleaved; the median of 2 x one's time / two's time. The
+    VM's two vCPUs do not always run two busy processes at full speed (1.3-1.6x seen here on an
+    idle machine), and pyhost cannot beat what the machine gives its peer. python_exe: the
+    CPython pyhost embeds by default."""
+    if python_exe is None:
+        python_exe = run_pyhost(["info", "--python-exe"], check=True).stdout.strip()
+    # scripts/cpu_bound.py's task, without pyhost (which a plain python does not import).
+    script = [python_exe, "-I", "-c", "t = 0\nfor i in range(3_000_000): t += i * i % 7"]
+
+    def wall(copies):
+        start = time.perf_counter()
+        procs = [subprocess.Popen(script, stdout=subprocess.DEVNULL) for _ in range(copies)]
+        assert all(p.wait(timeout=120) == 0 for p in procs)
+        return time.perf_counter() - start
+
+    return statistics.median(2 * wall(1) / wall(2) for _ in range(rounds))

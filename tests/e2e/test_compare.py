@@ -12,13 +12,11 @@ import json
 import os
 import pathlib
 import statistics
-import subprocess
-import time
 
 import pytest
 
 from browser_testing import browser, chromium, decode_png, pixels
-from pyhost_testing import SCRIPTS, run_pyhost
+from pyhost_testing import SCRIPTS, peer_speedup, run_pyhost
 
 # Runs of a configuration whose tasks waited this much for a CPU are too disturbed to judge.
 BUSY = 0.10
@@ -181,23 +179,6 @@ def test_csv_and_markdown_carry_the_table(quick):
 
 # ---- The targets of issue 4 (CPU-bound script on 2 cores, ratios) ------------------------------
 
-
-def peer_speedup(rounds=3):
-    """What this VM gives plain CPython right now: the same work in one `python` process, then
-    in two at once, `rounds` times interleaved; the median of 2 x one's time / two's time. The
-    VM's two vCPUs do not always run two busy processes at full speed (1.3-1.6x seen here on an
-    idle machine), and pyhost cannot beat what the machine gives its peer."""
-    python = run_pyhost(["info", "--python-exe"], check=True).stdout.strip()
-    # scripts/cpu_bound.py's task, without pyhost (which a plain python does not import).
-    script = [python, "-I", "-c", "t = 0\nfor i in range(3_000_000): t += i * i % 7"]
-
-    def wall(copies):
-        start = time.perf_counter()
-        procs = [subprocess.Popen(script, stdout=subprocess.DEVNULL) for _ in range(copies)]
-        assert all(p.wait(timeout=120) == 0 for p in procs)
-        return time.perf_counter() - start
-
-    return statistics.median(2 * wall(1) / wall(2) for _ in range(rounds))
 
 
 def cpu_targets_against(peers):

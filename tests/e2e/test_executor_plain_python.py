@@ -4,15 +4,13 @@ build/python (a wheel: site-packages). Each check is a script run by the plain p
 CPython pyhost embeds, in a subprocess with a time limit: it must also end cleanly."""
 import os
 import pathlib
-import statistics
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
-from pyhost_testing import REPO, pyhost_bin
+from pyhost_testing import REPO, peer_speedup, pyhost_bin
 
 TIMEOUT = 120
 
@@ -173,18 +171,6 @@ def test_workers_run_python_while_the_main_interpreter_holds_its_gil(python_exe,
     counts = list(map(int, result.stdout.split()))
     assert len(counts) == 3 and min(counts) >= 0.05 * max(counts) > 0, counts
 
-
-def peer_speedup(python_exe, rounds=3):
-    """What this machine gives two plain python processes over one, right now (median)."""
-    script = [python_exe, "-I", "-c", "t = 0\nfor i in range(3_000_000): t += i * i % 7"]
-
-    def wall(copies):
-        start = time.perf_counter()
-        procs = [subprocess.Popen(script, stdout=subprocess.DEVNULL) for _ in range(copies)]
-        assert all(p.wait(timeout=120) == 0 for p in procs)
-        return time.perf_counter() - start
-
-    return statistics.median(2 * wall(1) / wall(2) for _ in range(rounds))
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
