@@ -147,6 +147,12 @@ class Executor(concurrent.futures.Executor):
                 warnings.warn(f"pyhost.Executor: {missing}; so mode 'processes' falls back to "
                               "threads", RuntimeWarning, stacklevel=3)
                 return "threads"
+            if channel_rpc.native is None:  # mode "subinterpreters", the only one left
+                warnings.warn(f"pyhost.Executor: not running under pyhost and "
+                              f"{channel_rpc.native_missing}, so mode {mode!r} falls back to "
+                              f"threads (run the script with `pyhost run` for {mode})",
+                              RuntimeWarning, stacklevel=3)
+                return "threads"
             if (3, 12) <= tuple(sys.version_info[:3]) < (3, 12, 4):
                 # gh-119213 (fixed in 3.12.4): an argument parser's cached keyword tuple made by
                 # a sub-interpreter is freed by the main interpreter's allocator at exit, and
@@ -159,12 +165,6 @@ class Executor(concurrent.futures.Executor):
                               "3.12.4), so mode 'subinterpreters' falls back to threads in a "
                               "plain python: use CPython >= 3.12.4, or run the script with "
                               "`pyhost run`", RuntimeWarning, stacklevel=3)
-                return "threads"
-            if channel_rpc.native is None:  # mode "subinterpreters", the only one left
-                warnings.warn(f"pyhost.Executor: not running under pyhost and "
-                              f"{channel_rpc.native_missing}, so mode {mode!r} falls back to "
-                              f"threads (run the script with `pyhost run` for {mode})",
-                              RuntimeWarning, stacklevel=3)
                 return "threads"
         if mode == "subinterpreters" and sys.version_info < (3, 12):
             warnings.warn("pyhost.Executor: own-GIL sub-interpreters need CPython 3.12 or newer; "
