@@ -116,8 +116,7 @@ std::atomic<PythonRuntime*> g_active_runtime{nullptr};
 // ThreadPoolExecutor in a sub-interpreter is enough). Py_Version, not PY_VERSION_HEX: the
 // libpython loaded may be another 3.12 patch release than the headers compiled against.
 bool finalize_would_crash() {
-  return SubInterpreter::any_made() && Py_Version >= 0x030C0000 &&
-         Py_Version < 0x030C04F0;
+  return SubInterpreter::any_made() && Py_Version >= 0x030C0000 && Py_Version < 0x030C04F0;
 }
 
 // What Py_FinalizeEx does that a program can observe, without the freeing that crashes there:

@@ -29,7 +29,9 @@ std::atomic<bool> g_made_any{false};
 
 }  // namespace
 
-bool SubInterpreter::any_made() { return g_made_any.load(std::memory_order_acquire); }
+bool SubInterpreter::any_made() {
+  return g_made_any.load(std::memory_order_acquire);
+}
 
 void add_runtime_to_sys_path(const std::string& runtime_dir) {
   PyRef path_entry = PyRef::steal(PyUnicode_DecodeFSDefault(runtime_dir.c_str()));

@@ -4,14 +4,13 @@
 
 #include <string_view>
 
-#include "report/compare.hpp"
 #include "compare_test_util.hpp"
+#include "report/compare.hpp"
 
 namespace pyhost::compare {
 namespace {
 
 using ::testing::HasSubstr;
-
 
 RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks,
               double wall = 0) {
