@@ -190,6 +190,11 @@ def cpu_targets_against(peers):
     def check(doc):
         peers.append(peer_speedup())
         target = min(1.6, 0.85 * statistics.median(peers))
+        # CPython 3.12 makes and ends sub-interpreters one at a time (gh-104341: pyhost serialises
+        # them there, interpreter.cpp), 10-30 ms each on this VM, in every 0.25 s run at 2
+        # workers: 1.31-1.42x where processes gave 1.53-1.70x (bench/RESULTS.md, "CPython
+        # versions side by side"). Its own GILs are judged against 75 % of the peer.
+        sub_target = min(1.6, 0.75 * statistics.median(peers)) if on_3_12(doc) else target
         failures = []
         threads = result(doc, "threads", 2)
         sub = result(doc, "subinterpreters", 2)
@@ -197,8 +202,8 @@ def cpu_targets_against(peers):
             failures.append(f"threads speedup {threads['speedup']:.2f} > 1.25")
         if threads["gil_wait"] < 0.3:
             failures.append(f"threads GIL wait {threads['gil_wait']:.2f} < 0.3")
-        if sub["speedup"] < target:
-            failures.append(f"sub-interpreters speedup {sub['speedup']:.2f} < {target:.2f}")
+        if sub["speedup"] < sub_target:
+            failures.append(f"sub-interpreters speedup {sub['speedup']:.2f} < {sub_target:.2f}")
         processes = result(doc, "processes", 2)
         if processes and processes["speedup"] < target:
             failures.append(f"processes speedup {processes['speedup']:.2f} < {target:.2f}")
@@ -207,10 +212,17 @@ def cpu_targets_against(peers):
     return check
 
 
+def on_3_12(doc):
+    return doc["python"].startswith("3.12.")
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
 def test_cpu_bound_targets(tmp_path):
     peers = [peer_speedup()]
-    if peers[0] < 1.2:
+    # Below this a shared GIL (1.0x) could pass the target (3.12's: 75 % of the peer).
+    python = json.loads(run_pyhost(["info", "--json"], check=True).stdout)["python"]
+    least = 1.4 if python.startswith("3.12.") else 1.2
+    if peers[0] < least:
         pytest.skip(f"this VM runs two plain CPython processes at only {peers[0]:.2f}x one: no "
                     "room to tell own GILs from a shared one")
     doc, done = measure_until_judged(tmp_path, cpu_targets_against(peers),

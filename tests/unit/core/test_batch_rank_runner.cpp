@@ -56,7 +56,7 @@ class FakeLink final : public RankLink {
   int rank_;
 };
 
-struct Recorder : SchedulerObserver {
+struct ResultRecorder : SchedulerObserver {
   void job_finished(const JobResult& r) override { results[r.name] = r; }
   void tick(const Progress&) override {
     if (on_tick) on_tick();
@@ -130,7 +130,7 @@ class RankRunnerTest : public ::testing::Test {
 
   ScratchDir dir_;
   std::deque<JobSpec> specs_;
-  Recorder rec_;
+  ResultRecorder rec_;
   std::array<std::atomic<bool>, 8> frozen_{};  // per rank: gone silent
   bool lost_ = false;
 };

@@ -4,8 +4,8 @@
 
 #include <sstream>
 
-#include "report/compare.hpp"
 #include "compare_test_util.hpp"
+#include "report/compare.hpp"
 #include "report/compare_table.hpp"
 
 namespace pyhost::compare {
@@ -14,8 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
-RunResult run(const std::string& mode, int workers, std::vector<TaskResult> tasks) {
+RunResult measured_run(const std::string& mode, int workers, std::vector<TaskResult> tasks) {
   RunResult r;
   r.mode = mode;
   r.workers = workers;
@@ -39,14 +38,15 @@ Comparison sample_comparison(const std::string& script = "scripts/cpu_bound.py")
   std::vector<RunResult> serial, threads, sub1, sub2;
   for (int i = 0; i < 3; ++i) {
     const double d = 0.01 * i;
-    serial.push_back(
-        run("serial", 1, {task(0, 0, 0.002, 0.5 + d, 0.5), task(1, 0, 0.5 + d, 1 + d, 0.5)}));
+    serial.push_back(measured_run(
+        "serial", 1, {task(0, 0, 0.002, 0.5 + d, 0.5), task(1, 0, 0.5 + d, 1 + d, 0.5)}));
     threads.push_back(
-        run("threads", 2, {task(0, 0, 0.002, 1 + d, 0.5), task(1, 1, 0.002, 1 + d, 0.5)}));
-    sub1.push_back(run("subinterpreters", 1,
-                       {task(0, 0, 0.01, 0.52 + d, 0.5), task(1, 0, 0.52 + d, 1.03 + d, 0.5)}));
-    sub2.push_back(run("subinterpreters", 2,
-                       {task(0, 0, 0.01, 0.53 + d, 0.5), task(1, 1, 0.02, 0.54 + d, 0.5)}));
+        measured_run("threads", 2, {task(0, 0, 0.002, 1 + d, 0.5), task(1, 1, 0.002, 1 + d, 0.5)}));
+    sub1.push_back(
+        measured_run("subinterpreters", 1,
+                     {task(0, 0, 0.01, 0.52 + d, 0.5), task(1, 0, 0.52 + d, 1.03 + d, 0.5)}));
+    sub2.push_back(measured_run(
+        "subinterpreters", 2, {task(0, 0, 0.01, 0.53 + d, 0.5), task(1, 1, 0.02, 0.54 + d, 0.5)}));
   }
   c.results.push_back(analyse({"serial", 1, 2}, serial));
   c.results.push_back(analyse({"threads", 2, 2}, threads));
