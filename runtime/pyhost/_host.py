@@ -477,13 +477,11 @@ def _make_second_shutdown_join_only(threading):
     second call still has to do is wait for threads started since, by atexit handlers: that is
     all this one does."""
     def join_remaining():
-        current = threading.current_thread()
+        skip = {threading.current_thread(), threading.main_thread()}
         for thread in _live_threads(threading):
-            if thread is current or thread.daemon or isinstance(thread, threading._DummyThread):
-                continue
-            if thread is threading.main_thread():
-                continue
-            thread.join()
+            if thread not in skip and not thread.daemon and \
+                    not isinstance(thread, threading._DummyThread):
+                thread.join()
 
     threading._shutdown = join_remaining
 

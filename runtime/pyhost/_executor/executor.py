@@ -153,7 +153,7 @@ class Executor(concurrent.futures.Executor):
                               f"threads (run the script with `pyhost run` for {mode})",
                               RuntimeWarning, stacklevel=3)
                 return "threads"
-            if (3, 12) <= tuple(sys.version_info[:3]) < (3, 12, 4):
+            if (3, 12) <= sys.version_info[:3] < (3, 12, 4):
                 # gh-119213 (fixed in 3.12.4): an argument parser's cached keyword tuple made by
                 # a sub-interpreter is freed by the main interpreter's allocator at exit, and
                 # the process aborts ("double free or corruption") after the script finished.
