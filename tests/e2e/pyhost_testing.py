@@ -45,8 +45,10 @@ def peer_speedup(python_exe=None, rounds=3):
     CPython pyhost embeds by default."""
     if python_exe is None:
         python_exe = run_pyhost(["info", "--python-exe"], check=True).stdout.strip()
-    # scripts/cpu_bound.py's task, without pyhost (which a plain python does not import).
-    script = [python_exe, "-I", "-c", "t = 0\nfor i in range(3_000_000): t += i * i % 7"]
+    # scripts/cpu_bound.py's task (a function's loop, as long as one of its tasks), without
+    # pyhost (which a plain python does not import).
+    script = [python_exe, "-I", "-c",
+              "def work(n):\n t = 0\n for i in range(n): t += i * i % 7\nwork(3_000_000)"]
 
     def wall(copies):
         start = time.perf_counter()

@@ -63,16 +63,23 @@ def pooled(docs):
     return {**last, "results": rows}
 
 
-def measure_until_judged(tmp_path, check, *compare_args, peer="", **compare_kwargs):
+def measure_until_judged(tmp_path, check, *compare_args, peer="", facts=None, attempts=ATTEMPTS,
+                         **compare_kwargs):
     """Runs the comparison and `check(doc)` (a list of failed targets) on all the attempts so far
-    pooled (see `pooled`); measures again up to ATTEMPTS times (a VM's vCPUs drift: one run's two
+    pooled (see `pooled`); measures again up to `attempts` times (a VM's vCPUs drift: one run's two
     busy cores can be a quarter slower than the next's, which the run queue does not show), and
-    skips if the machine was busy at the last try."""
+    skips if the machine was busy at the last try.
+
+    facts(doc): what must hold in every attempt the machine was not busy in (what ran at once,
+    never how fast: a slow vCPU does not change it); a list of what did not, which fails at once."""
     failures = []
     docs = []
-    for attempt in range(ATTEMPTS):
+    for attempt in range(attempts):
         doc, done = compare(tmp_path, *compare_args, name=f"attempt{attempt}", **compare_kwargs)
         docs.append(doc)
+        if facts is not None and busy(doc) < BUSY:
+            wrong = facts(doc)
+            assert not wrong, f"attempt {attempt}: {'; '.join(wrong)}\n{done.stdout}"
         failures = check(pooled(docs))
         if not failures:
             return doc, done
@@ -184,17 +191,21 @@ def test_csv_and_markdown_carry_the_table(quick):
 def cpu_targets_against(peers):
     """The 1.6x asked of sub-interpreters and processes at 2 workers, or, where the machine gives
     plain CPython less than that (`peers`: measured before the first attempt and after each one,
-    their median), 85 % of what it gives: a shared GIL (1.0x) still fails wherever the machine
-    runs two processes at 1.2x or more."""
+    their median), 75 % of what it gives. On this VM one round's ratio ranges from 1.0x to 2.0x
+    (its two vCPUs each drop to about 60 % of their speed for seconds at a time, as the serial
+    runs show: 0.42 s and 0.6-0.8 s in one attempt), so that the median of 9-15 rounds moves by
+    +-0.15 between attempts: 85 % of the peer failed CI on noise (processes 1.40x pooled, with
+    single attempts between 1.17x and 1.88x on this machine). What a shared GIL would do is
+    judged without timing (`own_gils_ran_at_once`: the CPUs kept busy at once, in every attempt)."""
 
     def check(doc):
         peers.append(peer_speedup())
-        target = min(1.6, 0.85 * statistics.median(peers))
+        target = min(1.6, 0.75 * statistics.median(peers))
         # CPython 3.12 makes and ends sub-interpreters one at a time (gh-104341: pyhost serialises
         # them there, interpreter.cpp), 10-30 ms each on this VM, in every 0.25 s run at 2
         # workers: 1.31-1.42x where processes gave 1.53-1.70x (bench/RESULTS.md, "CPython
-        # versions side by side"). Its own GILs are judged against 75 % of the peer.
-        sub_target = min(1.6, 0.75 * statistics.median(peers)) if on_3_12(doc) else target
+        # versions side by side"). Its own GILs are judged against 65 % of the peer.
+        sub_target = min(1.6, 0.65 * statistics.median(peers)) if on_3_12(doc) else target
         failures = []
         threads = result(doc, "threads", 2)
         sub = result(doc, "subinterpreters", 2)
@@ -216,18 +227,32 @@ def on_3_12(doc):
     return doc["python"].startswith("3.12.")
 
 
+def own_gils_ran_at_once(doc):
+    """Sub-interpreters (own GILs) and processes kept both CPUs busy with the tasks: CPU time
+    over wall time, which a slow vCPU does not lower (a shared GIL: 1.0)."""
+    wrong = []
+    for mode in ("subinterpreters", "processes"):
+        r = result(doc, mode, 2)
+        if r is not None and r["cpu_util"] < 1.4:
+            wrong.append(f"{mode} -j2 kept {r['cpu_util']:.2f} CPUs busy, not 1.4 or more")
+        if r is not None and r["no_parallel_work"]:
+            wrong.append(f"{mode} -j2 did no parallel work")
+    return wrong
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
 def test_cpu_bound_targets(tmp_path):
     peers = [peer_speedup()]
-    # Below this a shared GIL (1.0x) could pass the target (3.12's: 75 % of the peer).
+    # Below this a shared GIL (1.0x) could pass the speed target (75 % of the peer; 3.12's 65 %).
     python = json.loads(run_pyhost(["info", "--json"], check=True).stdout)["python"]
-    least = 1.4 if python.startswith("3.12.") else 1.2
+    least = 1.6 if python.startswith("3.12.") else 1.4
     if peers[0] < least:
         pytest.skip(f"this VM runs two plain CPython processes at only {peers[0]:.2f}x one: no "
                     "room to tell own GILs from a shared one")
     doc, done = measure_until_judged(tmp_path, cpu_targets_against(peers),
                                      SCRIPTS / "cpu_bound.py",
                                      modes="serial,threads,subinterpreters,processes",
+                                     facts=own_gils_ran_at_once, attempts=5,
                                      peer=lambda: "two plain CPython processes ran at "
                                      + ", ".join(f"{p:.2f}x" for p in peers) + " one")
     sub = result(doc, "subinterpreters", 2)
