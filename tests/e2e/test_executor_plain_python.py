@@ -176,11 +176,18 @@ def test_workers_run_python_while_the_main_interpreter_holds_its_gil(python_exe,
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
 def test_cpu_bound_calls_run_in_parallel(python_exe, tmp_path):
     """Two workers against one, on the same calls: near what two processes get (a shared GIL,
-    the old fallback to threads, gives 1.0x)."""
+    the old fallback to threads, gives 1.0x; the test above shows own GILs without timing).
+    One round's ratio on this VM ranges from 1.0x to 2.0x (its vCPUs slow to ~60 % for seconds
+    at a time, bench/RESULTS.md): rounds are added, 5 at a time up to 15, until their median
+    meets the target."""
     peer = peer_speedup(python_exe)
     if peer < 1.2:
         pytest.skip(f"this machine gives two python processes {peer:.2f}x one now")
-    result = run_plain(python_exe, tmp_path, """
+    # Generous: 80 % of the peer's, and clearly above the 1.0x of a shared GIL.
+    target = min(1.15, 0.8 * peer)
+    result = run_plain(python_exe, tmp_path, f"""
+        import statistics
+
         def timed(workers):
             with make(workers) as ex:
                 list(ex.map(spin, [1000] * workers))  # workers up
@@ -189,14 +196,16 @@ def test_cpu_bound_calls_run_in_parallel(python_exe, tmp_path):
                 return time.perf_counter() - start
 
         ratios = []
-        for _ in range(3):
-            ratios.append(timed(1) / timed(2))
-        print(sorted(ratios)[1])
-    """, timeout=300)
+        while len(ratios) < 15:
+            ratios += [timed(1) / timed(2) for _ in range(5)]
+            if statistics.median(ratios) >= {target}:
+                break
+        print(statistics.median(ratios), *(f"{{r:.2f}}" for r in ratios))
+    """, timeout=600)
     assert result.returncode == 0, result.stderr
-    speedup = float(result.stdout)
-    # Generous: 80 % of the peer's, and clearly above the 1.0x of a shared GIL.
-    assert speedup >= min(1.15, 0.8 * peer), f"2 workers {speedup:.2f}x 1; 2 processes {peer:.2f}x"
+    speedup, *rounds = map(float, result.stdout.split())
+    assert speedup >= target, (f"2 workers {speedup:.2f}x 1 (median of rounds {rounds}); "
+                               f"2 processes {peer:.2f}x")
 
 
 def test_cpython_3_12_before_3_12_4_falls_back_to_threads_saying_why(python_exe, tmp_path):
