@@ -187,7 +187,6 @@ def test_csv_and_markdown_carry_the_table(quick):
 # ---- The targets of issue 4 (CPU-bound script on 2 cores, ratios) ------------------------------
 
 
-
 def cpu_targets_against(peers):
     """The 1.6x asked of sub-interpreters and processes at 2 workers, or, where the machine gives
     plain CPython less than that (`peers`: measured before the first attempt and after each one,
@@ -205,7 +204,8 @@ def cpu_targets_against(peers):
         # them there, interpreter.cpp), 10-30 ms each on this VM, in every 0.25 s run at 2
         # workers: 1.31-1.42x where processes gave 1.53-1.70x (bench/RESULTS.md, "CPython
         # versions side by side"). Its own GILs are judged against 65 % of the peer.
-        sub_target = min(1.6, 0.65 * statistics.median(peers)) if on_3_12(doc) else target
+        sub_target = (min(1.6, 0.65 * statistics.median(peers)) if on_3_12(doc["python"])
+                      else target)
         failures = []
         threads = result(doc, "threads", 2)
         sub = result(doc, "subinterpreters", 2)
@@ -223,8 +223,8 @@ def cpu_targets_against(peers):
     return check
 
 
-def on_3_12(doc):
-    return doc["python"].startswith("3.12.")
+def on_3_12(python):
+    return python.startswith("3.12.")
 
 
 def own_gils_ran_at_once(doc):
@@ -233,9 +233,11 @@ def own_gils_ran_at_once(doc):
     wrong = []
     for mode in ("subinterpreters", "processes"):
         r = result(doc, mode, 2)
-        if r is not None and r["cpu_util"] < 1.4:
+        if r is None:  # processes: skipped where the build has none
+            continue
+        if r["cpu_util"] < 1.4:
             wrong.append(f"{mode} -j2 kept {r['cpu_util']:.2f} CPUs busy, not 1.4 or more")
-        if r is not None and r["no_parallel_work"]:
+        if r["no_parallel_work"]:
             wrong.append(f"{mode} -j2 did no parallel work")
     return wrong
 
@@ -245,7 +247,7 @@ def test_cpu_bound_targets(tmp_path):
     peers = [peer_speedup()]
     # Below this a shared GIL (1.0x) could pass the speed target (75 % of the peer; 3.12's 65 %).
     python = json.loads(run_pyhost(["info", "--json"], check=True).stdout)["python"]
-    least = 1.6 if python.startswith("3.12.") else 1.4
+    least = 1.6 if on_3_12(python) else 1.4
     if peers[0] < least:
         pytest.skip(f"this VM runs two plain CPython processes at only {peers[0]:.2f}x one: no "
                     "room to tell own GILs from a shared one")
